@@ -1,0 +1,111 @@
+//! Site API keys: `igny8_<prefix>_<secret>`. The prefix identifies the key (shown in lists); only a
+//! SHA-256 of the whole key is stored. Keys carry 240 bits of randomness, so a fast hash is enough
+//! (a slow password hash would cost every API request), and the key is shown exactly once.
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+const BRAND: &str = "igny8_";
+const PREFIX_LEN: usize = 8;
+const SECRET_LEN: usize = 40;
+
+/// A freshly generated key; `secret` is the only copy of the full key that will ever exist.
+pub struct NewApiKey {
+    pub prefix: String,
+    pub secret: String,
+    pub hash: String,
+}
+
+impl NewApiKey {
+    pub fn generate() -> Self {
+        let mut rng = rand::thread_rng();
+        let mut pick = |n: usize| -> String {
+            (&mut rng)
+                .sample_iter(&Alphanumeric)
+                .take(n)
+                .map(|c| char::from(c).to_ascii_lowercase())
+                .collect()
+        };
+        let prefix = pick(PREFIX_LEN);
+        let secret = format!("{BRAND}{prefix}_{}", pick(SECRET_LEN));
+        let hash = hash_key(&secret);
+        Self {
+            prefix,
+            secret,
+            hash,
+        }
+    }
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("prefix", &self.prefix)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The prefix of a presented key, if it has our shape; used to find the stored row.
+pub fn key_prefix(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix(BRAND)?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == PREFIX_LEN
+        && secret.len() == SECRET_LEN
+        && prefix
+            .bytes()
+            .chain(secret.bytes())
+            .all(|b| b.is_ascii_alphanumeric()))
+    .then_some(prefix)
+}
+
+/// Whether a token looks like an API key (as opposed to a JWT).
+pub fn looks_like_api_key(token: &str) -> bool {
+    token.starts_with(BRAND)
+}
+
+pub fn hash_key(presented: &str) -> String {
+    let digest = Sha256::digest(presented.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares a presented key with a stored hash in constant time.
+pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
+    let computed = hash_key(presented);
+    computed.len() == stored_hash.len()
+        && computed
+            .bytes()
+            .zip(stored_hash.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_documented_shape_and_verify() {
+        let key = NewApiKey::generate();
+        assert_eq!(key_prefix(&key.secret), Some(key.prefix.as_str()));
+        assert!(key_matches(&key.secret, &key.hash));
+        assert!(!key_matches(&format!("{}x", key.secret), &key.hash));
+        assert!(!format!("{key:?}").contains(&key.secret));
+        assert_ne!(NewApiKey::generate().secret, key.secret);
+    }
+
+    #[test]
+    fn malformed_keys_have_no_prefix() {
+        assert_eq!(key_prefix("igny8_abc"), None);
+        assert_eq!(key_prefix("nope"), None);
+        assert_eq!(
+            key_prefix(&format!("igny8_abcdefgh_{}", "é".repeat(20))),
+            None
+        );
+        assert_eq!(
+            key_prefix(&format!("igny8_abcdefgh_{}", "a".repeat(40))),
+            Some("abcdefgh")
+        );
+    }
+}

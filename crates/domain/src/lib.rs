@@ -1,0 +1,10 @@
+//! The platform's domain: what a site structure, an API key, an account are, and the rules on them.
+//! Pure types and functions: no I/O, so every rule is reachable from a unit test.
+
+pub mod account;
+pub mod api_key;
+pub mod names;
+pub mod structure;
+pub mod validation;
+
+pub use validation::FieldErrors;
