@@ -1,0 +1,547 @@
+<?php
+/**
+ * Settings → IGNY8 API: the connection form, the status box, and the admin actions behind them
+ * (connect, disconnect, sync now). Each action checks manage_options and its nonce before anything else.
+ *
+ * @package Igny8
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * The settings page and its actions.
+ */
+class Igny8_Admin {
+
+	const PAGE_SLUG         = 'igny8-settings';
+	const CAPABILITY        = 'manage_options';
+	const SETTINGS_GROUP    = 'igny8_settings';
+	const ACTION_CONNECT    = 'igny8_connect';
+	const ACTION_DISCONNECT = 'igny8_disconnect';
+	const ACTION_SYNC       = 'igny8_sync_now';
+
+	/**
+	 * @var Igny8_Admin|null
+	 */
+	private static $instance = null;
+
+	/**
+	 * The one instance; hooks are registered when it is first made.
+	 *
+	 * @return Igny8_Admin
+	 */
+	public static function instance() {
+		if ( null === self::$instance ) {
+			self::$instance = new self();
+			self::$instance->register_hooks();
+		}
+		return self::$instance;
+	}
+
+	/**
+	 * Registers the menu, the setting and the admin-post handlers.
+	 */
+	private function register_hooks() {
+		add_action( 'admin_menu', array( $this, 'register_menu' ) );
+		add_action( 'admin_init', array( $this, 'register_settings' ) );
+		add_action( 'admin_post_' . self::ACTION_CONNECT, array( $this, 'on_admin_post_connect' ) );
+		add_action( 'admin_post_' . self::ACTION_DISCONNECT, array( $this, 'on_admin_post_disconnect' ) );
+		add_action( 'admin_post_' . self::ACTION_SYNC, array( $this, 'on_admin_post_sync' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( IGNY8_PLUGIN_FILE ), array( $this, 'add_settings_link' ) );
+	}
+
+	/**
+	 * Settings → IGNY8 API.
+	 */
+	public function register_menu() {
+		add_options_page(
+			__( 'IGNY8 API', 'igny8' ),
+			__( 'IGNY8 API', 'igny8' ),
+			self::CAPABILITY,
+			self::PAGE_SLUG,
+			array( $this, 'render_settings_page' )
+		);
+	}
+
+	/**
+	 * The two-way sync switch goes through the Settings API (options.php).
+	 */
+	public function register_settings() {
+		register_setting(
+			self::SETTINGS_GROUP,
+			'igny8_two_way_sync_enabled',
+			array(
+				'type'              => 'boolean',
+				'sanitize_callback' => array( $this, 'sanitize_checkbox' ),
+				'default'           => false,
+			)
+		);
+	}
+
+	/**
+	 * @param mixed $value Submitted value.
+	 * @return int 1 or 0.
+	 */
+	public function sanitize_checkbox( $value ) {
+		return empty( $value ) ? 0 : 1;
+	}
+
+	/**
+	 * @param string[] $links Plugin row links.
+	 * @return string[]
+	 */
+	public function add_settings_link( $links ) {
+		array_unshift( $links, '<a href="' . esc_url( $this->page_url() ) . '">' . esc_html__( 'Settings', 'igny8' ) . '</a>' );
+		return $links;
+	}
+
+	/**
+	 * @return string
+	 */
+	public function page_url() {
+		return admin_url( 'options-general.php?page=' . self::PAGE_SLUG );
+	}
+
+	/* --------------------------------------------------------------------------------------------------
+	 * Actions
+	 * ----------------------------------------------------------------------------------------------- */
+
+	/**
+	 * Connect to IGNY8 from the submitted form (POST, manage_options, nonce). Adds an admin notice saying
+	 * what happened.
+	 *
+	 * @return array|WP_Error The connection (see igny8_connect_site()) or why nothing was connected.
+	 */
+	public function handle_connection() {
+		$denied = $this->check_request( self::ACTION_CONNECT );
+		if ( is_wp_error( $denied ) ) {
+			return $denied;
+		}
+
+		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified in check_request().
+		$base_url = igny8_sanitize_api_base( isset( $_POST['igny8_api_base'] ) ? wp_unslash( $_POST['igny8_api_base'] ) : '' );
+		$email    = isset( $_POST['igny8_email'] ) ? sanitize_email( wp_unslash( $_POST['igny8_email'] ) ) : '';
+		// A password is used as typed: sanitising would change it. It is sent to IGNY8 once and never stored.
+		$password = isset( $_POST['igny8_password'] ) && is_string( $_POST['igny8_password'] ) ? wp_unslash( $_POST['igny8_password'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized
+		$api_key  = isset( $_POST['igny8_api_key'] ) ? trim( sanitize_text_field( wp_unslash( $_POST['igny8_api_key'] ) ) ) : '';
+		// phpcs:enable
+
+		$error = null;
+		if ( is_wp_error( $base_url ) ) {
+			$error = $base_url;
+		} elseif ( '' === $email || ! is_email( $email ) ) {
+			$error = new WP_Error( 'igny8_invalid_input', __( 'Enter the email address of your IGNY8 account.', 'igny8' ) );
+		} elseif ( '' === $password ) {
+			$error = new WP_Error( 'igny8_invalid_input', __( 'Enter the password of your IGNY8 account.', 'igny8' ) );
+		}
+		if ( '' === $api_key && ! $error ) {
+			// An empty key field keeps the stored key (it is never shown again).
+			$api_key = (string) get_option( 'igny8_api_key', '' );
+			if ( '' === $api_key ) {
+				$error = new WP_Error( 'igny8_invalid_input', __( 'Enter the site\'s API key from IGNY8 (Site → Settings → API keys).', 'igny8' ) );
+			}
+		}
+		if ( $error ) {
+			$this->add_notice( 'error', $error->get_error_message() );
+			return $error;
+		}
+
+		$result = igny8_connect_site( $base_url, $email, $password, $api_key );
+		if ( is_wp_error( $result ) ) {
+			$this->add_notice( 'error', $result->get_error_message() );
+			return $result;
+		}
+
+		if ( is_wp_error( $result['sync'] ) ) {
+			$this->add_notice(
+				'warning',
+				/* translators: 1: site name, 2: site id, 3: why the structure sync failed. */
+				sprintf( __( 'Connected to IGNY8 as site "%1$s" (#%2$d), but the first structure sync failed: %3$s', 'igny8' ), $result['site_name'], $result['site_id'], $result['sync']->get_error_message() )
+			);
+		} else {
+			$post_types = isset( $result['sync']['post_types_count'] ) ? (int) $result['sync']['post_types_count'] : 0;
+			$taxonomies = isset( $result['sync']['taxonomies_count'] ) ? (int) $result['sync']['taxonomies_count'] : 0;
+			$this->add_notice(
+				'success',
+				sprintf(
+					/* translators: 1: site name, 2: site id, 3: "N post types", 4: "M taxonomies". */
+					__( 'Successfully connected to IGNY8 as site "%1$s" (#%2$d). Site structure sent: %3$s, %4$s.', 'igny8' ),
+					$result['site_name'],
+					$result['site_id'],
+					/* translators: %d: number of post types. */
+					sprintf( _n( '%d post type', '%d post types', $post_types, 'igny8' ), $post_types ),
+					/* translators: %d: number of taxonomies. */
+					sprintf( _n( '%d taxonomy', '%d taxonomies', $taxonomies, 'igny8' ), $taxonomies )
+				)
+			);
+		}
+		foreach ( $result['warnings'] as $warning ) {
+			$this->add_notice( 'warning', $warning );
+		}
+		return $result;
+	}
+
+	/**
+	 * Disconnect (POST, manage_options, nonce).
+	 *
+	 * @return true|WP_Error
+	 */
+	public function handle_disconnect() {
+		$denied = $this->check_request( self::ACTION_DISCONNECT );
+		if ( is_wp_error( $denied ) ) {
+			return $denied;
+		}
+		$site_name = (string) get_option( 'igny8_site_name', '' );
+		igny8_disconnect_site();
+		/* translators: %s: site name in IGNY8. */
+		$this->add_notice( 'success', sprintf( __( 'Disconnected from IGNY8 (site "%s"). The stored tokens and API key were removed and scheduled syncs stopped.', 'igny8' ), $site_name ) );
+		return true;
+	}
+
+	/**
+	 * Sync structure now (POST, manage_options, nonce).
+	 *
+	 * @return array|WP_Error
+	 */
+	public function handle_sync_now() {
+		$denied = $this->check_request( self::ACTION_SYNC );
+		if ( is_wp_error( $denied ) ) {
+			return $denied;
+		}
+		$result = igny8_sync_site_structure_to_backend();
+		if ( is_wp_error( $result ) ) {
+			/* translators: %s: why the sync failed. */
+			$this->add_notice( 'error', sprintf( __( 'Structure sync failed: %s', 'igny8' ), $result->get_error_message() ) );
+			return $result;
+		}
+		$post_types = isset( $result['post_types_count'] ) ? (int) $result['post_types_count'] : 0;
+		$taxonomies = isset( $result['taxonomies_count'] ) ? (int) $result['taxonomies_count'] : 0;
+		$this->add_notice(
+			'success',
+			sprintf(
+				/* translators: 1: "N post types", 2: "M taxonomies". */
+				__( 'Site structure synced: %1$s, %2$s.', 'igny8' ),
+				/* translators: %d: number of post types. */
+				sprintf( _n( '%d post type', '%d post types', $post_types, 'igny8' ), $post_types ),
+				/* translators: %d: number of taxonomies. */
+				sprintf( _n( '%d taxonomy', '%d taxonomies', $taxonomies, 'igny8' ), $taxonomies )
+			)
+		);
+		return $result;
+	}
+
+	/**
+	 * The checks at the top of every action: a POST, by a user who may manage options, with this action's nonce.
+	 *
+	 * @param string $action Nonce action.
+	 * @return true|WP_Error
+	 */
+	private function check_request( $action ) {
+		$method = isset( $_SERVER['REQUEST_METHOD'] ) ? strtoupper( sanitize_text_field( wp_unslash( $_SERVER['REQUEST_METHOD'] ) ) ) : '';
+		if ( 'POST' !== $method ) {
+			return new WP_Error( 'igny8_bad_method', __( 'This action must be submitted from the IGNY8 settings page.', 'igny8' ), array( 'status' => 405 ) );
+		}
+		if ( ! current_user_can( self::CAPABILITY ) ) {
+			return new WP_Error( 'igny8_forbidden', __( 'Sorry, you are not allowed to manage the IGNY8 connection.', 'igny8' ), array( 'status' => 403 ) );
+		}
+		$field = self::nonce_field( $action );
+		$nonce = isset( $_POST[ $field ] ) && is_string( $_POST[ $field ] ) ? sanitize_text_field( wp_unslash( $_POST[ $field ] ) ) : '';
+		if ( '' === $nonce || ! wp_verify_nonce( $nonce, $action ) ) {
+			return new WP_Error( 'igny8_bad_nonce', __( 'The form has expired or did not come from this site. Reload the IGNY8 settings page and try again.', 'igny8' ), array( 'status' => 403 ) );
+		}
+		return true;
+	}
+
+	/**
+	 * The form field holding an action's nonce: igny8_connect_nonce, igny8_disconnect_nonce, igny8_sync_now_nonce.
+	 *
+	 * @param string $action Action (also the nonce action).
+	 * @return string
+	 */
+	public static function nonce_field( $action ) {
+		return $action . '_nonce';
+	}
+
+	/**
+	 * admin-post.php?action=igny8_connect
+	 */
+	public function on_admin_post_connect() {
+		$this->finish( $this->handle_connection() );
+	}
+
+	/**
+	 * admin-post.php?action=igny8_disconnect
+	 */
+	public function on_admin_post_disconnect() {
+		$this->finish( $this->handle_disconnect() );
+	}
+
+	/**
+	 * admin-post.php?action=igny8_sync_now
+	 */
+	public function on_admin_post_sync() {
+		$this->finish( $this->handle_sync_now() );
+	}
+
+	/**
+	 * Refused requests end with a 403 page; everything else returns to the settings page, where the
+	 * notice is shown (post/redirect/get, so a reload does not submit again).
+	 *
+	 * @param mixed $result Result of the action.
+	 */
+	private function finish( $result ) {
+		if ( is_wp_error( $result ) && in_array( $result->get_error_code(), array( 'igny8_forbidden', 'igny8_bad_nonce', 'igny8_bad_method' ), true ) ) {
+			wp_die( esc_html( $result->get_error_message() ), esc_html__( 'IGNY8', 'igny8' ), array( 'response' => 403, 'back_link' => true ) );
+		}
+		wp_safe_redirect( $this->page_url() );
+		exit;
+	}
+
+	/* --------------------------------------------------------------------------------------------------
+	 * Notices (kept per user for one page view)
+	 * ----------------------------------------------------------------------------------------------- */
+
+	/**
+	 * @param string $type    success|warning|error|info.
+	 * @param string $message Plain text.
+	 */
+	public function add_notice( $type, $message ) {
+		$key       = $this->notice_key();
+		$notices   = get_transient( $key );
+		$notices   = is_array( $notices ) ? $notices : array();
+		$notices[] = array(
+			'type'    => in_array( $type, array( 'success', 'warning', 'error', 'info' ), true ) ? $type : 'info',
+			'message' => (string) $message,
+		);
+		set_transient( $key, $notices, 5 * MINUTE_IN_SECONDS );
+	}
+
+	/**
+	 * The notices waiting for the current user, removed from storage.
+	 *
+	 * @return array[]
+	 */
+	public function take_notices() {
+		$key     = $this->notice_key();
+		$notices = get_transient( $key );
+		if ( false !== $notices ) {
+			delete_transient( $key );
+		}
+		return is_array( $notices ) ? $notices : array();
+	}
+
+	/**
+	 * @return string
+	 */
+	private function notice_key() {
+		return 'igny8_notices_' . get_current_user_id();
+	}
+
+	/* --------------------------------------------------------------------------------------------------
+	 * Page
+	 * ----------------------------------------------------------------------------------------------- */
+
+	/**
+	 * Settings → IGNY8 API.
+	 */
+	public function render_settings_page() {
+		if ( ! current_user_can( self::CAPABILITY ) ) {
+			return;
+		}
+		$connected  = igny8_is_connected();
+		$admin_post = admin_url( 'admin-post.php' );
+		?>
+		<div class="wrap igny8-settings">
+			<h1><?php esc_html_e( 'IGNY8 API', 'igny8' ); ?></h1>
+			<?php
+			foreach ( $this->take_notices() as $notice ) {
+				printf(
+					'<div class="notice notice-%1$s igny8-notice igny8-notice-%1$s"><p>%2$s</p></div>',
+					esc_attr( $notice['type'] ),
+					esc_html( $notice['message'] )
+				);
+			}
+			$this->render_status( $connected, $admin_post );
+			$this->render_connect_form( $connected, $admin_post );
+			?>
+			<h2><?php esc_html_e( 'Sync settings', 'igny8' ); ?></h2>
+			<form method="post" action="<?php echo esc_url( admin_url( 'options.php' ) ); ?>">
+				<?php settings_fields( self::SETTINGS_GROUP ); ?>
+				<table class="form-table" role="presentation">
+					<tr>
+						<th scope="row"><?php esc_html_e( 'Two-way sync', 'igny8' ); ?></th>
+						<td>
+							<label>
+								<input type="checkbox" name="igny8_two_way_sync_enabled" value="1" <?php checked( (bool) get_option( 'igny8_two_way_sync_enabled', false ) ); ?> />
+								<?php esc_html_e( 'Allow IGNY8 to send content back to this site', 'igny8' ); ?>
+							</label>
+							<p class="description"><?php esc_html_e( 'IGNY8 is told about this switch with every structure sync.', 'igny8' ); ?></p>
+						</td>
+					</tr>
+				</table>
+				<?php submit_button( __( 'Save sync settings', 'igny8' ) ); ?>
+			</form>
+		</div>
+		<?php
+	}
+
+	/**
+	 * The status box, and the Sync / Disconnect buttons when connected.
+	 *
+	 * @param bool   $connected  Whether a connection is stored.
+	 * @param string $admin_post admin-post.php URL.
+	 */
+	private function render_status( $connected, $admin_post ) {
+		$last_error = get_option( 'igny8_last_error', array() );
+		?>
+		<h2><?php esc_html_e( 'Status', 'igny8' ); ?></h2>
+		<?php if ( ! $connected ) : ?>
+			<p class="igny8-status igny8-status-disconnected"><strong><?php esc_html_e( 'Not connected.', 'igny8' ); ?></strong>
+				<?php esc_html_e( 'Enter your IGNY8 email, password and the site\'s API key below, then connect.', 'igny8' ); ?></p>
+			<?php
+			return;
+		endif;
+		$last_sync = (int) get_option( 'igny8_last_structure_sync', 0 );
+		$counts    = get_option( 'igny8_last_structure_counts', array() );
+		?>
+		<p class="igny8-status igny8-status-connected"><strong><?php esc_html_e( 'Connected to IGNY8.', 'igny8' ); ?></strong></p>
+		<table class="widefat striped igny8-status-table" role="presentation">
+			<tbody>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Site', 'igny8' ); ?></th>
+					<td class="igny8-site"><?php echo esc_html( sprintf( '%s (#%d)', (string) get_option( 'igny8_site_name', '' ), (int) get_option( 'igny8_site_id', 0 ) ) ); ?></td>
+				</tr>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Integration', 'igny8' ); ?></th>
+					<td class="igny8-integration"><?php echo esc_html( '#' . (int) get_option( 'igny8_integration_id', 0 ) ); ?></td>
+				</tr>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Backend', 'igny8' ); ?></th>
+					<td><?php echo esc_html( igny8_get_api_base() ); ?></td>
+				</tr>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Last structure sync', 'igny8' ); ?></th>
+					<td class="igny8-last-sync">
+						<?php
+						if ( $last_sync > 0 ) {
+							echo esc_html(
+								sprintf(
+									/* translators: 1: date and time, 2: "5 mins", 3: post type count, 4: taxonomy count. */
+									__( '%1$s (%2$s ago): %3$d post types, %4$d taxonomies', 'igny8' ),
+									wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $last_sync ),
+									human_time_diff( $last_sync ),
+									is_array( $counts ) && isset( $counts['post_types'] ) ? (int) $counts['post_types'] : 0,
+									is_array( $counts ) && isset( $counts['taxonomies'] ) ? (int) $counts['taxonomies'] : 0
+								)
+							);
+						} else {
+							esc_html_e( 'Never', 'igny8' );
+						}
+						?>
+					</td>
+				</tr>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Last error', 'igny8' ); ?></th>
+					<td class="igny8-last-error">
+						<?php
+						if ( is_array( $last_error ) && ! empty( $last_error['message'] ) ) {
+							echo esc_html(
+								sprintf(
+									/* translators: 1: date and time, 2: the error. */
+									__( '%1$s: %2$s', 'igny8' ),
+									wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), isset( $last_error['time'] ) ? (int) $last_error['time'] : time() ),
+									(string) $last_error['message']
+								)
+							);
+						} else {
+							esc_html_e( 'None', 'igny8' );
+						}
+						?>
+					</td>
+				</tr>
+			</tbody>
+		</table>
+		<div class="igny8-actions">
+			<form method="post" action="<?php echo esc_url( $admin_post ); ?>" style="display:inline">
+				<input type="hidden" name="action" value="<?php echo esc_attr( self::ACTION_SYNC ); ?>" />
+				<?php wp_nonce_field( self::ACTION_SYNC, self::nonce_field( self::ACTION_SYNC ) ); ?>
+				<?php submit_button( __( 'Sync structure now', 'igny8' ), 'secondary', 'igny8_sync_now', false ); ?>
+			</form>
+			<form method="post" action="<?php echo esc_url( $admin_post ); ?>" style="display:inline">
+				<input type="hidden" name="action" value="<?php echo esc_attr( self::ACTION_DISCONNECT ); ?>" />
+				<?php wp_nonce_field( self::ACTION_DISCONNECT, self::nonce_field( self::ACTION_DISCONNECT ) ); ?>
+				<?php submit_button( __( 'Disconnect', 'igny8' ), 'delete', 'igny8_disconnect', false ); ?>
+			</form>
+		</div>
+		<?php
+	}
+
+	/**
+	 * The connection form.
+	 *
+	 * @param bool   $connected  Whether a connection is stored.
+	 * @param string $admin_post admin-post.php URL.
+	 */
+	private function render_connect_form( $connected, $admin_post ) {
+		$has_key = '' !== (string) get_option( 'igny8_api_key', '' );
+		?>
+		<h2><?php echo $connected ? esc_html__( 'Connection', 'igny8' ) : esc_html__( 'Connect', 'igny8' ); ?></h2>
+		<form method="post" action="<?php echo esc_url( $admin_post ); ?>" class="igny8-connect-form">
+			<input type="hidden" name="action" value="<?php echo esc_attr( self::ACTION_CONNECT ); ?>" />
+			<?php wp_nonce_field( self::ACTION_CONNECT, self::nonce_field( self::ACTION_CONNECT ) ); ?>
+			<table class="form-table" role="presentation">
+				<tr>
+					<th scope="row"><label for="igny8_api_base"><?php esc_html_e( 'Backend URL', 'igny8' ); ?></label></th>
+					<td>
+						<input type="url" class="regular-text" id="igny8_api_base" name="igny8_api_base" value="<?php echo esc_attr( igny8_get_api_base() ); ?>" />
+						<p class="description">
+							<?php
+							/* translators: %s: default backend URL. */
+							echo esc_html( sprintf( __( 'Default: %s. Change it only for a self-hosted IGNY8.', 'igny8' ), IGNY8_DEFAULT_API_BASE ) );
+							?>
+						</p>
+					</td>
+				</tr>
+				<tr>
+					<th scope="row"><label for="igny8_email"><?php esc_html_e( 'Email', 'igny8' ); ?></label></th>
+					<td><input type="email" class="regular-text" id="igny8_email" name="igny8_email" autocomplete="username" value="<?php echo esc_attr( (string) get_option( 'igny8_email', '' ) ); ?>" /></td>
+				</tr>
+				<tr>
+					<th scope="row"><label for="igny8_password"><?php esc_html_e( 'Password', 'igny8' ); ?></label></th>
+					<td>
+						<input type="password" class="regular-text" id="igny8_password" name="igny8_password" autocomplete="current-password" value="" />
+						<p class="description"><?php esc_html_e( 'Used once to sign in; never stored.', 'igny8' ); ?></p>
+					</td>
+				</tr>
+				<tr>
+					<th scope="row"><label for="igny8_api_key"><?php esc_html_e( 'API key', 'igny8' ); ?></label></th>
+					<td>
+						<input type="password" class="regular-text" id="igny8_api_key" name="igny8_api_key" autocomplete="off" value="" />
+						<p class="description">
+							<?php
+							if ( $has_key ) {
+								esc_html_e( 'A key is stored. Leave this empty to keep it, or paste a new key to replace it.', 'igny8' );
+							} else {
+								esc_html_e( 'The site\'s API key from IGNY8 (Site → Settings → API keys).', 'igny8' );
+							}
+							?>
+						</p>
+					</td>
+				</tr>
+			</table>
+			<?php submit_button( __( 'Connect to IGNY8', 'igny8' ), 'primary', 'igny8_connect' ); ?>
+		</form>
+		<?php
+	}
+}
+
+/**
+ * The settings page object.
+ *
+ * @return Igny8_Admin
+ */
+function igny8_admin() {
+	return Igny8_Admin::instance();
+}

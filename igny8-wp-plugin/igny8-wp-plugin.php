@@ -1,0 +1,51 @@
+<?php
+/**
+ * Plugin Name:       IGNY8
+ * Plugin URI:        https://app.igny8.com/
+ * Description:       Connects this WordPress site to the IGNY8 platform and keeps IGNY8 informed about the site's post types and taxonomies.
+ * Version:           0.1.0
+ * Requires at least: 5.6
+ * Requires PHP:      7.4
+ * Author:            IGNY8
+ * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
+ * Text Domain:       igny8
+ * Domain Path:       /languages
+ *
+ * Bootstrap: constants, the plugin's files, activation/deactivation hooks. Nothing runs at load time
+ * beyond registering hooks.
+ *
+ * @package Igny8
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+define( 'IGNY8_VERSION', '0.1.0' );
+define( 'IGNY8_PLUGIN_FILE', __FILE__ );
+define( 'IGNY8_PLUGIN_DIR', __DIR__ );
+if ( ! defined( 'IGNY8_DEFAULT_API_BASE' ) ) {
+	define( 'IGNY8_DEFAULT_API_BASE', 'https://app.igny8.com' );
+}
+
+require_once IGNY8_PLUGIN_DIR . '/includes/class-api-client.php';
+require_once IGNY8_PLUGIN_DIR . '/includes/functions.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/hooks.php';
+require_once IGNY8_PLUGIN_DIR . '/admin/class-admin.php';
+
+register_activation_hook( __FILE__, 'igny8_activate' );
+register_deactivation_hook( __FILE__, 'igny8_deactivate' );
+
+add_action( 'init', 'igny8_load_textdomain' );
+
+/**
+ * Loads translations from the plugin's languages/ folder (and WordPress's language packs).
+ */
+function igny8_load_textdomain() {
+	load_plugin_textdomain( 'igny8', false, dirname( plugin_basename( IGNY8_PLUGIN_FILE ) ) . '/languages' );
+}
+
+if ( is_admin() ) {
+	igny8_admin();
+}

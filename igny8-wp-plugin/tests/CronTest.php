@@ -1,0 +1,145 @@
+<?php
+/**
+ * WP-Cron: the daily structure push is scheduled while connected, and only then.
+ *
+ * @package Igny8
+ */
+
+class CronTest extends Igny8_TestCase {
+
+	const DAILY = 'igny8_sync_site_structure';
+	const SOON  = 'igny8_sync_site_structure_soon';
+
+	public function test_connect_schedules_the_daily_sync() {
+		$this->assertFalse( wp_next_scheduled( self::DAILY ) );
+
+		$this->connect_working();
+
+		$next = wp_next_scheduled( self::DAILY );
+		$this->assertNotFalse( $next );
+		$this->assertEqualsWithDelta( time() + DAY_IN_SECONDS, $next, 10 );
+		$this->assertSame( 'daily', wp_get_schedule( self::DAILY ) );
+	}
+
+	public function test_a_failed_connect_schedules_nothing() {
+		$this->backend->working()->on( 'POST /api/v1/auth/login/', 401, Igny8_Fake_Backend::fail( 'invalid_credentials', 'No.' ) );
+
+		$this->connect();
+
+		$this->assertFalse( wp_next_scheduled( self::DAILY ) );
+	}
+
+	public function test_reconnecting_keeps_a_single_daily_event() {
+		$this->connect_working();
+		$this->backend->working();
+		$this->connect();
+
+		$events = 0;
+		foreach ( _get_cron_array() as $hooks ) {
+			$events += isset( $hooks[ self::DAILY ] ) ? count( $hooks[ self::DAILY ] ) : 0;
+		}
+		$this->assertSame( 1, $events );
+	}
+
+	public function test_disconnect_clears_every_scheduled_sync() {
+		$this->connect_working();
+		igny8_queue_structure_sync();
+		$this->assertNotFalse( wp_next_scheduled( self::SOON ) );
+		$this->submit_form( Igny8_Admin::ACTION_DISCONNECT );
+
+		igny8_admin()->handle_disconnect();
+
+		$this->assertFalse( wp_next_scheduled( self::DAILY ) );
+		$this->assertFalse( wp_next_scheduled( self::SOON ) );
+	}
+
+	public function test_activation_schedules_only_when_connected() {
+		igny8_activate();
+		$this->assertFalse( wp_next_scheduled( self::DAILY ), 'not connected: nothing to push' );
+
+		$this->connect_working();
+		wp_clear_scheduled_hook( self::DAILY );
+		igny8_activate();
+
+		$next = wp_next_scheduled( self::DAILY );
+		$this->assertNotFalse( $next );
+		$this->assertLessThanOrEqual( time(), $next, 'after activation the first push is due at once' );
+	}
+
+	public function test_deactivation_clears_the_schedule_and_keeps_the_connection() {
+		$this->connect_working();
+		igny8_queue_structure_sync();
+
+		igny8_deactivate();
+
+		$this->assertFalse( wp_next_scheduled( self::DAILY ) );
+		$this->assertFalse( wp_next_scheduled( self::SOON ) );
+		$this->assertTrue( igny8_is_connected() );
+	}
+
+	public function test_plugin_activation_hooks_are_the_plugin_functions() {
+		$file = plugin_basename( IGNY8_PLUGIN_FILE );
+		$this->assertNotFalse( has_action( 'activate_' . $file, 'igny8_activate' ) );
+		$this->assertNotFalse( has_action( 'deactivate_' . $file, 'igny8_deactivate' ) );
+	}
+
+	public function test_the_cron_event_pushes_the_current_structure() {
+		$this->connect_working();
+		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Fresh' ) );
+
+		do_action( self::DAILY );
+
+		$push = $this->backend->requests_to( 'POST /api/v1/integration/integrations/9/update-structure/' );
+		$this->assertCount( 1, $push );
+		$this->assertSame( (int) wp_count_posts( 'post' )->publish, $push[0]['body']['post_types']['post']['count'] );
+	}
+
+	public function test_a_leftover_event_on_a_disconnected_site_removes_itself() {
+		wp_schedule_event( time(), 'daily', self::DAILY );
+
+		do_action( self::DAILY );
+
+		$this->assertSame( array(), $this->backend->requests );
+		$this->assertFalse( wp_next_scheduled( self::DAILY ) );
+	}
+
+	public function test_publishing_queues_one_push_soon_when_connected() {
+		$this->connect_working();
+		$this->assertFalse( wp_next_scheduled( self::SOON ) );
+
+		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'A' ) );
+		$first = wp_next_scheduled( self::SOON );
+		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'B' ) );
+
+		$this->assertNotFalse( $first );
+		$this->assertEqualsWithDelta( time() + 300, $first, 10 );
+		$this->assertSame( $first, wp_next_scheduled( self::SOON ), 'a second change does not add another push' );
+	}
+
+	public function test_drafts_and_attachments_do_not_queue_a_push() {
+		$this->connect_working();
+
+		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'draft', 'post_title' => 'Draft' ) );
+		wp_insert_attachment( array( 'post_title' => 'File', 'post_mime_type' => 'image/png', 'post_status' => 'inherit' ) );
+
+		$this->assertFalse( wp_next_scheduled( self::SOON ) );
+	}
+
+	public function test_new_terms_queue_a_push_only_when_connected() {
+		wp_insert_term( 'Before connecting', 'category' );
+		$this->assertFalse( wp_next_scheduled( self::SOON ) );
+
+		$this->connect_working();
+		wp_insert_term( 'After connecting', 'category' );
+
+		$this->assertNotFalse( wp_next_scheduled( self::SOON ) );
+	}
+
+	public function test_switching_two_way_sync_queues_a_push() {
+		$this->connect_working();
+
+		update_option( 'igny8_two_way_sync_enabled', 1 );
+
+		$this->assertNotFalse( wp_next_scheduled( self::SOON ) );
+	}
+}
