@@ -1,0 +1,442 @@
+//! The `Store` on PostgreSQL, for several stateless igny8 replicas sharing one database.
+//! Read-modify-writes lock the row they change (`SELECT … FOR UPDATE`) inside a transaction.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use igny8_store::{
+    ApiKey, ConfigChange, ConfigUpdate, NewApiKeyRow, NewUser, Result, Site, SiteIntegration,
+    Store, StoreError, User,
+};
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tracing::instrument;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at a `postgres://…` URL; the database must exist.
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect(url)
+            .await
+            .map_err(db)?;
+        Ok(Self { pool })
+    }
+}
+
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
+fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(what.to_owned())
+        }
+        _ => db(e),
+    }
+}
+
+type UserRow = (i64, i64, String, String, DateTime<Utc>);
+type SiteRow = (i64, i64, String, String, bool, DateTime<Utc>);
+type KeyRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+type IntegrationRow = (
+    i64,
+    i64,
+    String,
+    bool,
+    Value,
+    String,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+const USER_COLS: &str = "id, account_id, email, password_hash, created_at";
+const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
+const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
+const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
+
+fn user(r: UserRow) -> User {
+    User {
+        id: r.0,
+        account_id: r.1,
+        email: r.2,
+        password_hash: r.3,
+        created_at: r.4,
+    }
+}
+
+fn site(r: SiteRow) -> Site {
+    Site {
+        id: r.0,
+        account_id: r.1,
+        name: r.2,
+        url: r.3,
+        is_active: r.4,
+        created_at: r.5,
+    }
+}
+
+fn key(r: KeyRow) -> ApiKey {
+    ApiKey {
+        id: r.0,
+        site_id: r.1,
+        prefix: r.2,
+        hash: r.3,
+        label: r.4,
+        created_at: r.5,
+        last_used_at: r.6,
+        revoked_at: r.7,
+    }
+}
+
+fn integration(r: IntegrationRow) -> SiteIntegration {
+    SiteIntegration {
+        id: r.0,
+        site_id: r.1,
+        platform: r.2,
+        is_active: r.3,
+        config_json: r.4,
+        sync_status: r.5,
+        last_sync_at: r.6,
+        last_error: r.7,
+        created_at: r.8,
+        updated_at: r.9,
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    /// Replicas starting together are safe: sqlx holds an advisory lock while migrating.
+    #[instrument(skip_all)]
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    #[instrument(skip_all)]
+    async fn server_secret(&self, name: &str, make: String) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(make)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    #[instrument(skip_all)]
+    async fn count_users(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    #[instrument(skip_all)]
+    async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let account_id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(new.account_name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row: UserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLS}"
+        ))
+        .bind(account_id)
+        .bind(new.email)
+        .bind(new.password_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(write_err("a user with this email already exists"))?;
+        tx.commit().await.map_err(db)?;
+        Ok(user(row))
+    }
+
+    #[instrument(skip_all)]
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(row.map(user))
+    }
+
+    #[instrument(skip_all)]
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(row.map(user))
+    }
+
+    #[instrument(skip_all)]
+    async fn create_site(&self, account_id: i64, name: &str, url: &str) -> Result<Site> {
+        let row: SiteRow = sqlx::query_as(&format!(
+            "INSERT INTO sites (account_id, name, url, is_active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING {SITE_COLS}"
+        ))
+        .bind(account_id)
+        .bind(name)
+        .bind(url)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(site(row))
+    }
+
+    #[instrument(skip_all)]
+    async fn site(&self, id: i64) -> Result<Option<Site>> {
+        let row: Option<SiteRow> =
+            sqlx::query_as(&format!("SELECT {SITE_COLS} FROM sites WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(row.map(site))
+    }
+
+    #[instrument(skip_all)]
+    async fn sites_of_account(&self, account_id: i64) -> Result<Vec<Site>> {
+        let rows: Vec<SiteRow> = sqlx::query_as(&format!(
+            "SELECT {SITE_COLS} FROM sites WHERE account_id = $1 ORDER BY id"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(site).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn set_site_active(&self, id: i64, active: bool) -> Result<Site> {
+        let row: Option<SiteRow> = sqlx::query_as(&format!(
+            "UPDATE sites SET is_active = $1 WHERE id = $2 RETURNING {SITE_COLS}"
+        ))
+        .bind(active)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(site).ok_or(StoreError::NotFound)
+    }
+
+    #[instrument(skip_all)]
+    async fn create_api_key(&self, new: NewApiKeyRow<'_>) -> Result<ApiKey> {
+        let row: KeyRow = sqlx::query_as(&format!(
+            "INSERT INTO api_keys (site_id, prefix, hash, label, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {KEY_COLS}"
+        ))
+        .bind(new.site_id)
+        .bind(new.prefix)
+        .bind(new.hash)
+        .bind(new.label)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(write_err("an API key with this prefix already exists"))?;
+        Ok(key(row))
+    }
+
+    #[instrument(skip_all)]
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLS} FROM api_keys WHERE prefix = $1"
+        ))
+        .bind(prefix)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.map(key))
+    }
+
+    #[instrument(skip_all)]
+    async fn api_keys_of_site(&self, site_id: i64) -> Result<Vec<ApiKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLS} FROM api_keys WHERE site_id = $1 ORDER BY id"
+        ))
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(key).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn revoke_api_key(
+        &self,
+        site_id: i64,
+        prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ApiKey> {
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE site_id = $2 AND prefix = $3 RETURNING {KEY_COLS}"
+        ))
+        .bind(at)
+        .bind(site_id)
+        .bind(prefix)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(key).ok_or(StoreError::NotFound)
+    }
+
+    #[instrument(skip_all)]
+    async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn ensure_integration(
+        &self,
+        site_id: i64,
+        platform: &str,
+    ) -> Result<(SiteIntegration, bool)> {
+        let now = Utc::now();
+        let inserted = sqlx::query(
+            "INSERT INTO site_integrations (site_id, platform, created_at, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (site_id, platform) DO NOTHING",
+        )
+        .bind(site_id)
+        .bind(platform)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected()
+            == 1;
+        let row: IntegrationRow = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = $1 AND platform = $2"
+        ))
+        .bind(site_id)
+        .bind(platform)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok((integration(row), inserted))
+    }
+
+    #[instrument(skip_all)]
+    async fn integration(&self, id: i64) -> Result<Option<SiteIntegration>> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.map(integration))
+    }
+
+    #[instrument(skip_all)]
+    async fn integrations_of_site(&self, site_id: i64) -> Result<Vec<SiteIntegration>> {
+        let rows: Vec<IntegrationRow> = sqlx::query_as(&format!(
+            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = $1 ORDER BY id"
+        ))
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(integration).collect())
+    }
+
+    #[instrument(skip_all)]
+    async fn update_integration_config(
+        &self,
+        id: i64,
+        change: ConfigChange<'_>,
+    ) -> Result<ConfigUpdate> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The row lock makes concurrent writers wait their turn and read what the last one wrote.
+        let current: Option<Value> = sqlx::query_scalar(
+            "SELECT config_json FROM site_integrations WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let next = match change(current.ok_or(StoreError::NotFound)?) {
+            Ok(next) => next,
+            Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
+        };
+        let row: IntegrationRow = sqlx::query_as(&format!(
+            "UPDATE site_integrations SET config_json = $1, updated_at = $2 WHERE id = $3 RETURNING {INTEGRATION_COLS}"
+        ))
+        .bind(next)
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(ConfigUpdate::Updated(integration(row)))
+    }
+
+    #[instrument(skip_all)]
+    async fn record_integration_sync(
+        &self,
+        id: i64,
+        status: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2, last_error = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(at)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

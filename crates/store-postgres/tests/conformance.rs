@@ -1,0 +1,69 @@
+//! The shared conformance suite on a brand-new PostgreSQL database per case. The server comes from
+//! `IGNY8_TEST_POSTGRES_URL`; when it cannot be reached the cases fail, they never pass silently.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use igny8_store::Store;
+use igny8_store_postgres::PostgresStore;
+use sqlx::{Connection, Executor, PgConnection};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+async fn fresh_store() -> Arc<dyn Store> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin_url =
+        std::env::var("IGNY8_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let name = format!(
+        "igny8_t_{}_{}_{:016x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        RandomState::new().hash_one(0u8)
+    );
+    let no_server = |e: &dyn std::fmt::Display| -> ! {
+        panic!(
+            "PostgreSQL for the conformance suite is unreachable at {admin_url}: {e}. \
+             Start it, or point IGNY8_TEST_POSTGRES_URL at a server where this user may CREATE DATABASE."
+        )
+    };
+    let mut admin = match tokio::time::timeout(
+        Duration::from_secs(10),
+        PgConnection::connect(&admin_url),
+    )
+    .await
+    {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => no_server(&e),
+        Err(e) => no_server(&e),
+    };
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+    admin.close().await.ok();
+    let store = PostgresStore::open(&with_database(&admin_url, &name))
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the test database {name}: {e}"));
+    store.migrate().await.unwrap();
+    Arc::new(store)
+}
+
+/// The server URL with its database (the path) replaced, query parameters kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{database}{query}", &base[..path])
+}
+
+igny8_store::conformance_suite!(fresh_store);
