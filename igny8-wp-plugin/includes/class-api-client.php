@@ -276,7 +276,7 @@ class Igny8_Api_Client {
 		if ( 'http_request_not_executed' === $error->get_error_code() ) {
 			/* translators: %s: backend URL. */
 			$message = sprintf( __( 'WordPress blocked the request to the IGNY8 backend at %s (WP_HTTP_BLOCK_EXTERNAL is set). Add its host to WP_ACCESSIBLE_HOSTS.', 'igny8' ), $this->base_url );
-		} elseif ( __( 'A valid URL was not provided.' ) === $detail ) { // phpcs:ignore WordPress.WP.I18n.MissingArgDomain -- WordPress core's own string.
+		} elseif ( translate( 'A valid URL was not provided.', 'default' ) === $detail ) { // phpcs:ignore WordPress.WP.I18n -- WordPress core's own string, as core shows it.
 			/* translators: %s: backend URL. */
 			$message = sprintf( __( 'WordPress refused to send a request to %s: outgoing requests may only go to public hosts on ports 80, 443 or 8080. Check the backend URL.', 'igny8' ), $this->base_url );
 		} else {
