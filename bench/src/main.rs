@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("benchmarks: see bench/README.md");
+}

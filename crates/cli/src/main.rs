@@ -1,0 +1,186 @@
+//! The `igny8` binary: `serve` runs the platform; the other commands administer it from a shell.
+//! Every command answers in plain words, or as JSON with `--json` for scripts.
+
+mod admin;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use igny8_server::Settings;
+use igny8_store::Store;
+
+#[derive(Parser)]
+#[command(name = "igny8", version, about = "The IGNY8 platform: WordPress sites connect to it.")]
+struct Cli {
+    /// Where data lives: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://igny8.db")]
+    database: String,
+    /// Answer as JSON (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the dashboard.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Platform users.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// WordPress sites and their API keys.
+    #[command(subcommand)]
+    Site(admin::SiteCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "IGNY8_ADDR", default_value = "127.0.0.1:8000")]
+    addr: SocketAddr,
+    /// Secret that signs tokens and sessions; by default one is generated and kept in the database.
+    #[arg(long, env = "IGNY8_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Mark session cookies Secure (set when served over https).
+    #[arg(long, env = "IGNY8_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Sign-in attempts allowed per email in five minutes.
+    #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
+    login_limit_per_email: usize,
+    /// Sign-in attempts allowed per client address in five minutes.
+    #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_IP", default_value_t = 30)]
+    login_limit_per_ip: usize,
+    /// Request log format: text or json.
+    #[arg(long, env = "IGNY8_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(e) = run(cli).await {
+        if json {
+            println!("{}", serde_json::json!({"success": false, "error": format!("{e:#}")}));
+        } else {
+            eprintln!("error: {e:#}");
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(&args.log_format, "info");
+            let store = open_store(&cli.database).await?;
+            serve(args, store).await
+        }
+        Command::Migrate => {
+            init_logging("text", "warn");
+            open_store(&cli.database).await?;
+            admin::say(cli.json, serde_json::json!({"success": true, "database": redact(&cli.database)}), || {
+                format!("Database {} is up to date.", redact(&cli.database))
+            });
+            Ok(())
+        }
+        Command::User(cmd) => {
+            init_logging("text", "warn");
+            admin::user(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
+        }
+        Command::Site(cmd) => {
+            init_logging("text", "warn");
+            admin::site(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
+        }
+    }
+}
+
+fn init_logging(format: &str, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IGNY8_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens and migrates the store the URL names.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(igny8_store_sqlite::SqliteStore::open(url).await.with_context(|| format!("opening {}", redact(url)))?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(igny8_store_postgres::PostgresStore::open(url).await.with_context(|| format!("opening {}", redact(url)))?)
+    } else {
+        anyhow::bail!("--database must start with sqlite:// or postgres://, got {}", redact(url));
+    };
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let settings = Settings {
+        jwt_secret: args.jwt_secret,
+        secure_cookies: args.secure_cookies,
+        login_limit_per_email: args.login_limit_per_email,
+        login_limit_per_ip: args.login_limit_per_ip,
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}: is another server running there?", args.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "igny8 listening: open http://{addr}/");
+    igny8_server::launch_with_listener(settings, store, listener, shutdown_signal()).await?;
+    tracing::info!("igny8 stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+    // In-flight requests get a moment; the store's own transactions make a cut safe.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("sqlite://igny8.db"), "sqlite://igny8.db");
+    }
+}

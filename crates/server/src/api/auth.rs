@@ -1,0 +1,97 @@
+//! Sign-in for platform users (email + password → JWTs) and "which sites can I reach".
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, State};
+use axum::Json;
+use chrono::Utc;
+use igny8_domain::account::Email;
+use igny8_store::User;
+use serde_json::{json, Value};
+
+use super::{ApiError, Caller, JsonBody};
+use crate::auth::jwt::{TokenError, TokenKind};
+use crate::auth::password;
+use crate::AppState;
+
+fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    match body.get(field) {
+        Some(Value::String(s)) => Ok(s),
+        None | Some(Value::Null) => Err(ApiError::validation(field, "is required")),
+        Some(_) => Err(ApiError::validation(field, "must be a string")),
+    }
+}
+
+/// Checks email and password (rate limited per email and per client address) and answers the
+/// signed-in user; shared by the API and the dashboard.
+pub async fn check_credentials(state: &AppState, email: &str, password: &str, client: SocketAddr) -> Result<User, ApiError> {
+    let email_key = format!("email:{}", email.trim().to_lowercase());
+    let ip_key = format!("ip:{}", client.ip());
+    state
+        .login_limiter
+        .check(
+            &[(&email_key, state.settings.login_limit_per_email), (&ip_key, state.settings.login_limit_per_ip)],
+            Instant::now(),
+        )
+        .map_err(ApiError::RateLimited)?;
+    let user = match Email::parse(email) {
+        Ok(email) => state.store.user_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    if password.len() > igny8_domain::account::Password::MAX_BYTES {
+        return Err(ApiError::InvalidCredentials);
+    }
+    if password::verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await {
+        user.ok_or(ApiError::InvalidCredentials)
+    } else {
+        Err(ApiError::InvalidCredentials)
+    }
+}
+
+fn token_pair(state: &AppState, user: &User) -> Value {
+    let now = Utc::now();
+    let access = state.tokens.issue(TokenKind::Access, user.id, user.account_id, now);
+    let refresh = state.tokens.issue(TokenKind::Refresh, user.id, user.account_id, now);
+    json!({
+        "success": true,
+        "data": {
+            "access": access.token,
+            "refresh": refresh.token,
+            "access_expires_at": access.expires_at,
+            "refresh_expires_at": refresh.expires_at,
+            "user": {"id": user.id, "email": user.email, "account_id": user.account_id},
+        }
+    })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let email = string_field(&body, "email")?;
+    let password = string_field(&body, "password")?;
+    let user = check_credentials(&state, email, password, client).await?;
+    tracing::info!(user_id = user.id, "signed in");
+    Ok(Json(token_pair(&state, &user)))
+}
+
+pub async fn refresh(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let token = string_field(&body, "refresh")?;
+    let claims = state.tokens.verify(token, TokenKind::Refresh, Utc::now()).map_err(|e| match e {
+        TokenError::Expired => ApiError::TokenExpired,
+        TokenError::Invalid => ApiError::InvalidToken,
+    })?;
+    // A deleted user's refresh token stops working.
+    let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::InvalidToken)?;
+    Ok(Json(token_pair(&state, &user)))
+}
+
+pub async fn sites(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let sites = match caller {
+        Caller::Site { site, .. } => vec![site],
+        Caller::User { account_id, .. } => state.store.sites_of_account(account_id).await?,
+    };
+    Ok(Json(json!({"success": true, "data": sites})))
+}

@@ -1,0 +1,103 @@
+//! The API's one error type and the envelope it becomes (DESIGN.md §2). Internal details go to the
+//! log; the client gets a sentence and a code.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use igny8_domain::FieldErrors;
+use igny8_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    MalformedJson(String),
+    NotAuthenticated,
+    InvalidToken,
+    TokenExpired,
+    InvalidCredentials,
+    ApiKeyRevoked,
+    SiteInactive,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict(String),
+    PayloadTooLarge(usize),
+    UnsupportedMediaType,
+    Validation(FieldErrors),
+    RateLimited(Duration),
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn validation(path: &str, why: &str) -> Self {
+        Self::Validation(FieldErrors::single(path, why))
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            MalformedJson(why) => (StatusCode::BAD_REQUEST, "malformed_json", format!("The request body is not valid JSON: {why}.")),
+            NotAuthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated", "Send an API key or access token as 'Authorization: Bearer <token>'.".into()),
+            InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", "The API key or token is not valid; check it was copied whole.".into()),
+            TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired", "The token has expired; refresh it or sign in again.".into()),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "The email or password is wrong.".into()),
+            ApiKeyRevoked => (StatusCode::FORBIDDEN, "api_key_revoked", "This API key was revoked; create a new one in the IGNY8 dashboard.".into()),
+            SiteInactive => (StatusCode::FORBIDDEN, "site_inactive", "This site is deactivated in IGNY8; activate it in the dashboard first.".into()),
+            Forbidden => (StatusCode::FORBIDDEN, "forbidden", "You do not have access to this resource.".into()),
+            NotFound => (StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.".into()),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept that method.".into()),
+            Conflict(why) => (StatusCode::CONFLICT, "conflict", why.clone()),
+            PayloadTooLarge(limit) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {limit} bytes.")),
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as 'Content-Type: application/json'.".into()),
+            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", "Some fields are invalid; see 'errors'.".into()),
+            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts; wait and try again.".into()),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side; try again shortly.".into()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            e @ StoreError::Database(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(e: FieldErrors) -> Self {
+        ApiError::Validation(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        let mut body = json!({"success": false, "error": message, "code": code});
+        match &self {
+            ApiError::Validation(errors) => {
+                let map: BTreeMap<_, _> = errors.as_map().clone();
+                body["errors"] = json!(map);
+            }
+            ApiError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            _ => {}
+        }
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited(wait) = &self {
+            let secs = wait.as_secs().max(1).to_string();
+            if let Ok(v) = HeaderValue::from_str(&secs) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,50 @@
+//! Reading request bodies: JSON with our own errors for wrong content type, size and syntax.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::Value;
+
+use super::ApiError;
+use crate::AppState;
+
+/// A JSON body as a `Value`, for the domain to parse into its own types with field paths.
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        if let Some(ct) = content_type {
+            if ct != "application/json" && !ct.ends_with("+json") {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+        }
+        let limit = state.settings.max_body_bytes;
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+        parse_json(&body).map(JsonBody)
+    }
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::MalformedJson("the body is empty".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(format!("{} at line {} column {}", classify(&e), e.line(), e.column())))
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Eof => "it ends too early",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected data",
+        serde_json::error::Category::Io => "it could not be read",
+    }
+}

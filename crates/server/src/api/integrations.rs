@@ -1,0 +1,183 @@
+//! A site's integrations: find or create the WordPress one, take structure pushes, and answer and
+//! change the content types the platform syncs.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{SecondsFormat, Utc};
+use igny8_domain::names::TypeKind;
+use igny8_domain::structure::{IntegrationConfig, SettingsChange, SiteStructure};
+use igny8_store::{ConfigUpdate, SiteIntegration};
+use serde_json::{json, Map, Value};
+
+use super::{ApiError, Caller, JsonBody};
+use crate::AppState;
+
+pub const WORDPRESS: &str = "wordpress";
+
+fn ok(data: Value) -> Json<Value> {
+    Json(json!({"success": true, "data": data}))
+}
+
+fn id_param(raw: &str, field: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::validation(field, "must be a positive whole number"))
+}
+
+/// Path ids that are not numbers name nothing: 404, as for an unknown id.
+fn path_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let site_ids = match (query.get("site"), &caller) {
+        (Some(raw), _) => vec![caller.site(&state, id_param(raw, "site")?).await?.id],
+        (None, Caller::Site { site, .. }) => vec![site.id],
+        (None, Caller::User { account_id, .. }) => {
+            state.store.sites_of_account(*account_id).await?.into_iter().map(|s| s.id).collect()
+        }
+    };
+    let mut all = Vec::new();
+    for site_id in site_ids {
+        all.extend(state.store.integrations_of_site(site_id).await?);
+    }
+    Ok(ok(json!(all)))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let site_id = match body.get("site") {
+        Some(Value::Number(n)) => n.as_i64().filter(|id| *id > 0).ok_or_else(|| ApiError::validation("site", "must be a positive whole number"))?,
+        None | Some(Value::Null) => return Err(ApiError::validation("site", "is required")),
+        Some(_) => return Err(ApiError::validation("site", "must be a number")),
+    };
+    match body.get("platform") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(p)) if p == WORDPRESS => {}
+        Some(_) => return Err(ApiError::validation("platform", "must be \"wordpress\"")),
+    }
+    let site = caller.site(&state, site_id).await?;
+    Caller::require_active(&site)?;
+    let (integration, created) = state.store.ensure_integration(site.id, WORDPRESS).await?;
+    if created {
+        tracing::info!(site_id = site.id, integration_id = integration.id, "integration created");
+    }
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, ok(json!(integration))))
+}
+
+pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
+    Ok(ok(json!(integration)))
+}
+
+pub async fn update_structure(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let (integration, site) = caller.integration(&state, path_id(&id)?).await?;
+    Caller::require_active(&site)?;
+    let push = SiteStructure::parse(&body, Utc::now())?;
+    let outcome = state
+        .store
+        .update_integration_config(integration.id, &|current| {
+            let mut config = IntegrationConfig::from_json(current);
+            config.apply_structure(&push);
+            Ok(config.into_json())
+        })
+        .await?;
+    let ConfigUpdate::Updated(updated) = outcome else {
+        return Err(ApiError::internal(anyhow::anyhow!("a structure push cannot be rejected after parsing")));
+    };
+    let config = IntegrationConfig::from_json(updated.config_json);
+    let types = config.content_types();
+    tracing::info!(
+        integration_id = integration.id,
+        post_types = types.post_types.len(),
+        taxonomies = types.taxonomies.len(),
+        "structure updated"
+    );
+    Ok(ok(json!({
+        "message": "Site structure updated successfully",
+        "post_types_count": types.post_types.len(),
+        "taxonomies_count": types.taxonomies.len(),
+        "last_structure_fetch": push.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        "content_types": types,
+    })))
+}
+
+/// What the Content Types tab and the plugin read: the stored structure with the platform's
+/// effective settings and what the platform holds of each type.
+pub fn content_types_view(integration: &SiteIntegration) -> Value {
+    let config = IntegrationConfig::from_json(integration.config_json.clone());
+    let types = config.content_types();
+    let mut view = Map::new();
+    for kind in TypeKind::ALL {
+        let entries: Map<String, Value> = types
+            .of_kind(kind)
+            .iter()
+            .map(|(name, e)| {
+                (
+                    name.clone(),
+                    json!({
+                        "label": e.label, "count": e.count, "enabled": e.enabled, "fetch_limit": e.fetch_limit,
+                        // The content store arrives with content sync; until then nothing is held.
+                        "synced_count": 0, "last_synced_at": null,
+                    }),
+                )
+            })
+            .collect();
+        view.insert(kind.field().to_owned(), Value::Object(entries));
+    }
+    view.insert(
+        "last_structure_fetch".into(),
+        json!(config.last_structure_fetch().map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+    );
+    view.insert("plugin_connection_enabled".into(), json!(config.plugin_connection_enabled()));
+    view.insert("two_way_sync_enabled".into(), json!(config.two_way_sync_enabled()));
+    Value::Object(view)
+}
+
+pub async fn content_types(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
+    Ok(ok(content_types_view(&integration)))
+}
+
+pub async fn change_content_types(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
+    // Sync settings belong to the platform: a site's key reports, it does not decide.
+    if matches!(caller, Caller::Site { .. }) {
+        return Err(ApiError::Forbidden);
+    }
+    let change = SettingsChange::parse(&body)?;
+    let outcome = state
+        .store
+        .update_integration_config(integration.id, &|current| {
+            let mut config = IntegrationConfig::from_json(current);
+            config.apply_settings(&change)?;
+            Ok(config.into_json())
+        })
+        .await?;
+    match outcome {
+        ConfigUpdate::Updated(updated) => Ok(ok(content_types_view(&updated))),
+        ConfigUpdate::Rejected(errors) => Err(ApiError::Validation(errors)),
+    }
+}

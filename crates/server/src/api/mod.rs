@@ -1,0 +1,111 @@
+//! The integration API under `/api/v1/`: this file is its table of contents.
+
+pub(crate) mod auth;
+mod caller;
+mod error;
+mod extract;
+pub(crate) mod integrations;
+pub mod openapi;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Uri;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use caller::Caller;
+pub use error::ApiError;
+pub use extract::JsonBody;
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/sites", get(auth::sites))
+        .route("/integration/integrations", get(integrations::list).post(integrations::create))
+        .route("/integration/integrations/{id}", get(integrations::show))
+        .route("/integration/integrations/{id}/update-structure", post(integrations::update_structure))
+        .route(
+            "/integration/integrations/{id}/content-types",
+            get(integrations::content_types).patch(integrations::change_content_types),
+        )
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // `JsonBody` enforces the configured limit with the API's own 413 answer.
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+}
+
+/// Liveness without touching the store: the HTTP floor the benchmark compares endpoints with.
+async fn livez() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.count_users().await {
+        Ok(_) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: store unreachable");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// `/api/v1/x/` and `/api/v1/x` are the same resource (the plugin calls the first).
+pub(crate) fn trim_trailing_slash(req: &mut Request) {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+}
+
+/// One structured line per request: method, route, status, time. No headers, no bodies, no
+/// query strings, so no credentials reach the log.
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}

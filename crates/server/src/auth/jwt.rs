@@ -1,0 +1,149 @@
+//! HS256 JSON Web Tokens for signed-in users: short-lived access tokens and longer refresh tokens.
+//! Small enough to keep here rather than pull a crypto stack in for it.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Access,
+    Refresh,
+    Session,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: i64,
+    /// The user's account id: what a token may reach.
+    pub acc: i64,
+    pub typ: TokenKind,
+    pub iat: i64,
+    pub exp: i64,
+    /// Random per token, so two tokens issued in the same second differ.
+    pub jti: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenError {
+    Invalid,
+    Expired,
+}
+
+pub struct TokenKeys {
+    secret: Vec<u8>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+/// A freshly issued token and when it stops working.
+pub struct Issued {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        Self { secret: secret.to_vec(), access_ttl, refresh_ttl }
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length")
+    }
+
+    pub fn ttl(&self, kind: TokenKind) -> Duration {
+        match kind {
+            TokenKind::Access => self.access_ttl,
+            TokenKind::Refresh | TokenKind::Session => self.refresh_ttl,
+        }
+    }
+
+    pub fn issue(&self, kind: TokenKind, user_id: i64, account_id: i64, now: DateTime<Utc>) -> Issued {
+        let ttl = chrono::Duration::from_std(self.ttl(kind)).unwrap_or(chrono::Duration::minutes(15));
+        let expires_at = now + ttl;
+        let jti: String = {
+            use rand::Rng;
+            let bytes: [u8; 12] = rand::thread_rng().gen();
+            B64.encode(bytes)
+        };
+        let claims = Claims { sub: user_id, acc: account_id, typ: kind, iat: now.timestamp(), exp: expires_at.timestamp(), jti };
+        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = B64.encode(serde_json::to_vec(&claims).expect("claims serialize"));
+        let signing_input = format!("{header}.{payload}");
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        let signature = B64.encode(mac.finalize().into_bytes());
+        Issued { token: format!("{signing_input}.{signature}"), expires_at }
+    }
+
+    /// Verifies signature, kind and expiry.
+    pub fn verify(&self, token: &str, kind: TokenKind, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Invalid);
+        };
+        let signature = B64.decode(signature).map_err(|_| TokenError::Invalid)?;
+        let mut mac = self.mac();
+        mac.update(header.as_bytes());
+        mac.update(b".");
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).map_err(|_| TokenError::Invalid)?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&B64.decode(header).map_err(|_| TokenError::Invalid)?).map_err(|_| TokenError::Invalid)?;
+        if header["alg"] != "HS256" {
+            return Err(TokenError::Invalid);
+        }
+        let claims: Claims =
+            serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Invalid)?).map_err(|_| TokenError::Invalid)?;
+        if claims.typ != kind {
+            return Err(TokenError::Invalid);
+        }
+        if claims.exp <= now.timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"secret", Duration::from_secs(60), Duration::from_secs(3600))
+    }
+
+    #[test]
+    fn tokens_verify_for_their_kind_until_they_expire() {
+        let now = Utc::now();
+        let t = keys().issue(TokenKind::Access, 7, 3, now);
+        let claims = keys().verify(&t.token, TokenKind::Access, now).unwrap();
+        assert_eq!((claims.sub, claims.acc), (7, 3));
+        assert_eq!(keys().verify(&t.token, TokenKind::Refresh, now), Err(TokenError::Invalid));
+        assert_eq!(keys().verify(&t.token, TokenKind::Access, now + chrono::Duration::seconds(61)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn tampered_or_foreign_tokens_are_invalid() {
+        let now = Utc::now();
+        let t = keys().issue(TokenKind::Access, 7, 3, now).token;
+        let other = TokenKeys::new(b"other", Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!(other.verify(&t, TokenKind::Access, now), Err(TokenError::Invalid));
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let forged = B64.encode(br#"{"sub":1,"acc":1,"typ":"access","iat":0,"exp":99999999999,"jti":"x"}"#);
+        parts[1] = &forged;
+        assert_eq!(keys().verify(&parts.join("."), TokenKind::Access, now), Err(TokenError::Invalid));
+        for junk in ["", "a.b", "a.b.c.d", "...", "eyJ.eyJ.!!"] {
+            assert_eq!(keys().verify(junk, TokenKind::Access, now), Err(TokenError::Invalid));
+        }
+    }
+}

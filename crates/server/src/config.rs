@@ -1,0 +1,51 @@
+//! The server's settings: one struct, filled once by the CLI from flags and `IGNY8_*` variables.
+
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Settings {
+    /// Signs JWTs and session cookies; when `None` a random secret is kept in the database so
+    /// restarts and replicas agree.
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Sign-in attempts allowed per email, and per client IP, within `login_window`.
+    pub login_limit_per_email: usize,
+    pub login_limit_per_ip: usize,
+    pub login_window: Duration,
+    /// Largest JSON body the API reads.
+    pub max_body_bytes: usize,
+    /// Marks session cookies `Secure`; set when served over https.
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            login_limit_per_email: 10,
+            login_limit_per_ip: 30,
+            login_window: Duration::from_secs(5 * 60),
+            max_body_bytes: 1024 * 1024,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("login_limit_per_email", &self.login_limit_per_email)
+            .field("login_limit_per_ip", &self.login_limit_per_ip)
+            .field("login_window", &self.login_window)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}

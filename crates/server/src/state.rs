@@ -1,0 +1,45 @@
+//! What every handler shares: the store, the token keys, the rate limiter.
+
+use std::sync::Arc;
+
+use igny8_store::Store;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::rate_limit::RateLimiter;
+use crate::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub tokens: Arc<TokenKeys>,
+    pub login_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let secret = match &settings.jwt_secret {
+            Some(s) => s.clone(),
+            None => {
+                let fresh: String = rand::thread_rng()
+                    .sample_iter(&Alphanumeric)
+                    .take(64)
+                    .map(char::from)
+                    .collect();
+                store.server_secret("jwt", fresh).await?
+            }
+        };
+        Ok(Self {
+            tokens: Arc::new(TokenKeys::new(
+                secret.as_bytes(),
+                settings.access_token_ttl,
+                settings.refresh_token_ttl,
+            )),
+            login_limiter: Arc::new(RateLimiter::new(settings.login_window)),
+            settings: Arc::new(settings),
+            store,
+        })
+    }
+}
