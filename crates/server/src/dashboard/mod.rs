@@ -1,9 +1,107 @@
-//! The dashboard people use: server-rendered pages over the same store as the API.
+//! The dashboard people use: server-rendered pages over the same store as the API. This file is
+//! its table of contents; each resource has its own module, each page its template in
+//! `templates/dashboard/`.
 
+mod api_docs;
+mod api_keys;
+mod content;
+mod content_types;
+mod error;
+mod integration;
+mod session;
+mod sign_in;
+mod sites;
+mod view;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+
+pub use error::PageError;
 
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(sign_in::start).post(sign_in::set_up))
+        .route("/login", get(sign_in::login_page).post(sign_in::login))
+        .route("/logout", get(sign_in::logout_page).post(sign_in::logout))
+        .route("/sites", get(sites::list).post(sites::create))
+        .route("/sites/{id}", get(sites::show))
+        .route("/sites/{id}/activate", post(sites::activate))
+        .route("/sites/{id}/deactivate", post(sites::deactivate))
+        .route("/sites/{id}/settings", get(sites::show))
+        .route("/sites/{id}/settings/integration", get(integration::page))
+        .route(
+            "/sites/{id}/settings/api-keys",
+            get(api_keys::page).post(api_keys::create),
+        )
+        .route(
+            "/sites/{id}/settings/api-keys/{prefix}/revoke",
+            post(api_keys::revoke),
+        )
+        .route(
+            "/sites/{id}/settings/content-types",
+            get(content_types::page).post(content_types::save),
+        )
+        .route("/sites/{id}/content", get(content::page))
+        .route("/api/docs", get(api_docs::page))
+        .route("/assets/dashboard.css", get(stylesheet))
+        .route("/assets/dashboard.js", get(script))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(session::csrf_guard))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+async fn not_found() -> PageError {
+    PageError::NotFound
+}
+
+const STYLESHEET: &str = include_str!("assets/dashboard.css");
+const SCRIPT: &str = include_str!("assets/dashboard.js");
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Pages load nothing but this server's own stylesheet and script, cannot be framed, and are not
+/// cached (one of them shows a new API key).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }

@@ -1,0 +1,87 @@
+//! The dashboard's one error type: each case becomes a friendly page (or the redirect to sign-in).
+//! Internal details go to the log, never to the page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use igny8_store::StoreError;
+
+use super::view::Chrome;
+
+#[derive(Debug)]
+pub enum PageError {
+    /// No valid session: go to the sign-in page.
+    SignInRequired,
+    /// An unknown page, or another account's site: the same answer for both.
+    NotFound,
+    /// A form without the right CSRF token, or from another origin.
+    BadForm,
+    Internal(anyhow::Error),
+}
+
+impl PageError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => PageError::NotFound,
+            e => PageError::internal(e),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::internal(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    heading: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, message) = match &self {
+            PageError::SignInRequired => return Redirect::to("/login").into_response(),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing here, or it belongs to another account.",
+            ),
+            PageError::BadForm => (
+                StatusCode::FORBIDDEN,
+                "This form could not be accepted",
+                "It has expired or did not come from this dashboard. Go back, reload the page and try again.",
+            ),
+            PageError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "dashboard: internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side. Try again in a moment.",
+                )
+            }
+        };
+        let page = ErrorPage {
+            chrome: Chrome::anonymous(),
+            heading,
+            message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "dashboard: the error page did not render");
+                (status, message).into_response()
+            }
+        }
+    }
+}
