@@ -19,6 +19,7 @@
 #   WP_BLOCK_EXTERNAL   1 (default) = WP_HTTP_BLOCK_EXTERNAL: only localhost/the site itself are reachable
 #   WP_ALLOW_LOCAL_HTTP 1 = mu-plugin letting wp_safe_remote_*() reach 127.0.0.1/localhost on any port
 #   WP_NO_SERVE         1 = install only, do not start php -S (in-process PHPUnit needs no server)
+#   WP_FRESH_DB         1 = drop the instance's database first: a new install on the existing files
 #   WP_SKIP_APT         1 = never run apt-get (fail if a package is missing)
 # prints WP_URL=, WP_DIR=, WP_DB_NAME=, WP_SERVER_PID= lines on stdout; logs go to stderr.
 set -euo pipefail
@@ -80,6 +81,10 @@ fi
 flock -u 9
 
 # ---------------------------------------------------------------- 3. database + user
+if [ "${WP_FRESH_DB:-0}" = 1 ]; then
+  log "dropping database $DB_NAME (WP_FRESH_DB=1)"
+  mariadb -e "DROP DATABASE IF EXISTS \`$DB_NAME\`"
+fi
 mariadb <<SQL
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
