@@ -120,13 +120,11 @@ class Igny8_Admin {
 			return $denied;
 		}
 
-		// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified in check_request().
-		$base_url = igny8_sanitize_api_base( isset( $_POST['igny8_api_base'] ) ? wp_unslash( $_POST['igny8_api_base'] ) : '' );
-		$email    = isset( $_POST['igny8_email'] ) ? sanitize_email( wp_unslash( $_POST['igny8_email'] ) ) : '';
+		$base_url = igny8_sanitize_api_base( $this->posted( 'igny8_api_base' ) );
+		$email    = sanitize_email( $this->posted( 'igny8_email' ) );
 		// A password is used as typed: sanitising would change it. It is sent to IGNY8 once and never stored.
-		$password = isset( $_POST['igny8_password'] ) && is_string( $_POST['igny8_password'] ) ? wp_unslash( $_POST['igny8_password'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized
-		$api_key  = isset( $_POST['igny8_api_key'] ) ? trim( sanitize_text_field( wp_unslash( $_POST['igny8_api_key'] ) ) ) : '';
-		// phpcs:enable
+		$password = $this->posted( 'igny8_password' );
+		$api_key  = trim( sanitize_text_field( $this->posted( 'igny8_api_key' ) ) );
 
 		$error = null;
 		if ( is_wp_error( $base_url ) ) {
@@ -252,6 +250,18 @@ class Igny8_Admin {
 			return new WP_Error( 'igny8_bad_nonce', __( 'The form has expired or did not come from this site. Reload the IGNY8 settings page and try again.', 'igny8' ), array( 'status' => 403 ) );
 		}
 		return true;
+	}
+
+	/**
+	 * A submitted form field, unslashed; '' when missing or not a string (e.g. a field[]= array).
+	 * Call only after check_request().
+	 *
+	 * @param string $name Field name.
+	 * @return string
+	 */
+	private function posted( $name ) {
+		// phpcs:ignore WordPress.Security.NonceVerification.Missing,WordPress.Security.ValidatedSanitizedInput -- nonce checked by check_request(); callers sanitise.
+		return isset( $_POST[ $name ] ) && is_string( $_POST[ $name ] ) ? wp_unslash( $_POST[ $name ] ) : '';
 	}
 
 	/**

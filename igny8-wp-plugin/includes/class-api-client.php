@@ -192,6 +192,18 @@ class Igny8_Api_Client {
 			return $this->transport_error( $response );
 		}
 
+		if ( $status >= 300 && $status < 400 ) {
+			// Redirects are not followed: a POST would arrive as a GET. Say where the backend lives instead.
+			$location = (string) wp_remote_retrieve_header( $response, 'location' );
+			igny8_log( sprintf( '%s %s -> %d redirect (%d ms)', $method, $this->loggable_url( $url ), $status, $elapsed ) );
+			return new WP_Error(
+				'igny8_redirected',
+				/* translators: 1: backend URL, 2: the address it redirects to. */
+				sprintf( __( 'The backend URL %1$s redirects to %2$s. Enter the address IGNY8 is served at (for example https:// instead of http://).', 'igny8' ), $this->base_url, '' !== $location ? $location : __( 'another address', 'igny8' ) ),
+				array( 'status' => $status, 'code' => 'igny8_redirected' )
+			);
+		}
+
 		$body    = (string) wp_remote_retrieve_body( $response );
 		$decoded = json_decode( $body, true );
 		if ( ! is_array( $decoded ) || ! array_key_exists( 'success', $decoded ) ) {

@@ -224,6 +224,14 @@ class ConnectionTest extends Igny8_TestCase {
 				'igny8_bad_answer',
 				'The server at https://igny8.test did not answer like an IGNY8 backend (HTTP 200: the answer is not JSON in the IGNY8 format). Check the backend URL.',
 			),
+			'backend URL redirects' => array(
+				$login,
+				301,
+				'',
+				array( 'location' => 'https://igny8.test/api/v1/auth/login/' ),
+				'igny8_redirected',
+				'The backend URL https://igny8.test redirects to https://igny8.test/api/v1/auth/login/. Enter the address IGNY8 is served at (for example https:// instead of http://).',
+			),
 			'key of another account' => array(
 				$sites,
 				200,
@@ -381,6 +389,17 @@ class ConnectionTest extends Igny8_TestCase {
 		$this->assertSame( 'Enter the email address of your IGNY8 account.', $this->connect( array( 'igny8_email' => 'not-an-email' ) )->get_error_message() );
 		$this->assertSame( 'Enter the password of your IGNY8 account.', $this->connect( array( 'igny8_password' => '' ) )->get_error_message() );
 		$this->assertSame( 'Enter the site\'s API key from IGNY8 (Site → Settings → API keys).', $this->connect( array( 'igny8_api_key' => '' ) )->get_error_message() );
+		$this->assertSame( array(), $this->backend->requests );
+	}
+
+	public function test_array_fields_are_treated_as_missing() {
+		$this->backend->working();
+		$this->submit_form( Igny8_Admin::ACTION_CONNECT, array( 'igny8_email' => 'owner@example.com', 'igny8_password' => 'pw', 'igny8_api_key' => 'k' ) );
+		$_POST['igny8_email'] = array( 'owner@example.com' );
+
+		$result = igny8_admin()->handle_connection();
+
+		$this->assertSame( 'Enter the email address of your IGNY8 account.', $result->get_error_message() );
 		$this->assertSame( array(), $this->backend->requests );
 	}
 
