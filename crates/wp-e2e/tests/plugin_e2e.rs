@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 const EMAIL: &str = "owner@example.com";
 const PASSWORD: &str = "a long and secret password";
+const OTHER_EMAIL: &str = "colleague@example.com";
 
 /// A custom post type and a hierarchical taxonomy, as a theme or plugin would add them.
 const BOOKS_MU_PLUGIN: &str = r#"<?php
@@ -323,6 +324,10 @@ async fn failed_connects(dir: &Path) -> Result<()> {
     igny8.deactivate_site(shop).await?;
     let closed_port = free_port()?;
     let unreachable = format!("http://127.0.0.1:{closed_port}");
+    // The same server under another name and another user: a plugin that wrote the backend URL or
+    // the email before everything succeeded would show up in the stored options.
+    let same_backend = igny8.base_url.replace("127.0.0.1", "localhost");
+    igny8.create_user(OTHER_EMAIL, PASSWORD).await?;
 
     let admin = WpAdmin::login(&wp.url, "admin", "admin").await?;
     let page = admin
@@ -338,22 +343,22 @@ async fn failed_connects(dir: &Path) -> Result<()> {
     let cases: Vec<FailedConnect> = vec![
         FailedConnect {
             case: "wrong password",
-            form: connect_form(&igny8.base_url, EMAIL, "not the password", &key),
+            form: connect_form(&same_backend, OTHER_EMAIL, "not the password", &key),
             notice: "IGNY8 did not accept this email and password. Check them and try again.".into(),
         },
         FailedConnect {
             case: "unknown API key",
-            form: connect_form(&igny8.base_url, EMAIL, PASSWORD, "igny8_nosuchkey_0123456789abcdefghijklmnopqrstuvwxyz"),
+            form: connect_form(&same_backend, EMAIL, PASSWORD, "igny8_nosuchkey_0123456789abcdefghijklmnopqrstuvwxyz"),
             notice: "IGNY8 does not recognise this API key. Copy the key again from the site's API keys page in IGNY8.".into(),
         },
         FailedConnect {
             case: "revoked API key",
-            form: connect_form(&igny8.base_url, EMAIL, PASSWORD, &revoked_key),
+            form: connect_form(&same_backend, EMAIL, PASSWORD, &revoked_key),
             notice: "This API key has been revoked in IGNY8. Create a new key for the site in IGNY8 and connect again with it.".into(),
         },
         FailedConnect {
             case: "inactive site",
-            form: connect_form(&igny8.base_url, EMAIL, PASSWORD, &shop_key),
+            form: connect_form(&same_backend, EMAIL, PASSWORD, &shop_key),
             notice: "The site \"Old Shop\" is deactivated in IGNY8, so it cannot be connected. Reactivate it in IGNY8, then connect again.".into(),
         },
         FailedConnect {
