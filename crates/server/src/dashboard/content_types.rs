@@ -197,8 +197,9 @@ fn read_form(fields: Vec<(String, String)>) -> BTreeMap<(String, String), Submit
     rows
 }
 
-/// What the user changed, as the PATCH operation's body; unchanged values stay the plugin's.
-fn settings_change(rows: &BTreeMap<(String, String), Submitted>) -> Result<Value, FormErrors> {
+/// What the user changed, as the PATCH operation's body (unchanged values stay the plugin's), and
+/// the limits that were not numbers at all.
+fn settings_change(rows: &BTreeMap<(String, String), Submitted>) -> (Value, FormErrors) {
     let mut change = json!({"post_types": {}, "taxonomies": {}});
     let mut errors = FormErrors::default();
     for ((kind, slug), row) in rows {
@@ -224,11 +225,7 @@ fn settings_change(rows: &BTreeMap<(String, String), Submitted>) -> Result<Value
             change[kind.as_str()][slug.as_str()] = Value::Object(entry);
         }
     }
-    if errors.is_empty() {
-        Ok(change)
-    } else {
-        Err(errors)
-    }
+    (change, errors)
 }
 
 fn is_empty_change(change: &Value) -> bool {
@@ -256,14 +253,12 @@ pub async fn save(
         return Ok(back("nothing-changed"));
     };
     let rows = read_form(fields);
-    let parsed = settings_change(&rows).and_then(|body| {
-        SettingsChange::parse(&body)
-            .map(|c| (body, c))
-            .map_err(FormErrors::from)
-    });
-    let (body, change) = match parsed {
-        Ok(parsed) => parsed,
-        Err(errors) => return form_again(&state, &me, &headers, &site, &rows, errors).await,
+    let (body, mut errors) = settings_change(&rows);
+    let change = SettingsChange::parse(&body)
+        .map_err(|e| errors.merge(e.into()))
+        .ok();
+    let Some(change) = change.filter(|_| errors.is_empty()) else {
+        return form_again(&state, &me, &headers, &site, &rows, errors).await;
     };
     if is_empty_change(&body) {
         return Ok(back("nothing-changed"));
@@ -362,7 +357,8 @@ mod tests {
             ("taxonomies.genre.was_fetch_limit", "50"),
             ("taxonomies.genre.fetch_limit", "500"),
         ]));
-        let change = settings_change(&rows).unwrap();
+        let (change, errors) = settings_change(&rows);
+        assert!(errors.is_empty());
         assert_eq!(
             change,
             json!({"post_types": {"page": {"enabled": false}}, "taxonomies": {"genre": {"fetch_limit": 500}}})
@@ -377,7 +373,7 @@ mod tests {
             ("post_types.post.was_fetch_limit", "100"),
             ("post_types.post.fetch_limit", "lots"),
         ]));
-        let errors = settings_change(&rows).unwrap_err();
+        let (_, errors) = settings_change(&rows);
         assert!(errors
             .get("post_types.post.fetch_limit")
             .unwrap()
@@ -392,6 +388,6 @@ mod tests {
             ("post_types.post.was_fetch_limit", "100"),
             ("post_types.post.fetch_limit", "100"),
         ]));
-        assert!(is_empty_change(&settings_change(&rows).unwrap()));
+        assert!(is_empty_change(&settings_change(&rows).0));
     }
 }

@@ -112,6 +112,12 @@ impl FormErrors {
         self.0.get(field).map(|whys| sentence(&whys.join("; ")))
     }
 
+    pub fn merge(&mut self, other: FormErrors) {
+        for (field, whys) in other.0 {
+            self.0.entry(field).or_default().extend(whys);
+        }
+    }
+
     /// Every field with its problems as one sentence.
     pub fn all(&self) -> impl Iterator<Item = (&str, String)> {
         self.0
