@@ -14,7 +14,7 @@ mod sites;
 mod view;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -56,8 +56,17 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(security_headers))
 }
 
-async fn not_found() -> PageError {
-    PageError::NotFound
+/// Unknown addresses: the friendly page for browsers, the API's JSON envelope for other clients.
+async fn not_found(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        PageError::NotFound.into_response()
+    } else {
+        crate::api::ApiError::NotFound.into_response()
+    }
 }
 
 const STYLESHEET: &str = include_str!("assets/dashboard.css");

@@ -185,6 +185,8 @@ impl Visitor {
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        // What a browser sends, so unknown addresses answer a page rather than JSON.
+        let req = req.header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
         let req = if self.cookies.is_empty() {
             req
         } else {

@@ -664,6 +664,15 @@ async fn unknown_pages_and_the_api_reference_read_well() {
     let missing = v.get("/no/such/page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Page not found"));
+    let from_a_script = reqwest::get(format!("{}/no/such/page", app.address))
+        .await
+        .unwrap();
+    assert_eq!(from_a_script.status(), StatusCode::NOT_FOUND);
+    let envelope: serde_json::Value = from_a_script.json().await.unwrap();
+    assert_eq!(
+        envelope["code"], "not_found",
+        "clients that do not ask for HTML get the API's envelope"
+    );
 
     let docs = v.get("/api/docs").await;
     assert_eq!(docs.status, StatusCode::OK);
