@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(dashboard::router())
         .layer(axum::middleware::from_fn(api::log_requests))
+        .layer(axum::middleware::from_fn(api::security_headers))
         .with_state(state)
 }
 

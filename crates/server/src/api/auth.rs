@@ -25,13 +25,21 @@ fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
 
 /// Checks email and password (rate limited per email and per client address) and answers the
 /// signed-in user; shared by the API and the dashboard.
-pub async fn check_credentials(state: &AppState, email: &str, password: &str, client: SocketAddr) -> Result<User, ApiError> {
+pub async fn check_credentials(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: SocketAddr,
+) -> Result<User, ApiError> {
     let email_key = format!("email:{}", email.trim().to_lowercase());
     let ip_key = format!("ip:{}", client.ip());
     state
         .login_limiter
         .check(
-            &[(&email_key, state.settings.login_limit_per_email), (&ip_key, state.settings.login_limit_per_ip)],
+            &[
+                (&email_key, state.settings.login_limit_per_email),
+                (&ip_key, state.settings.login_limit_per_ip),
+            ],
             Instant::now(),
         )
         .map_err(ApiError::RateLimited)?;
@@ -51,8 +59,12 @@ pub async fn check_credentials(state: &AppState, email: &str, password: &str, cl
 
 fn token_pair(state: &AppState, user: &User) -> Value {
     let now = Utc::now();
-    let access = state.tokens.issue(TokenKind::Access, user.id, user.account_id, now);
-    let refresh = state.tokens.issue(TokenKind::Refresh, user.id, user.account_id, now);
+    let access = state
+        .tokens
+        .issue(TokenKind::Access, user.id, user.account_id, now);
+    let refresh = state
+        .tokens
+        .issue(TokenKind::Refresh, user.id, user.account_id, now);
     json!({
         "success": true,
         "data": {
@@ -77,14 +89,24 @@ pub async fn login(
     Ok(Json(token_pair(&state, &user)))
 }
 
-pub async fn refresh(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
     let token = string_field(&body, "refresh")?;
-    let claims = state.tokens.verify(token, TokenKind::Refresh, Utc::now()).map_err(|e| match e {
-        TokenError::Expired => ApiError::TokenExpired,
-        TokenError::Invalid => ApiError::InvalidToken,
-    })?;
+    let claims = state
+        .tokens
+        .verify(token, TokenKind::Refresh, Utc::now())
+        .map_err(|e| match e {
+            TokenError::Expired => ApiError::TokenExpired,
+            TokenError::Invalid => ApiError::InvalidToken,
+        })?;
     // A deleted user's refresh token stops working.
-    let user = state.store.user_by_id(claims.sub).await?.ok_or(ApiError::InvalidToken)?;
+    let user = state
+        .store
+        .user_by_id(claims.sub)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
     Ok(Json(token_pair(&state, &user)))
 }
 

@@ -26,8 +26,14 @@ const TOUCH_EVERY: Duration = Duration::seconds(60);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::NotAuthenticated)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::NotAuthenticated)?;
         let header = header.to_str().map_err(|_| ApiError::InvalidToken)?;
         let token = header
             .strip_prefix("Bearer ")
@@ -38,7 +44,10 @@ impl FromRequestParts<AppState> for Caller {
             return site_caller(state, token).await;
         }
         match state.tokens.verify(token, TokenKind::Access, Utc::now()) {
-            Ok(claims) => Ok(Caller::User { user_id: claims.sub, account_id: claims.acc }),
+            Ok(claims) => Ok(Caller::User {
+                user_id: claims.sub,
+                account_id: claims.acc,
+            }),
             Err(TokenError::Expired) => Err(ApiError::TokenExpired),
             Err(TokenError::Invalid) => Err(ApiError::InvalidToken),
         }
@@ -47,14 +56,22 @@ impl FromRequestParts<AppState> for Caller {
 
 async fn site_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let prefix = api_key::key_prefix(token).ok_or(ApiError::InvalidToken)?;
-    let key = state.store.api_key_by_prefix(prefix).await?.ok_or(ApiError::InvalidToken)?;
+    let key = state
+        .store
+        .api_key_by_prefix(prefix)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
     if !api_key::key_matches(token, &key.hash) {
         return Err(ApiError::InvalidToken);
     }
     if key.revoked_at.is_some() {
         return Err(ApiError::ApiKeyRevoked);
     }
-    let site = state.store.site(key.site_id).await?.ok_or(ApiError::InvalidToken)?;
+    let site = state
+        .store
+        .site(key.site_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
     let now = Utc::now();
     if key.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
         state.store.touch_api_key(key.id, now).await?;
@@ -79,8 +96,16 @@ impl Caller {
     }
 
     /// The integration and its site, under the same rules as `site`.
-    pub async fn integration(&self, state: &AppState, id: i64) -> Result<(SiteIntegration, Site), ApiError> {
-        let integration = state.store.integration(id).await?.ok_or(ApiError::NotFound)?;
+    pub async fn integration(
+        &self,
+        state: &AppState,
+        id: i64,
+    ) -> Result<(SiteIntegration, Site), ApiError> {
+        let integration = state
+            .store
+            .integration(id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
         let site = self.site(state, integration.site_id).await?;
         Ok((integration, site))
     }

@@ -43,22 +43,82 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         use ApiError::*;
         match self {
-            MalformedJson(why) => (StatusCode::BAD_REQUEST, "malformed_json", format!("The request body is not valid JSON: {why}.")),
-            NotAuthenticated => (StatusCode::UNAUTHORIZED, "not_authenticated", "Send an API key or access token as 'Authorization: Bearer <token>'.".into()),
-            InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", "The API key or token is not valid; check it was copied whole.".into()),
-            TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired", "The token has expired; refresh it or sign in again.".into()),
-            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "The email or password is wrong.".into()),
-            ApiKeyRevoked => (StatusCode::FORBIDDEN, "api_key_revoked", "This API key was revoked; create a new one in the IGNY8 dashboard.".into()),
-            SiteInactive => (StatusCode::FORBIDDEN, "site_inactive", "This site is deactivated in IGNY8; activate it in the dashboard first.".into()),
-            Forbidden => (StatusCode::FORBIDDEN, "forbidden", "You do not have access to this resource.".into()),
-            NotFound => (StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.".into()),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept that method.".into()),
+            MalformedJson(why) => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("The request body is not valid JSON: {why}."),
+            ),
+            NotAuthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "not_authenticated",
+                "Send an API key or access token as 'Authorization: Bearer <token>'.".into(),
+            ),
+            InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The API key or token is not valid; check it was copied whole.".into(),
+            ),
+            TokenExpired => (
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "The token has expired; refresh it or sign in again.".into(),
+            ),
+            InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email or password is wrong.".into(),
+            ),
+            ApiKeyRevoked => (
+                StatusCode::FORBIDDEN,
+                "api_key_revoked",
+                "This API key was revoked; create a new one in the IGNY8 dashboard.".into(),
+            ),
+            SiteInactive => (
+                StatusCode::FORBIDDEN,
+                "site_inactive",
+                "This site is deactivated in IGNY8; activate it in the dashboard first.".into(),
+            ),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You do not have access to this resource.".into(),
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is nothing at this address.".into(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This address does not accept that method.".into(),
+            ),
             Conflict(why) => (StatusCode::CONFLICT, "conflict", why.clone()),
-            PayloadTooLarge(limit) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {limit} bytes.")),
-            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as 'Content-Type: application/json'.".into()),
-            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", "Some fields are invalid; see 'errors'.".into()),
-            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts; wait and try again.".into()),
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side; try again shortly.".into()),
+            PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The request body is larger than {limit} bytes."),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as 'Content-Type: application/json'.".into(),
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_error",
+                "Some fields are invalid; see 'errors'.".into(),
+            ),
+            RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many attempts; wait and try again.".into(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong on our side; try again shortly.".into(),
+            ),
         }
     }
 }

@@ -19,7 +19,13 @@ impl FromRequest<AppState> for JsonBody {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         if let Some(ct) = content_type {
             if ct != "application/json" && !ct.ends_with("+json") {
                 return Err(ApiError::UnsupportedMediaType);
@@ -37,7 +43,14 @@ fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Err(ApiError::MalformedJson("the body is empty".into()));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(format!("{} at line {} column {}", classify(&e), e.line(), e.column())))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::MalformedJson(format!(
+            "{} at line {} column {}",
+            classify(&e),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {

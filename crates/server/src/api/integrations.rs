@@ -30,7 +30,10 @@ fn id_param(raw: &str, field: &str) -> Result<i64, ApiError> {
 
 /// Path ids that are not numbers name nothing: 404, as for an unknown id.
 fn path_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound)
 }
 
 pub async fn list(
@@ -41,9 +44,13 @@ pub async fn list(
     let site_ids = match (query.get("site"), &caller) {
         (Some(raw), _) => vec![caller.site(&state, id_param(raw, "site")?).await?.id],
         (None, Caller::Site { site, .. }) => vec![site.id],
-        (None, Caller::User { account_id, .. }) => {
-            state.store.sites_of_account(*account_id).await?.into_iter().map(|s| s.id).collect()
-        }
+        (None, Caller::User { account_id, .. }) => state
+            .store
+            .sites_of_account(*account_id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect(),
     };
     let mut all = Vec::new();
     for site_id in site_ids {
@@ -58,7 +65,10 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let site_id = match body.get("site") {
-        Some(Value::Number(n)) => n.as_i64().filter(|id| *id > 0).ok_or_else(|| ApiError::validation("site", "must be a positive whole number"))?,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ApiError::validation("site", "must be a positive whole number"))?,
         None | Some(Value::Null) => return Err(ApiError::validation("site", "is required")),
         Some(_) => return Err(ApiError::validation("site", "must be a number")),
     };
@@ -71,13 +81,25 @@ pub async fn create(
     Caller::require_active(&site)?;
     let (integration, created) = state.store.ensure_integration(site.id, WORDPRESS).await?;
     if created {
-        tracing::info!(site_id = site.id, integration_id = integration.id, "integration created");
+        tracing::info!(
+            site_id = site.id,
+            integration_id = integration.id,
+            "integration created"
+        );
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, ok(json!(integration))))
 }
 
-pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
     Ok(ok(json!(integration)))
 }
@@ -100,7 +122,9 @@ pub async fn update_structure(
         })
         .await?;
     let ConfigUpdate::Updated(updated) = outcome else {
-        return Err(ApiError::internal(anyhow::anyhow!("a structure push cannot be rejected after parsing")));
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a structure push cannot be rejected after parsing"
+        )));
     };
     let config = IntegrationConfig::from_json(updated.config_json);
     let types = config.content_types();
@@ -144,14 +168,26 @@ pub fn content_types_view(integration: &SiteIntegration) -> Value {
     }
     view.insert(
         "last_structure_fetch".into(),
-        json!(config.last_structure_fetch().map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+        json!(config
+            .last_structure_fetch()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
     );
-    view.insert("plugin_connection_enabled".into(), json!(config.plugin_connection_enabled()));
-    view.insert("two_way_sync_enabled".into(), json!(config.two_way_sync_enabled()));
+    view.insert(
+        "plugin_connection_enabled".into(),
+        json!(config.plugin_connection_enabled()),
+    );
+    view.insert(
+        "two_way_sync_enabled".into(),
+        json!(config.two_way_sync_enabled()),
+    );
     Value::Object(view)
 }
 
-pub async fn content_types(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn content_types(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
     Ok(ok(content_types_view(&integration)))
 }

@@ -28,9 +28,15 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/sites", get(auth::sites))
-        .route("/integration/integrations", get(integrations::list).post(integrations::create))
+        .route(
+            "/integration/integrations",
+            get(integrations::list).post(integrations::create),
+        )
         .route("/integration/integrations/{id}", get(integrations::show))
-        .route("/integration/integrations/{id}/update-structure", post(integrations::update_structure))
+        .route(
+            "/integration/integrations/{id}/update-structure",
+            post(integrations::update_structure),
+        )
         .route(
             "/integration/integrations/{id}/content-types",
             get(integrations::content_types).patch(integrations::change_content_types),
@@ -56,7 +62,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(_) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: store unreachable");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -87,6 +97,23 @@ pub(crate) fn trim_trailing_slash(req: &mut Request) {
             }
         }
     }
+}
+
+/// Answers are never sniffed into another type, framed by other sites, or leak the referrer.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// One structured line per request: method, route, status, time. No headers, no bodies, no

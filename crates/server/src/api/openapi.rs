@@ -19,7 +19,12 @@ fn answer(description: &str, data: Value) -> Value {
 fn errors(codes: &[u16]) -> serde_json::Map<String, Value> {
     codes
         .iter()
-        .map(|c| (c.to_string(), json!({"$ref": format!("#/components/responses/E{c}")})))
+        .map(|c| {
+            (
+                c.to_string(),
+                json!({"$ref": format!("#/components/responses/E{c}")}),
+            )
+        })
         .collect()
 }
 

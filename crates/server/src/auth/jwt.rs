@@ -53,7 +53,11 @@ pub struct Issued {
 
 impl TokenKeys {
     pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
-        Self { secret: secret.to_vec(), access_ttl, refresh_ttl }
+        Self {
+            secret: secret.to_vec(),
+            access_ttl,
+            refresh_ttl,
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -67,28 +71,52 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, kind: TokenKind, user_id: i64, account_id: i64, now: DateTime<Utc>) -> Issued {
-        let ttl = chrono::Duration::from_std(self.ttl(kind)).unwrap_or(chrono::Duration::minutes(15));
+    pub fn issue(
+        &self,
+        kind: TokenKind,
+        user_id: i64,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Issued {
+        let ttl =
+            chrono::Duration::from_std(self.ttl(kind)).unwrap_or(chrono::Duration::minutes(15));
         let expires_at = now + ttl;
         let jti: String = {
             use rand::Rng;
             let bytes: [u8; 12] = rand::thread_rng().gen();
             B64.encode(bytes)
         };
-        let claims = Claims { sub: user_id, acc: account_id, typ: kind, iat: now.timestamp(), exp: expires_at.timestamp(), jti };
+        let claims = Claims {
+            sub: user_id,
+            acc: account_id,
+            typ: kind,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti,
+        };
         let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = B64.encode(serde_json::to_vec(&claims).expect("claims serialize"));
         let signing_input = format!("{header}.{payload}");
         let mut mac = self.mac();
         mac.update(signing_input.as_bytes());
         let signature = B64.encode(mac.finalize().into_bytes());
-        Issued { token: format!("{signing_input}.{signature}"), expires_at }
+        Issued {
+            token: format!("{signing_input}.{signature}"),
+            expires_at,
+        }
     }
 
     /// Verifies signature, kind and expiry.
-    pub fn verify(&self, token: &str, kind: TokenKind, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+    ) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Invalid);
         };
         let signature = B64.decode(signature).map_err(|_| TokenError::Invalid)?;
@@ -96,14 +124,17 @@ impl TokenKeys {
         mac.update(header.as_bytes());
         mac.update(b".");
         mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| TokenError::Invalid)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| TokenError::Invalid)?;
         let header: serde_json::Value =
-            serde_json::from_slice(&B64.decode(header).map_err(|_| TokenError::Invalid)?).map_err(|_| TokenError::Invalid)?;
+            serde_json::from_slice(&B64.decode(header).map_err(|_| TokenError::Invalid)?)
+                .map_err(|_| TokenError::Invalid)?;
         if header["alg"] != "HS256" {
             return Err(TokenError::Invalid);
         }
         let claims: Claims =
-            serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Invalid)?).map_err(|_| TokenError::Invalid)?;
+            serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Invalid)?)
+                .map_err(|_| TokenError::Invalid)?;
         if claims.typ != kind {
             return Err(TokenError::Invalid);
         }
@@ -119,7 +150,11 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(b"secret", Duration::from_secs(60), Duration::from_secs(3600))
+        TokenKeys::new(
+            b"secret",
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+        )
     }
 
     #[test]
@@ -128,8 +163,18 @@ mod tests {
         let t = keys().issue(TokenKind::Access, 7, 3, now);
         let claims = keys().verify(&t.token, TokenKind::Access, now).unwrap();
         assert_eq!((claims.sub, claims.acc), (7, 3));
-        assert_eq!(keys().verify(&t.token, TokenKind::Refresh, now), Err(TokenError::Invalid));
-        assert_eq!(keys().verify(&t.token, TokenKind::Access, now + chrono::Duration::seconds(61)), Err(TokenError::Expired));
+        assert_eq!(
+            keys().verify(&t.token, TokenKind::Refresh, now),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            keys().verify(
+                &t.token,
+                TokenKind::Access,
+                now + chrono::Duration::seconds(61)
+            ),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
@@ -137,13 +182,23 @@ mod tests {
         let now = Utc::now();
         let t = keys().issue(TokenKind::Access, 7, 3, now).token;
         let other = TokenKeys::new(b"other", Duration::from_secs(60), Duration::from_secs(60));
-        assert_eq!(other.verify(&t, TokenKind::Access, now), Err(TokenError::Invalid));
+        assert_eq!(
+            other.verify(&t, TokenKind::Access, now),
+            Err(TokenError::Invalid)
+        );
         let mut parts: Vec<&str> = t.split('.').collect();
-        let forged = B64.encode(br#"{"sub":1,"acc":1,"typ":"access","iat":0,"exp":99999999999,"jti":"x"}"#);
+        let forged =
+            B64.encode(br#"{"sub":1,"acc":1,"typ":"access","iat":0,"exp":99999999999,"jti":"x"}"#);
         parts[1] = &forged;
-        assert_eq!(keys().verify(&parts.join("."), TokenKind::Access, now), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify(&parts.join("."), TokenKind::Access, now),
+            Err(TokenError::Invalid)
+        );
         for junk in ["", "a.b", "a.b.c.d", "...", "eyJ.eyJ.!!"] {
-            assert_eq!(keys().verify(junk, TokenKind::Access, now), Err(TokenError::Invalid));
+            assert_eq!(
+                keys().verify(junk, TokenKind::Access, now),
+                Err(TokenError::Invalid)
+            );
         }
     }
 }

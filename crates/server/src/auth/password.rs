@@ -1,6 +1,8 @@
 //! Argon2id password hashes. Hashing is slow on purpose, so it runs off the async workers.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 /// Hashes a password for storage.
@@ -25,7 +27,11 @@ pub async fn verify(password: &str, stored: Option<&str>) -> bool {
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

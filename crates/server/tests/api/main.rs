@@ -1,0 +1,9 @@
+//! The integration API over real HTTP: one test binary, a fresh server and SQLite file per test.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod integrations;
+mod openapi;
+mod structure;
