@@ -13,10 +13,19 @@ use igny8_server::Settings;
 use igny8_store::Store;
 
 #[derive(Parser)]
-#[command(name = "igny8", version, about = "The IGNY8 platform: WordPress sites connect to it.")]
+#[command(
+    name = "igny8",
+    version,
+    about = "The IGNY8 platform: WordPress sites connect to it."
+)]
 struct Cli {
     /// Where data lives: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://igny8.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://igny8.db"
+    )]
     database: String,
     /// Answer as JSON (for scripts).
     #[arg(long, global = true)]
@@ -67,7 +76,10 @@ async fn main() {
     let json = cli.json;
     if let Err(e) = run(cli).await {
         if json {
-            println!("{}", serde_json::json!({"success": false, "error": format!("{e:#}")}));
+            println!(
+                "{}",
+                serde_json::json!({"success": false, "error": format!("{e:#}")})
+            );
         } else {
             eprintln!("error: {e:#}");
         }
@@ -85,9 +97,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             init_logging("text", "warn");
             open_store(&cli.database).await?;
-            admin::say(cli.json, serde_json::json!({"success": true, "database": redact(&cli.database)}), || {
-                format!("Database {} is up to date.", redact(&cli.database))
-            });
+            admin::say(
+                cli.json,
+                serde_json::json!({"success": true, "database": redact(&cli.database)}),
+                || format!("Database {} is up to date.", redact(&cli.database)),
+            );
             Ok(())
         }
         Command::User(cmd) => {
@@ -104,7 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn init_logging(format: &str, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IGNY8_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -127,11 +143,22 @@ fn redact(url: &str) -> String {
 /// Opens and migrates the store the URL names.
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(igny8_store_sqlite::SqliteStore::open(url).await.with_context(|| format!("opening {}", redact(url)))?)
+        Arc::new(
+            igny8_store_sqlite::SqliteStore::open(url)
+                .await
+                .with_context(|| format!("opening {}", redact(url)))?,
+        )
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(igny8_store_postgres::PostgresStore::open(url).await.with_context(|| format!("opening {}", redact(url)))?)
+        Arc::new(
+            igny8_store_postgres::PostgresStore::open(url)
+                .await
+                .with_context(|| format!("opening {}", redact(url)))?,
+        )
     } else {
-        anyhow::bail!("--database must start with sqlite:// or postgres://, got {}", redact(url));
+        anyhow::bail!(
+            "--database must start with sqlite:// or postgres://, got {}",
+            redact(url)
+        );
     };
     store.migrate().await.context("migrating the database")?;
     Ok(store)
@@ -180,7 +207,10 @@ async fn shutdown_signal() {
 mod tests {
     #[test]
     fn database_passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("sqlite://igny8.db"), "sqlite://igny8.db");
     }
 }
