@@ -1,8 +1,11 @@
-//! The platform's domain: what a site structure, an API key, an account are, and the rules on them.
+//! The platform's domain: what a site structure, synced content, an API key, an account are, and
+//! the rules on them (staleness, checksums, sync state).
 //! Pure types and functions: no I/O, so every rule is reachable from a unit test.
 
 pub mod account;
 pub mod api_key;
+pub mod checksum;
+pub mod content;
 pub mod names;
 pub mod structure;
 pub mod validation;

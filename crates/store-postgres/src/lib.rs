@@ -1,13 +1,19 @@
 //! The `Store` on PostgreSQL, for several stateless igny8 replicas sharing one database.
 //! Read-modify-writes lock the row they change (`SELECT … FOR UPDATE`) inside a transaction.
 
+mod content;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use igny8_domain::checksum::Bucket;
+use igny8_domain::content::sync::ContentSyncState;
+use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::{
-    ApiKey, ConfigChange, ConfigUpdate, NewApiKeyRow, NewUser, Result, Site, SiteIntegration,
-    Store, StoreError, User,
+    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, NewApiKeyRow,
+    NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange, TermRow, TypeBound,
+    TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -438,5 +444,98 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+    #[instrument(skip_all, fields(integration_id = integration_id, items = batch.items.len()))]
+    async fn apply_content_batch(
+        &self,
+        integration_id: i64,
+        batch: &Batch,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ItemOutcome>> {
+        content::apply_batch(&self.pool, integration_id, batch, at).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
+        content::prune(&self.pool, integration_id, keep).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn delete_content_ids(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        ids: &[i64],
+    ) -> Result<u64> {
+        content::delete_ids(&self.pool, integration_id, kind, type_name, ids).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn list_content(
+        &self,
+        integration_id: i64,
+        filter: ContentFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ContentPage> {
+        content::list(&self.pool, integration_id, filter, offset, limit).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn content_item(
+        &self,
+        integration_id: i64,
+        post_type: &str,
+        wp_id: i64,
+    ) -> Result<Option<ContentItem>> {
+        content::item(&self.pool, integration_id, post_type, wp_id).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn terms_of_taxonomy(&self, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
+        content::terms(&self.pool, integration_id, taxonomy).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn content_counts(&self, integration_id: i64) -> Result<Vec<TypeCount>> {
+        content::counts(&self.pool, integration_id).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn checksum_buckets(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        bucket_size: i64,
+    ) -> Result<Vec<Bucket>> {
+        content::buckets(&self.pool, integration_id, kind, type_name, bucket_size).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn item_checksums(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        from_id: i64,
+        to_id: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        content::checksums(&self.pool, integration_id, kind, type_name, from_id, to_id).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn content_sync_state(&self, integration_id: i64) -> Result<ContentSyncState> {
+        content::state(&self.pool, integration_id).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn update_content_sync_state(
+        &self,
+        integration_id: i64,
+        change: SyncStateChange<'_>,
+    ) -> Result<ContentSyncState> {
+        content::update_state(&self.pool, integration_id, change).await
     }
 }

@@ -3,11 +3,15 @@
 
 pub mod conformance;
 mod records;
+pub mod sync_row;
 
 pub use records::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use igny8_domain::checksum::Bucket;
+use igny8_domain::content::sync::{ContentSyncState, Refused};
+use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +30,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// concurrent writers never lose each other's keys. Returning `Err` aborts without writing.
 pub type ConfigChange<'a> =
     &'a (dyn Fn(Value) -> std::result::Result<Value, igny8_domain::FieldErrors> + Send + Sync);
+
+/// A step of the content sync state, applied inside the store's transaction; `Err` aborts without
+/// writing and becomes `StoreError::Conflict`.
+pub type SyncStateChange<'a> =
+    &'a (dyn Fn(&mut ContentSyncState) -> std::result::Result<(), Refused> + Send + Sync);
 
 /// Outcome of `update_integration_config`.
 #[derive(Debug)]
@@ -88,4 +97,69 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()>;
+
+    // Content sync (docs/sync-protocol.md). Every call is scoped to one integration.
+    /// Applies a batch's valid items in order, then its range marker, in ONE transaction, and moves
+    /// the running full sync's progress. Answers one outcome per item, rejected ones with their
+    /// reason; posts older than the held copy are `Stale`. A failure applies nothing.
+    async fn apply_content_batch(
+        &self,
+        integration_id: i64,
+        batch: &Batch,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ItemOutcome>>;
+    /// Deletes every post and term of types not in `keep`, and those above a kept type's `max_id`;
+    /// answers how many were deleted.
+    async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64>;
+    /// Deletes the given ids of one type (verification found them gone from WordPress).
+    async fn delete_content_ids(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        ids: &[i64],
+    ) -> Result<u64>;
+    /// Synced posts, newest modification first (ties by id, descending).
+    async fn list_content(
+        &self,
+        integration_id: i64,
+        filter: ContentFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<ContentPage>;
+    async fn content_item(
+        &self,
+        integration_id: i64,
+        post_type: &str,
+        wp_id: i64,
+    ) -> Result<Option<ContentItem>>;
+    /// Every synced term of a taxonomy, by id.
+    async fn terms_of_taxonomy(&self, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>>;
+    /// What the platform holds per post type and taxonomy, by kind then name.
+    async fn content_counts(&self, integration_id: i64) -> Result<Vec<TypeCount>>;
+    /// Per-bucket count and checksum sum of one type, by bucket start.
+    async fn checksum_buckets(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        bucket_size: i64,
+    ) -> Result<Vec<Bucket>>;
+    /// `(wp_id, checksum)` of one type's objects with ids in `[from_id, to_id]`, by id.
+    async fn item_checksums(
+        &self,
+        integration_id: i64,
+        kind: ItemKind,
+        type_name: &str,
+        from_id: i64,
+        to_id: i64,
+    ) -> Result<Vec<(i64, u32)>>;
+    /// The integration's sync state; the default before anything happened.
+    async fn content_sync_state(&self, integration_id: i64) -> Result<ContentSyncState>;
+    /// Read-modify-write of the sync state in one transaction; answers the new state.
+    async fn update_content_sync_state(
+        &self,
+        integration_id: i64,
+        change: SyncStateChange<'_>,
+    ) -> Result<ContentSyncState>;
 }

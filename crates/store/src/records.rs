@@ -66,3 +66,84 @@ pub struct SiteIntegration {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// One synced post as lists show it (no body): the API's item, DESIGN.md §2.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContentSummary {
+    pub wp_id: i64,
+    #[serde(rename = "type")]
+    pub post_type: String,
+    pub title: String,
+    pub slug: String,
+    pub status: String,
+    pub parent: i64,
+    pub modified_gmt: String,
+    pub url: Option<String>,
+    pub terms: Value,
+    pub seo: Value,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// One synced post with everything the platform holds of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContentItem {
+    #[serde(flatten)]
+    pub summary: ContentSummary,
+    pub content: String,
+    pub content_truncated: bool,
+    pub excerpt: String,
+    pub author: String,
+    pub date_gmt: Option<String>,
+    pub menu_order: i64,
+    pub featured_image: Option<String>,
+    pub meta: Value,
+    pub checksum: u32,
+    /// Where the last change came from: `wordpress` (pushback will add the platform).
+    pub source: String,
+}
+
+/// One synced term of a taxonomy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TermRow {
+    pub wp_id: i64,
+    pub name: String,
+    pub slug: String,
+    pub parent: i64,
+    pub count: i64,
+    pub description: String,
+    #[serde(skip)]
+    pub taxonomy: String,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// Which synced posts a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContentFilter<'a> {
+    pub post_type: Option<&'a str>,
+    pub status: Option<&'a str>,
+}
+
+/// A page of a list, with the number of all matching rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentPage {
+    pub count: u64,
+    pub items: Vec<ContentSummary>,
+}
+
+/// What the platform holds of one type: objects (posts in the trash not counted) and the time of
+/// the last change received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeCount {
+    pub kind: igny8_domain::content::ItemKind,
+    pub type_name: String,
+    pub count: u64,
+    pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+/// A type a full sync keeps when it finishes; `max_id` drops what lies above WordPress's largest id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeBound {
+    pub kind: igny8_domain::content::ItemKind,
+    pub type_name: String,
+    pub max_id: Option<i64>,
+}

@@ -1,0 +1,625 @@
+//! Synced content on PostgreSQL: batches applied item by item with cached prepared statements
+//! inside one transaction (the sync-state row locked only when a range marker moves progress),
+//! newest-first lists, checksums summed in SQL.
+
+use chrono::{DateTime, Utc};
+use igny8_domain::checksum::Bucket;
+use igny8_domain::content::sync::{ContentSyncState, Progress};
+use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
+use igny8_store::sync_row::SyncStateRow;
+use igny8_store::{
+    ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, SyncStateChange,
+    TermRow, TypeBound, TypeCount,
+};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use crate::db;
+
+/// The table and type column of each kind.
+fn table(kind: ItemKind) -> (&'static str, &'static str) {
+    match kind {
+        ItemKind::Post => ("content", "post_type"),
+        ItemKind::Term => ("terms", "taxonomy"),
+    }
+}
+
+pub async fn apply_batch(
+    pool: &PgPool,
+    integration_id: i64,
+    batch: &Batch,
+    at: DateTime<Utc>,
+) -> Result<Vec<ItemOutcome>> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let mut outcomes = Vec::with_capacity(batch.items.len());
+    for item in &batch.items {
+        let outcome = match &item.change {
+            Err(why) => ItemOutcome::Rejected(why.to_string()),
+            Ok(Change::UpsertPost(post)) => upsert_post(&mut tx, integration_id, post, at).await?,
+            Ok(Change::DeletePost {
+                post_type,
+                wp_id,
+                modified_gmt,
+            }) => {
+                let modified = modified_gmt.as_ref().map(|t| t.as_str());
+                let deleted = sqlx::query(
+                    "DELETE FROM content WHERE integration_id = $1 AND post_type = $2 AND wp_id = $3
+                     AND ($4::text IS NULL OR modified_gmt <= $4)",
+                )
+                .bind(integration_id)
+                .bind(post_type.as_str())
+                .bind(wp_id)
+                .bind(modified)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+                // Nothing deleted: either not held (done already) or held newer (stale).
+                let held: Option<i32> = if deleted == 0 && modified.is_some() {
+                    sqlx::query_scalar(
+                        "SELECT 1 FROM content WHERE integration_id = $1 AND post_type = $2 AND wp_id = $3",
+                    )
+                    .bind(integration_id)
+                    .bind(post_type.as_str())
+                    .bind(wp_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                } else {
+                    None
+                };
+                if held.is_some() {
+                    ItemOutcome::Stale
+                } else {
+                    ItemOutcome::Applied
+                }
+            }
+            Ok(Change::UpsertTerm(term)) => upsert_term(&mut tx, integration_id, term, at).await?,
+            Ok(Change::DeleteTerm { taxonomy, wp_id }) => {
+                sqlx::query(
+                    "DELETE FROM terms WHERE integration_id = $1 AND taxonomy = $2 AND wp_id = $3",
+                )
+                .bind(integration_id)
+                .bind(taxonomy.as_str())
+                .bind(wp_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                ItemOutcome::Applied
+            }
+        };
+        outcomes.push(outcome);
+    }
+    if let Some(marker) = &batch.range {
+        let (table, type_col) = table(marker.kind);
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE integration_id = $1 AND {type_col} = $2
+             AND wp_id BETWEEN $3 AND $4 AND wp_id <> ALL($5)"
+        ))
+        .bind(integration_id)
+        .bind(marker.type_name.as_str())
+        .bind(marker.from_id)
+        .bind(marker.to_id)
+        .bind(batch.present_ids(marker.kind, &marker.type_name))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if marker.run_id.is_some() {
+            let mut state = lock_state(&mut tx, integration_id).await?;
+            if let Some(progress) = state.range_progress(marker) {
+                let done = match progress {
+                    Progress::Add(before) => before + batch.held_in_range(&outcomes),
+                    Progress::Recount => {
+                        let n: i64 = sqlx::query_scalar(&format!(
+                            "SELECT COUNT(*) FROM {table} WHERE integration_id = $1 AND {type_col} = $2 AND wp_id <= $3"
+                        ))
+                        .bind(integration_id)
+                        .bind(marker.type_name.as_str())
+                        .bind(marker.to_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        u64::try_from(n).unwrap_or(0)
+                    }
+                };
+                state.record_range(marker, done);
+                save_state(&mut tx, integration_id, &state).await?;
+            }
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(outcomes)
+}
+
+async fn upsert_post(
+    conn: &mut PgConnection,
+    integration_id: i64,
+    p: &Post,
+    at: DateTime<Utc>,
+) -> Result<ItemOutcome> {
+    // The WHERE of DO UPDATE is the staleness rule: an older change touches nothing.
+    let changed = sqlx::query(
+        "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
+             excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
+             meta, checksum, source, synced_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                 'wordpress', $21)
+         ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
+             title = EXCLUDED.title, slug = EXCLUDED.slug, status = EXCLUDED.status, body = EXCLUDED.body,
+             body_truncated = EXCLUDED.body_truncated, excerpt = EXCLUDED.excerpt, author = EXCLUDED.author,
+             url = EXCLUDED.url, parent = EXCLUDED.parent, menu_order = EXCLUDED.menu_order,
+             featured_image = EXCLUDED.featured_image, date_gmt = EXCLUDED.date_gmt,
+             modified_gmt = EXCLUDED.modified_gmt, seo = EXCLUDED.seo, terms = EXCLUDED.terms,
+             meta = EXCLUDED.meta, checksum = EXCLUDED.checksum, source = EXCLUDED.source,
+             synced_at = EXCLUDED.synced_at
+         WHERE content.modified_gmt <= EXCLUDED.modified_gmt",
+    )
+    .bind(integration_id)
+    .bind(p.post_type.as_str())
+    .bind(p.wp_id)
+    .bind(&p.title)
+    .bind(&p.slug)
+    .bind(&p.status)
+    .bind(&p.content)
+    .bind(p.content_truncated)
+    .bind(&p.excerpt)
+    .bind(&p.author)
+    .bind(&p.url)
+    .bind(p.parent)
+    .bind(p.menu_order)
+    .bind(&p.featured_image)
+    .bind(p.date_gmt.as_ref().map(|t| t.as_str()))
+    .bind(p.modified_gmt.as_str())
+    .bind(&p.seo)
+    .bind(&p.terms)
+    .bind(&p.meta)
+    .bind(i64::from(p.checksum()))
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    Ok(if changed == 0 {
+        ItemOutcome::Stale
+    } else {
+        ItemOutcome::Applied
+    })
+}
+
+async fn upsert_term(
+    conn: &mut PgConnection,
+    integration_id: i64,
+    t: &Term,
+    at: DateTime<Utc>,
+) -> Result<ItemOutcome> {
+    sqlx::query(
+        "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count, checksum, synced_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
+             name = EXCLUDED.name, slug = EXCLUDED.slug, description = EXCLUDED.description,
+             parent = EXCLUDED.parent, count = EXCLUDED.count, checksum = EXCLUDED.checksum,
+             synced_at = EXCLUDED.synced_at",
+    )
+    .bind(integration_id)
+    .bind(t.taxonomy.as_str())
+    .bind(t.wp_id)
+    .bind(&t.name)
+    .bind(&t.slug)
+    .bind(&t.description)
+    .bind(t.parent)
+    .bind(t.count)
+    .bind(i64::from(t.checksum()))
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(ItemOutcome::Applied)
+}
+
+pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let mut deleted = 0;
+    for kind in ItemKind::ALL {
+        let (table, type_col) = table(kind);
+        let held: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT {type_col} FROM {table} WHERE integration_id = $1"
+        ))
+        .bind(integration_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for type_name in held {
+            let bound = keep
+                .iter()
+                .find(|b| b.kind == kind && b.type_name == type_name);
+            let above = match bound {
+                None => -1,
+                Some(TypeBound { max_id: None, .. }) => continue,
+                Some(TypeBound {
+                    max_id: Some(max), ..
+                }) => *max,
+            };
+            deleted += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE integration_id = $1 AND {type_col} = $2 AND wp_id > $3"
+            ))
+            .bind(integration_id)
+            .bind(&type_name)
+            .bind(above)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(deleted)
+}
+
+pub async fn delete_ids(
+    pool: &PgPool,
+    integration_id: i64,
+    kind: ItemKind,
+    type_name: &str,
+    ids: &[i64],
+) -> Result<u64> {
+    let (table, type_col) = table(kind);
+    Ok(sqlx::query(&format!(
+        "DELETE FROM {table} WHERE integration_id = $1 AND {type_col} = $2 AND wp_id = ANY($3)"
+    ))
+    .bind(integration_id)
+    .bind(type_name)
+    .bind(ids)
+    .execute(pool)
+    .await
+    .map_err(db)?
+    .rows_affected())
+}
+
+type SummaryRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Value,
+    Value,
+    DateTime<Utc>,
+);
+const SUMMARY_COLS: &str =
+    "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
+
+fn summary(r: SummaryRow) -> ContentSummary {
+    ContentSummary {
+        wp_id: r.0,
+        post_type: r.1,
+        title: r.2,
+        slug: r.3,
+        status: r.4,
+        parent: r.5,
+        modified_gmt: r.6,
+        url: r.7,
+        terms: r.8,
+        seo: r.9,
+        synced_at: r.10,
+    }
+}
+
+pub async fn list(
+    pool: &PgPool,
+    integration_id: i64,
+    filter: ContentFilter<'_>,
+    offset: u64,
+    limit: u64,
+) -> Result<ContentPage> {
+    let filter_sql = "integration_id = $1 AND ($2::text IS NULL OR post_type = $2) AND ($3::text IS NULL OR status = $3)";
+    let count: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM content WHERE {filter_sql}"))
+            .bind(integration_id)
+            .bind(filter.post_type)
+            .bind(filter.status)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLS} FROM content WHERE {filter_sql}
+         ORDER BY modified_gmt DESC, wp_id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(integration_id)
+    .bind(filter.post_type)
+    .bind(filter.status)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    Ok(ContentPage {
+        count: u64::try_from(count).unwrap_or(0),
+        items: rows.into_iter().map(summary).collect(),
+    })
+}
+
+type DetailRow = (
+    String,
+    bool,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    Value,
+    i64,
+    String,
+);
+
+pub async fn item(
+    pool: &PgPool,
+    integration_id: i64,
+    post_type: &str,
+    wp_id: i64,
+) -> Result<Option<ContentItem>> {
+    let key = "integration_id = $1 AND post_type = $2 AND wp_id = $3";
+    let row: Option<SummaryRow> =
+        sqlx::query_as(&format!("SELECT {SUMMARY_COLS} FROM content WHERE {key}"))
+            .bind(integration_id)
+            .bind(post_type)
+            .bind(wp_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
+    let Some(row) = row else { return Ok(None) };
+    let d: DetailRow = sqlx::query_as(&format!(
+        "SELECT body, body_truncated, excerpt, author, date_gmt, menu_order, featured_image, meta,
+                checksum, source FROM content WHERE {key}"
+    ))
+    .bind(integration_id)
+    .bind(post_type)
+    .bind(wp_id)
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    Ok(Some(ContentItem {
+        summary: summary(row),
+        content: d.0,
+        content_truncated: d.1,
+        excerpt: d.2,
+        author: d.3,
+        date_gmt: d.4,
+        menu_order: d.5,
+        featured_image: d.6,
+        meta: d.7,
+        checksum: u32::try_from(d.8).map_err(db)?,
+        source: d.9,
+    }))
+}
+
+type TermTuple = (i64, String, String, i64, i64, String, String, DateTime<Utc>);
+
+pub async fn terms(pool: &PgPool, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
+    let rows: Vec<TermTuple> = sqlx::query_as(
+        "SELECT wp_id, name, slug, parent, count, description, taxonomy, synced_at FROM terms
+         WHERE integration_id = $1 AND taxonomy = $2 ORDER BY wp_id",
+    )
+    .bind(integration_id)
+    .bind(taxonomy)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TermRow {
+            wp_id: r.0,
+            name: r.1,
+            slug: r.2,
+            parent: r.3,
+            count: r.4,
+            description: r.5,
+            taxonomy: r.6,
+            synced_at: r.7,
+        })
+        .collect())
+}
+
+pub async fn counts(pool: &PgPool, integration_id: i64) -> Result<Vec<TypeCount>> {
+    let mut all = Vec::new();
+    for (kind, sql) in [
+        (
+            ItemKind::Post,
+            "SELECT post_type, SUM(CASE WHEN status <> 'trash' THEN 1 ELSE 0 END)::BIGINT, MAX(synced_at)
+             FROM content WHERE integration_id = $1 GROUP BY post_type ORDER BY post_type COLLATE \"C\"",
+        ),
+        (
+            ItemKind::Term,
+            "SELECT taxonomy, COUNT(*), MAX(synced_at) FROM terms WHERE integration_id = $1
+             GROUP BY taxonomy ORDER BY taxonomy COLLATE \"C\"",
+        ),
+    ] {
+        let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(sql)
+            .bind(integration_id)
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+        all.extend(
+            rows.into_iter()
+                .map(|(type_name, count, last_synced_at)| TypeCount {
+                    kind,
+                    type_name,
+                    count: u64::try_from(count).unwrap_or(0),
+                    last_synced_at,
+                }),
+        );
+    }
+    Ok(all)
+}
+
+pub async fn buckets(
+    pool: &PgPool,
+    integration_id: i64,
+    kind: ItemKind,
+    type_name: &str,
+    bucket_size: i64,
+) -> Result<Vec<Bucket>> {
+    let (table, type_col) = table(kind);
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT (wp_id / $1) * $1 AS start, COUNT(*), SUM(checksum)::BIGINT FROM {table}
+         WHERE integration_id = $2 AND {type_col} = $3 GROUP BY 1 ORDER BY 1"
+    ))
+    .bind(bucket_size)
+    .bind(integration_id)
+    .bind(type_name)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|(start, count, sum)| {
+            Ok(Bucket {
+                start,
+                count: u64::try_from(count).map_err(db)?,
+                sum: u64::try_from(sum).map_err(db)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn checksums(
+    pool: &PgPool,
+    integration_id: i64,
+    kind: ItemKind,
+    type_name: &str,
+    from_id: i64,
+    to_id: i64,
+) -> Result<Vec<(i64, u32)>> {
+    let (table, type_col) = table(kind);
+    let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT wp_id, checksum FROM {table}
+         WHERE integration_id = $1 AND {type_col} = $2 AND wp_id BETWEEN $3 AND $4 ORDER BY wp_id"
+    ))
+    .bind(integration_id)
+    .bind(type_name)
+    .bind(from_id)
+    .bind(to_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|(id, sum)| Ok((id, u32::try_from(sum).map_err(db)?)))
+        .collect()
+}
+
+type StateRow = (
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Value,
+    Value,
+    Value,
+    bool,
+    bool,
+    String,
+    i64,
+    Option<DateTime<Utc>>,
+);
+
+const STATE_COLS: &str =
+    "run_id, run_status, run_started_at, run_finished_at, run_totals, run_done, run_cursors,
+    full_sync_requested, verify_requested, verify_state, verify_differences, verified_at";
+
+fn state_of(row: Option<StateRow>) -> Result<ContentSyncState> {
+    let Some(r) = row else {
+        return Ok(ContentSyncState::default());
+    };
+    SyncStateRow {
+        run_id: r.0,
+        run_status: r.1,
+        run_started_at: r.2,
+        run_finished_at: r.3,
+        run_totals: r.4,
+        run_done: r.5,
+        run_cursors: r.6,
+        full_sync_requested: r.7,
+        verify_requested: r.8,
+        verify_state: r.9,
+        verify_differences: r.10,
+        verified_at: r.11,
+    }
+    .into_state()
+}
+
+/// The state row, created when missing and locked until the transaction ends, so concurrent
+/// changes wait their turn and read what the last one wrote.
+async fn lock_state(conn: &mut PgConnection, integration_id: i64) -> Result<ContentSyncState> {
+    sqlx::query(
+        "INSERT INTO content_sync_state (integration_id) VALUES ($1) ON CONFLICT (integration_id) DO NOTHING",
+    )
+    .bind(integration_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let row: Option<StateRow> = sqlx::query_as(&format!(
+        "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = $1 FOR UPDATE"
+    ))
+    .bind(integration_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    state_of(row)
+}
+
+async fn save_state(
+    conn: &mut PgConnection,
+    integration_id: i64,
+    state: &ContentSyncState,
+) -> Result<()> {
+    let r = SyncStateRow::from_state(state);
+    sqlx::query(
+        "UPDATE content_sync_state SET run_id = $2, run_status = $3, run_started_at = $4,
+             run_finished_at = $5, run_totals = $6, run_done = $7, run_cursors = $8,
+             full_sync_requested = $9, verify_requested = $10, verify_state = $11,
+             verify_differences = $12, verified_at = $13
+         WHERE integration_id = $1",
+    )
+    .bind(integration_id)
+    .bind(r.run_id)
+    .bind(r.run_status)
+    .bind(r.run_started_at)
+    .bind(r.run_finished_at)
+    .bind(r.run_totals)
+    .bind(r.run_done)
+    .bind(r.run_cursors)
+    .bind(r.full_sync_requested)
+    .bind(r.verify_requested)
+    .bind(r.verify_state)
+    .bind(r.verify_differences)
+    .bind(r.verified_at)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+pub async fn state(pool: &PgPool, integration_id: i64) -> Result<ContentSyncState> {
+    let row: Option<StateRow> = sqlx::query_as(&format!(
+        "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = $1"
+    ))
+    .bind(integration_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    state_of(row)
+}
+
+pub async fn update_state(
+    pool: &PgPool,
+    integration_id: i64,
+    change: SyncStateChange<'_>,
+) -> Result<ContentSyncState> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let mut state = lock_state(&mut tx, integration_id).await?;
+    change(&mut state).map_err(|refused| StoreError::Conflict(refused.0))?;
+    save_state(&mut tx, integration_id, &state).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(state)
+}
