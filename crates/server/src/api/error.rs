@@ -25,6 +25,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(String),
     PayloadTooLarge(usize),
+    /// A content batch with more items than the protocol allows.
+    TooManyItems(usize),
     UnsupportedMediaType,
     Validation(FieldErrors),
     RateLimited(Duration),
@@ -98,6 +100,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 format!("The request body is larger than {limit} bytes."),
+            ),
+            TooManyItems(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The batch holds more than {limit} items; send at most {limit} per batch."),
             ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
+use igny8_domain::content::MAX_BATCH_BYTES;
 use serde_json::Value;
 
 use super::ApiError;
@@ -15,28 +16,45 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        if let Some(ct) = content_type {
-            if ct != "application/json" && !ct.ends_with("+json") {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-        }
-        let limit = state.settings.max_body_bytes;
-        let body = axum::body::to_bytes(req.into_body(), limit)
+        read_json(req, state.settings.max_body_bytes)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge(limit))?;
-        parse_json(&body).map(JsonBody)
+            .map(JsonBody)
     }
+}
+
+/// A content batch's body: up to the protocol's own limit (`MAX_BATCH_BYTES`, 8 MiB), above
+/// which the plugin splits the batch.
+pub struct BatchBody(pub Value);
+
+impl FromRequest<AppState> for BatchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
+        read_json(req, MAX_BATCH_BYTES).await.map(BatchBody)
+    }
+}
+
+async fn read_json(req: Request, limit: usize) -> Result<Value, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if let Some(ct) = content_type {
+        if ct != "application/json" && !ct.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+    parse_json(&body)
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiError> {

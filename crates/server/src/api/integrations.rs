@@ -7,9 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{SecondsFormat, Utc};
+use igny8_domain::content::ItemKind;
 use igny8_domain::names::TypeKind;
 use igny8_domain::structure::{IntegrationConfig, SettingsChange, SiteStructure};
-use igny8_store::{ConfigUpdate, SiteIntegration};
+use igny8_store::{ConfigUpdate, SiteIntegration, StoreError, TypeCount};
 use serde_json::{json, Map, Value};
 
 use super::{ApiError, Caller, JsonBody};
@@ -17,7 +18,7 @@ use crate::AppState;
 
 pub const WORDPRESS: &str = "wordpress";
 
-fn ok(data: Value) -> Json<Value> {
+pub(super) fn ok(data: Value) -> Json<Value> {
     Json(json!({"success": true, "data": data}))
 }
 
@@ -29,7 +30,7 @@ fn id_param(raw: &str, field: &str) -> Result<i64, ApiError> {
 }
 
 /// Path ids that are not numbers name nothing: 404, as for an unknown id.
-fn path_id(raw: &str) -> Result<i64, ApiError> {
+pub(super) fn path_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -128,6 +129,8 @@ pub async fn update_structure(
     };
     let config = IntegrationConfig::from_json(updated.config_json);
     let types = config.content_types();
+    // The plugin learns here too whether the platform asked for a full sync or a verification.
+    let sync = state.store.content_sync_state(integration.id).await?;
     tracing::info!(
         integration_id = integration.id,
         post_types = types.post_types.len(),
@@ -140,26 +143,44 @@ pub async fn update_structure(
         "taxonomies_count": types.taxonomies.len(),
         "last_structure_fetch": push.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         "content_types": types,
+        "full_sync_requested": sync.full_sync_requested,
+        "verify_requested": sync.verify_requested,
     })))
 }
 
+/// What the platform holds of each type of an integration, for `content_types_view`.
+pub async fn synced_counts(
+    state: &AppState,
+    integration_id: i64,
+) -> Result<Vec<TypeCount>, StoreError> {
+    state.store.content_counts(integration_id).await
+}
+
 /// What the Content Types tab and the plugin read: the stored structure with the platform's
-/// effective settings and what the platform holds of each type.
-pub fn content_types_view(integration: &SiteIntegration) -> Value {
+/// effective settings and what the platform holds of each type (`counts`, from the content store).
+pub fn content_types_view(integration: &SiteIntegration, counts: &[TypeCount]) -> Value {
     let config = IntegrationConfig::from_json(integration.config_json.clone());
     let types = config.content_types();
     let mut view = Map::new();
     for kind in TypeKind::ALL {
+        let item_kind = match kind {
+            TypeKind::PostType => ItemKind::Post,
+            TypeKind::Taxonomy => ItemKind::Term,
+        };
         let entries: Map<String, Value> = types
             .of_kind(kind)
             .iter()
             .map(|(name, e)| {
+                let held = counts
+                    .iter()
+                    .find(|c| c.kind == item_kind && &c.type_name == name);
                 (
                     name.clone(),
                     json!({
                         "label": e.label, "count": e.count, "enabled": e.enabled, "fetch_limit": e.fetch_limit,
-                        // The content store arrives with content sync; until then nothing is held.
-                        "synced_count": 0, "last_synced_at": null,
+                        "synced_count": held.map_or(0, |c| c.count),
+                        "last_synced_at": held.and_then(|c| c.last_synced_at)
+                            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
                     }),
                 )
             })
@@ -189,7 +210,8 @@ pub async fn content_types(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
-    Ok(ok(content_types_view(&integration)))
+    let counts = synced_counts(&state, integration.id).await?;
+    Ok(ok(content_types_view(&integration, &counts)))
 }
 
 pub async fn change_content_types(
@@ -213,7 +235,10 @@ pub async fn change_content_types(
         })
         .await?;
     match outcome {
-        ConfigUpdate::Updated(updated) => Ok(ok(content_types_view(&updated))),
+        ConfigUpdate::Updated(updated) => {
+            let counts = synced_counts(&state, updated.id).await?;
+            Ok(ok(content_types_view(&updated, &counts)))
+        }
         ConfigUpdate::Rejected(errors) => Err(ApiError::Validation(errors)),
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 mod caller;
+pub(crate) mod content;
 mod error;
 mod extract;
 pub(crate) mod integrations;
@@ -41,6 +42,32 @@ pub fn router() -> Router<AppState> {
             "/integration/integrations/{id}/content-types",
             get(integrations::content_types).patch(integrations::change_content_types),
         )
+        .route("/integration/integrations/{id}/content", get(content::list))
+        .route(
+            "/integration/integrations/{id}/content/batch",
+            post(content::batch),
+        )
+        .route(
+            "/integration/integrations/{id}/content/full-sync",
+            post(content::full_sync),
+        )
+        .route(
+            "/integration/integrations/{id}/content/status",
+            get(content::status),
+        )
+        .route(
+            "/integration/integrations/{id}/content/resync-request",
+            post(content::resync_request),
+        )
+        .route(
+            "/integration/integrations/{id}/content/verify",
+            post(content::verify),
+        )
+        .route(
+            "/integration/integrations/{id}/content/{type}/{wp_id}",
+            get(content::show),
+        )
+        .route("/integration/integrations/{id}/terms", get(content::terms))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

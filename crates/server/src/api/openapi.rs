@@ -42,6 +42,110 @@ fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}})
 }
 
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "schema": schema, "description": description})
+}
+
+/// The content-sync operations (docs/sync-protocol.md) and the synced content's read side.
+fn content_paths() -> Vec<(&'static str, Value)> {
+    let status = answer(
+        "The sync status.",
+        json!({"$ref": "#/components/schemas/ContentSyncStatus"}),
+    );
+    let post_name = json!({"type": "string", "pattern": "^[a-z0-9_-]{1,20}$"});
+    let taxonomy_name = json!({"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"});
+    let type_numbers = json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+        "description": "Keyed by \"post:<post type>\" or \"term:<taxonomy>\"."});
+    vec![
+        (
+            "/api/v1/integration/integrations/{id}/content/",
+            json!({"get": {
+            "summary": "Synced posts of every post type, newest modification first.",
+            "parameters": [id_param(), query("type", post_name.clone(), "Only this post type."),
+                query("status", json!({"type": "string"}), "Only this status (publish, draft, trash…)."),
+                query("page", json!({"type": "integer", "minimum": 1, "default": 1}), "1-based page."),
+                query("page_size", json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100}), "Posts per page.")],
+            "responses": responses(200, answer("A page of posts.", json!({"type": "object", "properties": {
+                "count": {"type": "integer"}, "page": {"type": "integer"}, "page_size": {"type": "integer"},
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/ContentSummary"}}}})), &[401, 403, 404, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/{type}/{wp_id}/",
+            json!({"get": {
+            "summary": "One synced post with its body (content) and excerpt.",
+            "parameters": [id_param(), {"name": "type", "in": "path", "required": true, "schema": post_name},
+                {"name": "wp_id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+            "responses": responses(200, answer("The post.", json!({"$ref": "#/components/schemas/ContentItem"})), &[401, 403, 404])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/terms/",
+            json!({"get": {
+            "summary": "Every synced term of one taxonomy, by id.",
+            "parameters": [id_param(), {"name": "taxonomy", "in": "query", "required": true, "schema": taxonomy_name}],
+            "responses": responses(200, answer("The terms.", json!({"type": "array", "items": {"$ref": "#/components/schemas/Term"}})), &[401, 403, 404, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/batch/",
+            json!({"post": {
+            "summary": "The plugin's batch of changes (at most 500 items and 8 MiB), applied in one transaction; every item is answered by index. Site API key only.",
+            "parameters": [id_param()],
+            "requestBody": json_body(json!({"type": "object", "required": ["items"], "properties": {
+                "batch_id": {"type": "string", "maxLength": 100},
+                "items": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/ContentChange"}},
+                "full_sync": {"type": "object", "description": "Range marker: the batch holds every object of the type with an id in [from_id, to_id]; the platform deletes the others it holds there.",
+                    "required": ["type", "from_id", "to_id"], "properties": {"run_id": {"type": "string"}, "kind": {"enum": ["post", "term"], "default": "post"},
+                    "type": {"type": "string"}, "from_id": {"type": "integer", "minimum": 0}, "to_id": {"type": "integer", "minimum": 0}}}}})),
+            "responses": responses(200, answer("Every item's outcome.", json!({"type": "object", "properties": {
+                "batch_id": {"type": ["string", "null"]},
+                "results": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {
+                    "index": {"type": "integer"}, "status": {"enum": ["applied", "stale", "rejected"]},
+                    "reason": {"type": "string", "description": "Why an item was rejected, with field paths."}}}},
+                "applied": {"type": "integer"}, "stale": {"type": "integer"}, "rejected": {"type": "integer"}}})),
+                &[400, 401, 403, 404, 413, 415, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/full-sync/",
+            json!({"post": {
+            "summary": "start and finish a full sync (site API key); request one (site API key or a user of the account).",
+            "parameters": [id_param()],
+            "requestBody": json_body(json!({"type": "object", "required": ["action"], "properties": {
+                "action": {"enum": ["request", "start", "finish"]}, "run_id": {"type": "string", "maxLength": 100},
+                "totals": type_numbers.clone(), "max_ids": type_numbers}})),
+            "responses": responses(200, status.clone(), &[400, 401, 403, 404, 409, 413, 415, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/status/",
+            json!({"get": {
+            "summary": "Full-sync progress per type, pending requests, the last verification and sync outcome.",
+            "parameters": [id_param()],
+            "responses": responses(200, status.clone(), &[401, 403, 404])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/resync-request/",
+            json!({"post": {
+            "summary": "Ask for a full sync (the plugin's queue overflowed); the plugin's next cron starts it.",
+            "parameters": [id_param()],
+            "requestBody": json_body(json!({"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}}})),
+            "responses": responses(200, status.clone(), &[400, 401, 403, 404, 413, 415, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/content/verify/",
+            json!({"post": {
+            "summary": "Verification: request (site API key or user); then the plugin's buckets, items of differing buckets, and done.",
+            "parameters": [id_param()],
+            "requestBody": json_body(json!({"type": "object", "required": ["action"], "properties": {
+                "action": {"enum": ["request", "buckets", "items", "done"]},
+                "kind": {"enum": ["post", "term"], "default": "post"}, "type": {"type": "string"},
+                "bucket_size": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 10_000},
+                "buckets": {"type": "array", "items": {"type": "object", "properties": {"start": {"type": "integer"}, "count": {"type": "integer"}, "sum": {"type": "integer"}}}},
+                "start": {"type": "integer", "description": "items: the first id of the bucket compared."},
+                "items": {"type": "array", "items": {"type": "object", "properties": {"wp_id": {"type": "integer"}, "checksum": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64}}}}}})),
+            "responses": responses(200, answer("request/done: the sync status; buckets: {differing: [{start, count, sum}]} (the platform's values); items: {resend: [ids], delete: [ids]}; done: the status with result in_sync or out_of_sync.",
+                json!({"type": "object"})), &[400, 401, 403, 404, 413, 415, 422])}}),
+        ),
+    ]
+}
+
 /// The document; paths carry the trailing slash the plugin uses (both forms are served).
 pub fn document() -> Value {
     let type_entry = json!({"type": "object", "required": ["label", "count", "enabled", "fetch_limit"], "properties": {
@@ -59,7 +163,30 @@ pub fn document() -> Value {
         "access_expires_at": {"type": "string", "format": "date-time"}, "refresh_expires_at": {"type": "string", "format": "date-time"},
         "user": {"type": "object", "properties": {"id": {"type": "integer"}, "email": {"type": "string"}, "account_id": {"type": "integer"}}}}});
     let error_response = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    json!({
+    let summary_props = json!({"wp_id": {"type": "integer"}, "type": {"type": "string"}, "title": {"type": "string"},
+        "slug": {"type": "string"}, "status": {"type": "string"}, "parent": {"type": "integer"},
+        "modified_gmt": {"type": "string", "description": "WordPress's post_modified_gmt, YYYY-MM-DD HH:MM:SS."},
+        "url": {"type": ["string", "null"]}, "terms": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}},
+        "seo": {"type": ["object", "null"], "properties": {"title": {"type": ["string", "null"]}, "description": {"type": ["string", "null"]},
+            "focus_keyword": {"type": ["string", "null"]}, "canonical": {"type": ["string", "null"]}, "robots": {"type": ["string", "null"]},
+            "source": {"type": ["string", "null"]}, "raw": {"type": "object"}}},
+        "synced_at": {"type": "string", "format": "date-time"}});
+    let mut item_props = summary_props.clone();
+    for (k, v) in [
+        ("content", json!({"type": "string"})),
+        ("content_truncated", json!({"type": "boolean"})),
+        ("excerpt", json!({"type": "string"})),
+        ("author", json!({"type": "string"})),
+        ("date_gmt", json!({"type": ["string", "null"]})),
+        ("menu_order", json!({"type": "integer"})),
+        ("featured_image", json!({"type": ["string", "null"]})),
+        ("meta", json!({"type": "object"})),
+        ("checksum", json!({"type": "integer"})),
+        ("source", json!({"const": "wordpress"})),
+    ] {
+        item_props[k] = v;
+    }
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "IGNY8 integration API", "version": "1",
                  "description": "What WordPress sites and platform clients call. Every answer is an envelope: {\"success\": true, \"data\": …} or {\"success\": false, \"error\", \"code\", \"errors\"}."},
@@ -118,6 +245,24 @@ pub fn document() -> Value {
                     "is_active": {"type": "boolean"}, "config_json": {"type": "object"}, "sync_status": {"type": "string"},
                     "last_sync_at": {"type": ["string", "null"], "format": "date-time"}, "last_error": {"type": ["string", "null"]},
                     "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+                "ContentSummary": {"type": "object", "properties": summary_props},
+                "ContentItem": {"type": "object", "properties": item_props},
+                "Term": {"type": "object", "properties": {"wp_id": {"type": "integer"}, "name": {"type": "string"}, "slug": {"type": "string"},
+                    "parent": {"type": "integer", "description": "A WordPress term id; 0 for a root."}, "count": {"type": "integer"},
+                    "description": {"type": "string"}, "synced_at": {"type": "string", "format": "date-time"}}},
+                "ContentChange": {"type": "object", "required": ["op", "kind", "type", "wp_id"], "description": "One change of one post or term (docs/sync-protocol.md, Items).",
+                    "properties": {"op": {"enum": ["upsert", "delete"]}, "kind": {"enum": ["post", "term"]}, "type": {"type": "string"},
+                        "wp_id": {"type": "integer", "minimum": 1}, "modified_gmt": {"type": "string", "description": "Required for post upserts: YYYY-MM-DD HH:MM:SS."},
+                        "data": {"type": "object", "description": "Posts: title, slug, status, content (at most 4 MiB), content_truncated, excerpt, author, date_gmt, url, parent, menu_order, featured_image, terms, seo, meta. Terms: name, slug, parent, count, description."}}},
+                "ContentSyncStatus": {"type": "object", "properties": {
+                    "full_sync": {"type": ["object", "null"], "properties": {"run_id": {"type": "string"}, "status": {"enum": ["running", "done"]},
+                        "started_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                        "types": {"type": "object", "additionalProperties": {"type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}}}}}},
+                    "full_sync_requested": {"type": "boolean"}, "verify_requested": {"type": "boolean"},
+                    "verify": {"type": "object", "properties": {"state": {"enum": ["never", "checking", "in_sync", "out_of_sync"]},
+                        "differences": {"type": "integer"}, "verified_at": {"type": ["string", "null"], "format": "date-time"}}},
+                    "sync_status": {"type": "string"}, "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
+                    "last_error": {"type": ["string", "null"]}, "deleted": {"type": "integer", "description": "finish: objects deleted."}}},
                 "Error": {"type": "object", "required": ["success", "error", "code"], "properties": {"success": {"const": false}, "error": {"type": "string"},
                     "code": {"type": "string"}, "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}},
             },
@@ -126,11 +271,16 @@ pub fn document() -> Value {
                 "E401": error_response("not_authenticated, invalid_token, token_expired or invalid_credentials"),
                 "E403": error_response("forbidden, api_key_revoked or site_inactive"),
                 "E404": error_response("not_found"),
-                "E413": error_response("payload_too_large"),
+                "E409": error_response("conflict"),
+                "E413": error_response("payload_too_large (body, or a batch over 500 items)"),
                 "E415": error_response("unsupported_media_type"),
                 "E422": error_response("validation_error, with field paths in 'errors'"),
                 "E429": error_response("rate_limited; see Retry-After"),
             },
         },
-    })
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(content_paths().into_iter().map(|(p, v)| (p.to_owned(), v)));
+    }
+    doc
 }

@@ -19,7 +19,7 @@ use super::session::SignedIn;
 use super::sites::{own_site, wordpress_integration};
 use super::view::{backend_url, notice, render, Chrome, FormErrors, Moment, SiteView};
 use super::PageError;
-use crate::api::integrations::content_types_view;
+use crate::api::integrations::{content_types_view, synced_counts};
 use crate::AppState;
 
 /// The API's content-types answer, read back into types: the tab shows exactly what the plugin
@@ -79,12 +79,16 @@ pub struct Structure {
 }
 
 /// The stored structure, or `None` before the plugin's first push.
-fn structure(integration: Option<&SiteIntegration>) -> Result<Option<Structure>, PageError> {
+async fn structure(
+    state: &AppState,
+    integration: Option<&SiteIntegration>,
+) -> Result<Option<Structure>, PageError> {
     let Some(integration) = integration else {
         return Ok(None);
     };
-    let view: TypesView =
-        serde_json::from_value(content_types_view(integration)).map_err(PageError::internal)?;
+    let counts = synced_counts(state, integration.id).await?;
+    let view: TypesView = serde_json::from_value(content_types_view(integration, &counts))
+        .map_err(PageError::internal)?;
     let Some(fetched) = view.last_structure_fetch else {
         return Ok(None);
     };
@@ -146,7 +150,7 @@ async fn types_page(
         tab: "content-types",
         notice: None,
         backend_url: backend_url(state, headers),
-        types: structure(integration.as_ref())?,
+        types: structure(state, integration.as_ref()).await?,
         problems: Vec::new(),
     })
 }
