@@ -2,7 +2,7 @@
 /**
  * Plugin Name:       IGNY8
  * Plugin URI:        https://app.igny8.com/
- * Description:       Connects this WordPress site to the IGNY8 platform and keeps IGNY8 informed about the site's post types and taxonomies.
+ * Description:       Connects this WordPress site to the IGNY8 platform and keeps IGNY8 informed about the site's post types, taxonomies and content.
  * Version:           0.1.0
  * Requires at least: 5.6
  * Requires PHP:      7.4
@@ -31,6 +31,11 @@ if ( ! defined( 'IGNY8_DEFAULT_API_BASE' ) ) {
 
 require_once IGNY8_PLUGIN_DIR . '/includes/class-api-client.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/functions.php';
+require_once IGNY8_PLUGIN_DIR . '/includes/content.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/platform.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/queue.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/full-sync.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/verify.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/hooks.php';
 require_once IGNY8_PLUGIN_DIR . '/admin/class-admin.php';
 

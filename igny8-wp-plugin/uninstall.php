@@ -1,7 +1,7 @@
 <?php
 /**
  * Uninstall: removes every igny8_ option (tokens, API key, site, settings, sync state), the plugin's
- * transients and its scheduled events, on every site of a network.
+ * transients, its scheduled events and its queue table, on every site of a network.
  *
  * @package Igny8
  */
@@ -14,6 +14,9 @@ $igny8_uninstall_site = static function () {
 	global $wpdb;
 	wp_clear_scheduled_hook( 'igny8_sync_site_structure' );
 	wp_clear_scheduled_hook( 'igny8_sync_site_structure_soon' );
+	wp_clear_scheduled_hook( 'igny8_send_queue' );
+	wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
+	$wpdb->query( "DROP TABLE IF EXISTS `{$wpdb->prefix}igny8_queue`" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 
 	$names = $wpdb->get_col(
 		$wpdb->prepare(

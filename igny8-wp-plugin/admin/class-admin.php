@@ -21,6 +21,7 @@ class Igny8_Admin {
 	const ACTION_CONNECT    = 'igny8_connect';
 	const ACTION_DISCONNECT = 'igny8_disconnect';
 	const ACTION_SYNC       = 'igny8_sync_now';
+	const ACTION_FULL_SYNC  = 'igny8_full_sync_now';
 
 	/**
 	 * @var Igny8_Admin|null
@@ -49,6 +50,7 @@ class Igny8_Admin {
 		add_action( 'admin_post_' . self::ACTION_CONNECT, array( $this, 'on_admin_post_connect' ) );
 		add_action( 'admin_post_' . self::ACTION_DISCONNECT, array( $this, 'on_admin_post_disconnect' ) );
 		add_action( 'admin_post_' . self::ACTION_SYNC, array( $this, 'on_admin_post_sync' ) );
+		add_action( 'admin_post_' . self::ACTION_FULL_SYNC, array( $this, 'on_admin_post_full_sync' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( IGNY8_PLUGIN_FILE ), array( $this, 'add_settings_link' ) );
 	}
 
@@ -231,6 +233,28 @@ class Igny8_Admin {
 	}
 
 	/**
+	 * Full content sync now (POST, manage_options, nonce): a new run replaces an unfinished one and starts
+	 * from WP-Cron; the page shows its progress.
+	 *
+	 * @return true|WP_Error
+	 */
+	public function handle_full_sync_now() {
+		$denied = $this->check_request( self::ACTION_FULL_SYNC );
+		if ( is_wp_error( $denied ) ) {
+			return $denied;
+		}
+		if ( ! igny8_is_connected() ) {
+			$error = new WP_Error( 'igny8_not_connected', __( 'This site is not connected to IGNY8 yet: connect it under Settings → IGNY8 API.', 'igny8' ) );
+			$this->add_notice( 'error', $error->get_error_message() );
+			return $error;
+		}
+		igny8_schedule_content_sync();
+		igny8_request_full_sync( 'admin' );
+		$this->add_notice( 'success', __( 'A full content sync has started. Its progress is shown below.', 'igny8' ) );
+		return true;
+	}
+
+	/**
 	 * The checks at the top of every action: a POST, by a user who may manage options, with this action's nonce.
 	 *
 	 * @param string $action Nonce action.
@@ -293,6 +317,13 @@ class Igny8_Admin {
 	 */
 	public function on_admin_post_sync() {
 		$this->finish( $this->handle_sync_now() );
+	}
+
+	/**
+	 * admin-post.php?action=igny8_full_sync_now
+	 */
+	public function on_admin_post_full_sync() {
+		$this->finish( $this->handle_full_sync_now() );
 	}
 
 	/**
@@ -374,6 +405,9 @@ class Igny8_Admin {
 				);
 			}
 			$this->render_status( $connected, $admin_post );
+			if ( $connected ) {
+				$this->render_content_sync( $admin_post );
+			}
 			$this->render_connect_form( $connected, $admin_post );
 			?>
 			<h2><?php esc_html_e( 'Sync settings', 'igny8' ); ?></h2>
@@ -486,6 +520,147 @@ class Igny8_Admin {
 			</form>
 		</div>
 		<?php
+	}
+
+	/**
+	 * Content sync: the full sync's progress per type, the queue, what IGNY8 rejected, the last check.
+	 *
+	 * @param string $admin_post admin-post.php URL.
+	 */
+	private function render_content_sync( $admin_post ) {
+		$format   = get_option( 'date_format' ) . ' ' . get_option( 'time_format' );
+		$state    = igny8_full_sync_state();
+		$status   = isset( $state['status'] ) ? $state['status'] : '';
+		$waiting  = igny8_queue_count();
+		$until    = igny8_backoff_until();
+		$overflow = get_option( 'igny8_queue_overflowed', false );
+		$rejected = get_option( 'igny8_rejected_items', array() );
+		$verify   = get_option( 'igny8_last_verify', array() );
+		$error    = get_option( 'igny8_content_last_error', array() );
+		?>
+		<h2><?php esc_html_e( 'Content sync', 'igny8' ); ?></h2>
+		<p class="igny8-full-sync-status">
+			<?php
+			if ( 'pending' === $status ) {
+				esc_html_e( 'Full sync: waiting to start (it runs in the background, from WP-Cron).', 'igny8' );
+			} elseif ( 'running' === $status ) {
+				/* translators: %s: "5 mins". */
+				echo esc_html( sprintf( __( 'Full sync: running, started %s ago.', 'igny8' ), human_time_diff( (int) $state['started_at'] ) ) );
+			} elseif ( 'done' === $status ) {
+				/* translators: 1: date and time, 2: "5 mins". */
+				echo esc_html( sprintf( __( 'Full sync: done %1$s (%2$s ago).', 'igny8' ), wp_date( $format, (int) $state['finished_at'] ), human_time_diff( (int) $state['finished_at'] ) ) );
+			} else {
+				esc_html_e( 'Full sync: never run.', 'igny8' );
+			}
+			?>
+		</p>
+		<?php if ( ! empty( $state['types'] ) ) : ?>
+			<table class="widefat striped igny8-full-sync-progress">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'Type', 'igny8' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Sent', 'igny8' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Total', 'igny8' ); ?></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php foreach ( $state['types'] as $entry ) : ?>
+						<tr class="igny8-progress-<?php echo esc_attr( $entry['kind'] . '-' . $entry['type'] ); ?>">
+							<td><?php echo esc_html( $this->type_label( $entry['kind'], $entry['type'] ) ); ?></td>
+							<td><?php echo esc_html( number_format_i18n( (int) $entry['done'] ) ); ?></td>
+							<td><?php echo esc_html( number_format_i18n( (int) $entry['total'] ) ); ?></td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+		<?php endif; ?>
+		<table class="widefat striped igny8-content-status" role="presentation">
+			<tbody>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Changes waiting', 'igny8' ); ?></th>
+					<td class="igny8-queue">
+						<?php
+						echo esc_html( number_format_i18n( $waiting ) );
+						if ( $until > time() ) {
+							/* translators: %s: date and time. */
+							echo ' ' . esc_html( sprintf( __( '(sending paused until %s after an error)', 'igny8' ), wp_date( $format, $until ) ) );
+						}
+						?>
+					</td>
+				</tr>
+				<?php if ( is_array( $overflow ) ) : ?>
+					<tr>
+						<th scope="row"><?php esc_html_e( 'Queue full', 'igny8' ); ?></th>
+						<td class="igny8-overflow">
+							<?php
+							/* translators: %s: date and time. */
+							echo esc_html( sprintf( __( 'Since %s too many changes were waiting: they are no longer queued one by one, and a full sync will bring everything to IGNY8.', 'igny8' ), wp_date( $format, (int) $overflow['time'] ) ) );
+							?>
+						</td>
+					</tr>
+				<?php endif; ?>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Last content error', 'igny8' ); ?></th>
+					<td class="igny8-content-error">
+						<?php
+						if ( is_array( $error ) && ! empty( $error['message'] ) ) {
+							/* translators: 1: date and time, 2: the error. */
+							echo esc_html( sprintf( __( '%1$s: %2$s', 'igny8' ), wp_date( $format, (int) $error['time'] ), (string) $error['message'] ) );
+						} else {
+							esc_html_e( 'None', 'igny8' );
+						}
+						?>
+					</td>
+				</tr>
+				<tr>
+					<th scope="row"><?php esc_html_e( 'Last check', 'igny8' ); ?></th>
+					<td class="igny8-last-verify">
+						<?php
+						if ( is_array( $verify ) && isset( $verify['error'] ) ) {
+							/* translators: 1: date and time, 2: the error. */
+							echo esc_html( sprintf( __( '%1$s: failed: %2$s', 'igny8' ), wp_date( $format, (int) $verify['time'] ), (string) $verify['error'] ) );
+						} elseif ( is_array( $verify ) && isset( $verify['buckets'] ) ) {
+							/* translators: 1: date and time, 2: buckets that differed, 3: buckets, 4: items sent again. */
+							echo esc_html( sprintf( __( '%1$s: %2$d of %3$d id ranges differed; %4$d items sent again.', 'igny8' ), wp_date( $format, (int) $verify['time'] ), (int) $verify['differing'], (int) $verify['buckets'], (int) $verify['resend'] ) );
+						} else {
+							esc_html_e( 'Never', 'igny8' );
+						}
+						?>
+					</td>
+				</tr>
+			</tbody>
+		</table>
+		<?php if ( is_array( $rejected ) && $rejected ) : ?>
+			<h3><?php esc_html_e( 'Rejected by IGNY8', 'igny8' ); ?></h3>
+			<ul class="igny8-rejected">
+				<?php foreach ( $rejected as $item ) : ?>
+					<li>
+						<?php
+						/* translators: 1: type label, 2: id, 3: the platform's reason. */
+						echo esc_html( sprintf( __( '%1$s #%2$d: %3$s', 'igny8' ), $this->type_label( $item['kind'], $item['type'] ), (int) $item['wp_id'], (string) $item['reason'] ) );
+						?>
+					</li>
+				<?php endforeach; ?>
+			</ul>
+		<?php endif; ?>
+		<form method="post" action="<?php echo esc_url( $admin_post ); ?>">
+			<input type="hidden" name="action" value="<?php echo esc_attr( self::ACTION_FULL_SYNC ); ?>" />
+			<?php wp_nonce_field( self::ACTION_FULL_SYNC, self::nonce_field( self::ACTION_FULL_SYNC ) ); ?>
+			<?php submit_button( __( 'Full sync now', 'igny8' ), 'secondary', 'igny8_full_sync_now', false ); ?>
+		</form>
+		<?php
+	}
+
+	/**
+	 * A post type's or taxonomy's label, or its name when it is no longer registered.
+	 *
+	 * @param string $kind post|term.
+	 * @param string $type Name.
+	 * @return string
+	 */
+	private function type_label( $kind, $type ) {
+		$object = 'term' === $kind ? get_taxonomy( $type ) : get_post_type_object( $type );
+		return $object && ! empty( $object->label ) ? (string) $object->label : (string) $type;
 	}
 
 	/**

@@ -46,6 +46,7 @@ class Igny8_Api_Client {
 	 * @param string $path   Path under the base URL, with its trailing slash, e.g. /api/v1/auth/login/.
 	 * @param array  $args {
 	 *     @type array|null  $body       JSON body.
+	 *     @type string|null $raw_body   A body already encoded as JSON (content batches measure theirs as they build it).
 	 *     @type array       $query      Query arguments.
 	 *     @type string      $auth       'none' (default), 'api_key' (stored key) or 'jwt' (stored access token,
 	 *                                   refreshed once on 401 token_expired).
@@ -64,6 +65,7 @@ class Igny8_Api_Client {
 			$args,
 			array(
 				'body'       => null,
+				'raw_body'   => null,
 				'query'      => array(),
 				'auth'       => 'none',
 				'token'      => null,
@@ -104,7 +106,7 @@ class Igny8_Api_Client {
 		if ( '' === $refresh ) {
 			return new WP_Error( 'igny8_session_expired', __( 'The IGNY8 session has expired and no refresh token is stored. Connect again with your email and password.', 'igny8' ) );
 		}
-		$data = $this->send( 'POST', '/api/v1/auth/refresh/', array( 'body' => array( 'refresh' => $refresh ), 'query' => array(), 'timeout' => self::DEFAULT_TIMEOUT, 'idempotent' => false, 'retries' => 0 ), null );
+		$data = $this->send( 'POST', '/api/v1/auth/refresh/', array( 'body' => array( 'refresh' => $refresh ), 'raw_body' => null, 'query' => array(), 'timeout' => self::DEFAULT_TIMEOUT, 'idempotent' => false, 'retries' => 0 ), null );
 		if ( is_wp_error( $data ) ) {
 			if ( in_array( $data->get_error_code(), array( 'token_expired', 'invalid_token' ), true ) ) {
 				return new WP_Error( 'igny8_session_expired', __( 'The IGNY8 session has expired. Connect again with your email and password.', 'igny8' ), $data->get_error_data() );
@@ -155,9 +157,9 @@ class Igny8_Api_Client {
 			'headers'     => $headers,
 			'user-agent'  => 'igny8-wp-plugin/' . IGNY8_VERSION . '; WordPress/' . get_bloginfo( 'version' ) . '; ' . home_url( '/' ),
 		);
-		if ( null !== $args['body'] ) {
+		if ( null !== $args['body'] || null !== $args['raw_body'] ) {
 			$http_args['headers']['Content-Type'] = 'application/json';
-			$http_args['body']                    = wp_json_encode( $args['body'] );
+			$http_args['body']                    = null !== $args['raw_body'] ? (string) $args['raw_body'] : wp_json_encode( $args['body'] );
 			$http_args['data_format']             = 'body';
 		}
 		$http_args = apply_filters( 'igny8_http_args', $http_args, $method, $path );
@@ -218,7 +220,8 @@ class Igny8_Api_Client {
 
 		$code        = isset( $decoded['code'] ) && is_string( $decoded['code'] ) ? $decoded['code'] : 'http_' . $status;
 		$server_says = isset( $decoded['error'] ) && is_string( $decoded['error'] ) ? $decoded['error'] : '';
-		$retry_after = (int) wp_remote_retrieve_header( $response, 'retry-after' );
+		$retry_raw   = trim( (string) wp_remote_retrieve_header( $response, 'retry-after' ) );
+		$retry_after = (int) $retry_raw;
 		igny8_log( sprintf( '%s %s -> %d %s (%d ms)', $method, $this->loggable_url( $url ), $status, $code, $elapsed ) );
 
 		return new WP_Error(
@@ -230,6 +233,7 @@ class Igny8_Api_Client {
 				'error'       => $server_says,
 				'errors'      => isset( $decoded['errors'] ) && is_array( $decoded['errors'] ) ? $decoded['errors'] : array(),
 				'retry_after' => $retry_after,
+				'retry_raw'   => $retry_raw,
 			)
 		);
 	}

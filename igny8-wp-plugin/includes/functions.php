@@ -40,6 +40,25 @@ function igny8_connection_option_names() {
 }
 
 /**
+ * Options holding content sync state (sync/*.php), all autoload off; removed on disconnect. The schema
+ * version (igny8_db_version) stays with the table.
+ *
+ * @return string[]
+ */
+function igny8_content_option_names() {
+	return array(
+		'igny8_full_sync',
+		'igny8_send_backoff',
+		'igny8_batch_bytes_limit',
+		'igny8_content_last_error',
+		'igny8_rejected_items',
+		'igny8_queue_overflowed',
+		'igny8_status_checked_at',
+		'igny8_last_verify',
+	);
+}
+
+/**
  * Whether the site holds a connection (a site id and an API key).
  *
  * @return bool
@@ -388,7 +407,9 @@ function igny8_sync_site_structure_to_backend() {
 	$effective = igny8_effective_settings_from_answer( $result );
 	if ( null !== $effective ) {
 		update_option( 'igny8_effective_settings', $effective, false );
+		igny8_on_effective_settings_stored();
 	}
+	igny8_act_on_platform_requests( $result );
 	update_option( 'igny8_last_structure_sync', time(), false );
 	update_option(
 		'igny8_last_structure_counts',
@@ -401,6 +422,20 @@ function igny8_sync_site_structure_to_backend() {
 	delete_option( 'igny8_last_error' );
 	igny8_log( 'Site structure synced successfully.' );
 	return $result;
+}
+
+/**
+ * The platform's settings may have changed what is synced (a type enabled or disabled, a fetch limit):
+ * a full sync brings its copy in line. Nothing happens before the first full sync (connecting starts it).
+ */
+function igny8_on_effective_settings_stored() {
+	$state = igny8_full_sync_state();
+	if ( empty( $state['signature'] ) || ( isset( $state['status'] ) && 'pending' === $state['status'] ) ) {
+		return;
+	}
+	if ( igny8_sync_signature() !== $state['signature'] ) {
+		igny8_request_full_sync( 'settings' );
+	}
 }
 
 /**
@@ -601,6 +636,7 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 		delete_option( 'igny8_effective_settings' );
 		delete_option( 'igny8_last_structure_sync' );
 		delete_option( 'igny8_last_structure_counts' );
+		igny8_forget_content_sync();
 	}
 	$values = array(
 		'igny8_api_base'          => $base_url,
@@ -623,6 +659,9 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 
 	igny8_schedule_structure_sync( time() + DAY_IN_SECONDS );
 	$sync = igny8_sync_site_structure_to_backend();
+	// Content follows the structure: the queue's cron, and a full sync that starts from cron right away.
+	igny8_schedule_content_sync();
+	igny8_request_full_sync( 'connect' );
 
 	$warnings = array();
 	if ( '' !== $site_url && untrailingslashit( strtolower( $site_url ) ) !== untrailingslashit( strtolower( home_url() ) ) ) {
@@ -655,8 +694,20 @@ function igny8_disconnect_site() {
 		}
 	}
 	igny8_unschedule_structure_sync();
+	igny8_forget_content_sync();
 	foreach ( igny8_connection_option_names() as $name ) {
 		delete_option( $name );
 	}
 	igny8_log( sprintf( 'Disconnected from site %d.', $site_id ) );
+}
+
+/**
+ * Stops content sync and forgets its state: events, queue, full sync run, backoff, errors.
+ */
+function igny8_forget_content_sync() {
+	igny8_unschedule_content_sync();
+	igny8_queue_clear();
+	foreach ( igny8_content_option_names() as $name ) {
+		delete_option( $name );
+	}
 }

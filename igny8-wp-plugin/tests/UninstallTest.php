@@ -16,7 +16,26 @@ class UninstallTest extends Igny8_TestCase {
 
 	public function test_uninstall_removes_every_option_transient_and_event() {
 		global $wpdb;
+		// DROP TABLE would commit the test's transaction: a temporary table shadows the queue, and the
+		// uninstaller's DROP is pointed at it (DROP TEMPORARY TABLE does not commit).
+		$table = igny8_queue_table();
+		$wpdb->query( "CREATE TEMPORARY TABLE $table LIKE $table" );
+		$wpdb->query( "INSERT INTO $table (kind, type, wp_id, op, queued_at, next_attempt_at) VALUES ('post', 'post', 424242, 'upsert', NOW(), NOW())" );
+		$dropped = array();
+		$this->add_test_filter(
+			'query',
+			static function ( $query ) use ( &$dropped ) {
+				if ( preg_match( '/^\s*DROP TABLE /i', $query ) ) {
+					$dropped[] = $query;
+					return preg_replace( '/^\s*DROP TABLE /i', 'DROP TEMPORARY TABLE ', $query );
+				}
+				return $query;
+			}
+		);
 		$this->connect_working();
+		$this->backend->content_platform();
+		igny8_request_full_sync( 'admin' );
+		update_option( 'igny8_rejected_items', array(), false );
 		update_option( 'igny8_two_way_sync_enabled', 1 );
 		update_option( 'igny8_last_error', array( 'message' => 'x' ), false );
 		igny8_admin()->add_notice( 'info', 'pending' );
@@ -33,6 +52,10 @@ class UninstallTest extends Igny8_TestCase {
 		$this->assertSame( array(), $left );
 		$this->assertFalse( wp_next_scheduled( 'igny8_sync_site_structure' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_sync_site_structure_soon' ) );
+		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ) );
+		$this->assertFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
+		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`" ), $dropped );
+		$this->assertSame( '0', $wpdb->get_var( "SELECT COUNT(*) FROM $table WHERE wp_id = 424242" ), 'the statement dropped the (shadow) table' );
 		$this->assertSame( 'keep', get_option( 'igny8x_not_ours' ) );
 		$this->assertSame( 'Kept Blog', get_option( 'blogname' ) );
 	}

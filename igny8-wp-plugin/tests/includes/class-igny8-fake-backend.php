@@ -26,6 +26,51 @@ class Igny8_Fake_Backend {
 	 */
 	private $routes = array();
 
+	/**
+	 * What the fake platform holds after content batches: "kind:type:id" => item as sent.
+	 *
+	 * @var array<string, array>
+	 */
+	public $held = array();
+
+	/**
+	 * Every content batch received, decoded, with its raw size: [body, bytes].
+	 *
+	 * @var array[]
+	 */
+	public $batches = array();
+
+	/**
+	 * Full sync runs: run_id => {totals, status, max_ids}.
+	 *
+	 * @var array<string, array>
+	 */
+	public $runs = array();
+
+	/**
+	 * What GET content/status/ answers.
+	 *
+	 * @var array
+	 */
+	public $content_status = array(
+		'full_sync_requested' => false,
+		'verify_requested'    => false,
+	);
+
+	/**
+	 * Verification requests received, decoded.
+	 *
+	 * @var array[]
+	 */
+	public $verify_requests = array();
+
+	/**
+	 * Items the fake platform rejects: callable(item) => reason string, or null to accept.
+	 *
+	 * @var callable|null
+	 */
+	public $reject = null;
+
 	public function __construct() {
 		add_filter( 'pre_http_request', array( $this, 'handle' ), 10, 3 );
 	}
@@ -86,6 +131,205 @@ class Igny8_Fake_Backend {
 		$this->on( 'POST /api/v1/integration/integrations/', 201, self::ok( self::integration( 9, $site['id'] ) ) );
 		$this->on( 'POST /api/v1/integration/integrations/9/update-structure/', array( $this, 'update_structure' ) );
 		return $this;
+	}
+
+	/**
+	 * The content endpoints of integration 9, applying docs/sync-protocol.md to $held: upserts (posts
+	 * guarded by modified_gmt), deletes, range markers, full sync start/finish, status, verification.
+	 *
+	 * @return $this
+	 */
+	public function content_platform() {
+		$base = 'POST /api/v1/integration/integrations/9/content/';
+		$this->on( $base . 'batch/', array( $this, 'content_batch' ) );
+		$this->on( $base . 'full-sync/', array( $this, 'content_full_sync' ) );
+		$this->on( $base . 'verify/', array( $this, 'content_verify' ) );
+		$this->on(
+			$base . 'resync-request/',
+			function () {
+				$this->content_status['full_sync_requested'] = true;
+				return array( 200, self::ok( array( 'full_sync_requested' => true ) ) );
+			}
+		);
+		$this->on(
+			'GET /api/v1/integration/integrations/9/content/status/',
+			function () {
+				return array( 200, self::ok( $this->content_status ) );
+			}
+		);
+		return $this;
+	}
+
+	/**
+	 * POST content/batch/.
+	 *
+	 * @param array $request Recorded request.
+	 * @return array
+	 */
+	public function content_batch( array $request ) {
+		$body = $request['body'];
+		if ( ! is_array( $body ) || ! isset( $body['items'] ) || ! is_array( $body['items'] ) ) {
+			return array( 400, self::fail( 'invalid_json', 'Not a batch.' ) );
+		}
+		$this->batches[] = array( $body, strlen( (string) $request['raw'] ) );
+		if ( strlen( (string) $request['raw'] ) > 8388608 ) {
+			return array( 413, self::fail( 'payload_too_large', 'Too large.' ) );
+		}
+		$results = array();
+		$counts  = array( 'applied' => 0, 'stale' => 0, 'rejected' => 0 );
+		$in      = array();
+		foreach ( $body['items'] as $index => $item ) {
+			$reason = is_callable( $this->reject ) ? call_user_func( $this->reject, $item ) : null;
+			$key    = $item['kind'] . ':' . $item['type'] . ':' . $item['wp_id'];
+			$held   = isset( $this->held[ $key ] ) ? $this->held[ $key ] : null;
+			if ( null !== $reason ) {
+				$status = 'rejected';
+			} elseif ( 'post' === $item['kind'] && $held && strcmp( $held['modified_gmt'], $item['modified_gmt'] ) > 0 ) {
+				$status = 'stale';
+			} elseif ( 'delete' === $item['op'] ) {
+				unset( $this->held[ $key ] );
+				$status = 'applied';
+			} else {
+				$this->held[ $key ] = $item;
+				$status             = 'applied';
+			}
+			$in[ $key ] = true;
+			++$counts[ $status ];
+			$results[] = array_filter( array( 'index' => $index, 'status' => $status, 'reason' => $reason ), static function ( $v ) {
+				return null !== $v;
+			} );
+		}
+		if ( isset( $body['full_sync'] ) ) {
+			$range = $body['full_sync'];
+			foreach ( array_keys( $this->held ) as $key ) {
+				list( $kind, $type, $id ) = explode( ':', $key );
+				if ( $kind === $range['kind'] && $type === $range['type'] && (int) $id >= $range['from_id'] && (int) $id <= $range['to_id'] && ! isset( $in[ $key ] ) ) {
+					unset( $this->held[ $key ] );
+				}
+			}
+		}
+		return array( 200, self::ok( array_merge( array( 'batch_id' => $body['batch_id'], 'results' => $results ), $counts ) ) );
+	}
+
+	/**
+	 * POST content/full-sync/.
+	 *
+	 * @param array $request Recorded request.
+	 * @return array
+	 */
+	public function content_full_sync( array $request ) {
+		$body = $request['body'];
+		if ( 'start' === $body['action'] ) {
+			$this->runs[ $body['run_id'] ] = array( 'totals' => $body['totals'], 'status' => 'running' );
+			$this->content_status['full_sync_requested'] = false;
+			return array( 200, self::ok( array( 'run_id' => $body['run_id'], 'status' => 'running' ) ) );
+		}
+		if ( ! isset( $this->runs[ $body['run_id'] ] ) ) {
+			return array( 409, self::fail( 'conflict', "full sync run '{$body['run_id']}' is not the current one; start a new run" ) );
+		}
+		$max_ids = (array) $body['max_ids'];
+		foreach ( array_keys( $this->held ) as $key ) {
+			list( $kind, $type, $id ) = explode( ':', $key );
+			if ( ! isset( $max_ids[ "$kind:$type" ] ) || (int) $id > $max_ids[ "$kind:$type" ] ) {
+				unset( $this->held[ $key ] );
+			}
+		}
+		$this->runs[ $body['run_id'] ]['status']  = 'done';
+		$this->runs[ $body['run_id'] ]['max_ids'] = $max_ids;
+		return array( 200, self::ok( array( 'run_id' => $body['run_id'], 'status' => 'done' ) ) );
+	}
+
+	/**
+	 * The checksum of a held item, as the protocol defines it.
+	 *
+	 * @param array $item Item.
+	 * @return int
+	 */
+	public static function checksum( array $item ) {
+		if ( 'term' === $item['kind'] ) {
+			return crc32( $item['wp_id'] . '#' . $item['data']['parent'] . '#' . $item['data']['slug'] );
+		}
+		return crc32( $item['wp_id'] . '#' . $item['modified_gmt'] . '#' . $item['data']['status'] );
+	}
+
+	/**
+	 * POST content/verify/.
+	 *
+	 * @param array $request Recorded request.
+	 * @return array
+	 */
+	public function content_verify( array $request ) {
+		$body                    = $request['body'];
+		$this->verify_requests[] = $body;
+		if ( 'done' === $body['action'] ) {
+			$this->content_status['verify_requested'] = false;
+			return array( 200, self::ok( array_merge( $this->content_status, array( 'result' => 'in_sync', 'verify' => array( 'state' => 'in_sync' ) ) ) ) );
+		}
+		$size = 10000;
+		$mine = array();
+		foreach ( $this->held as $item ) {
+			if ( $item['kind'] === $body['kind'] && $item['type'] === $body['type'] ) {
+				$mine[ (int) $item['wp_id'] ] = self::checksum( $item );
+			}
+		}
+		if ( 'buckets' === $body['action'] ) {
+			$buckets = array();
+			foreach ( $mine as $id => $sum ) {
+				$start = intdiv( $id, $size ) * $size;
+				$buckets[ $start ]['count'] = ( isset( $buckets[ $start ]['count'] ) ? $buckets[ $start ]['count'] : 0 ) + 1;
+				$buckets[ $start ]['sum']   = ( isset( $buckets[ $start ]['sum'] ) ? $buckets[ $start ]['sum'] : 0 ) + $sum;
+			}
+			$theirs = array();
+			foreach ( $body['buckets'] as $bucket ) {
+				$theirs[ $bucket['start'] ] = $bucket;
+			}
+			$differing = array();
+			foreach ( array_unique( array_merge( array_keys( $buckets ), array_keys( $theirs ) ) ) as $start ) {
+				$a = isset( $buckets[ $start ] ) ? array( $buckets[ $start ]['count'], $buckets[ $start ]['sum'] ) : array( 0, 0 );
+				$b = isset( $theirs[ $start ] ) ? array( $theirs[ $start ]['count'], $theirs[ $start ]['sum'] ) : array( 0, 0 );
+				if ( $a !== $b ) {
+					$differing[] = array( 'start' => $start, 'count' => $a[0], 'sum' => $a[1] );
+				}
+			}
+			return array( 200, self::ok( array( 'kind' => $body['kind'], 'type' => $body['type'], 'bucket_size' => $size, 'differing' => $differing ) ) );
+		}
+		$start  = (int) $body['start'];
+		$theirs = array();
+		foreach ( $body['items'] as $item ) {
+			$theirs[ $item['wp_id'] ] = $item['checksum'];
+		}
+		$resend = array();
+		foreach ( $theirs as $id => $sum ) {
+			if ( ! isset( $mine[ $id ] ) || $mine[ $id ] !== $sum ) {
+				$resend[] = $id;
+			}
+		}
+		$delete = array();
+		foreach ( $mine as $id => $sum ) {
+			if ( $id >= $start && $id < $start + $size && ! isset( $theirs[ $id ] ) ) {
+				$delete[] = $id;
+				unset( $this->held[ $body['kind'] . ':' . $body['type'] . ':' . $id ] );
+			}
+		}
+		return array( 200, self::ok( array( 'resend' => $resend, 'delete' => $delete ) ) );
+	}
+
+	/**
+	 * The held items of one type, by id.
+	 *
+	 * @param string $kind post|term.
+	 * @param string $type Type.
+	 * @return array<int, array>
+	 */
+	public function held_of( $kind, $type ) {
+		$out = array();
+		foreach ( $this->held as $item ) {
+			if ( $item['kind'] === $kind && $item['type'] === $type ) {
+				$out[ (int) $item['wp_id'] ] = $item;
+			}
+		}
+		ksort( $out );
+		return $out;
 	}
 
 	/**

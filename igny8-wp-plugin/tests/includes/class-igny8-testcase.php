@@ -188,6 +188,122 @@ abstract class Igny8_TestCase extends PHPUnit\Framework\TestCase {
 	}
 
 	/**
+	 * Connected to the fake backend, with its content endpoints (the in-memory platform) and the given
+	 * types enabled in the platform's effective settings. Nothing queued, no full sync under way.
+	 *
+	 * @param array<string, int> $post_types Synced post types => fetch_limit.
+	 * @param array<string, int> $taxonomies Synced taxonomies => fetch_limit.
+	 */
+	protected function start_content_sync( array $post_types = array( 'post' => 100, 'page' => 100 ), array $taxonomies = array( 'category' => 100, 'post_tag' => 100 ) ) {
+		$this->connect_working();
+		$this->backend->content_platform();
+		$this->set_synced_types( $post_types, $taxonomies );
+		delete_option( 'igny8_full_sync' );
+		wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
+		igny8_queue_clear();
+		igny8_queue_touched( false );
+	}
+
+	/**
+	 * The platform's effective settings: these types enabled (with their limits), every other disabled.
+	 *
+	 * @param array<string, int> $post_types Post types => fetch_limit.
+	 * @param array<string, int> $taxonomies Taxonomies => fetch_limit.
+	 */
+	protected function set_synced_types( array $post_types, array $taxonomies ) {
+		$settings = array(
+			'post_types' => array(),
+			'taxonomies' => array(),
+		);
+		foreach ( get_post_types( array( 'public' => true ) ) as $name ) {
+			$settings['post_types'][ $name ] = array( 'enabled' => false, 'fetch_limit' => 50 );
+		}
+		foreach ( get_taxonomies( array( 'public' => true ) ) as $name ) {
+			$settings['taxonomies'][ $name ] = array( 'enabled' => false, 'fetch_limit' => 50 );
+		}
+		foreach ( $post_types as $name => $limit ) {
+			$settings['post_types'][ $name ] = array( 'enabled' => true, 'fetch_limit' => $limit );
+		}
+		foreach ( $taxonomies as $name => $limit ) {
+			$settings['taxonomies'][ $name ] = array( 'enabled' => true, 'fetch_limit' => $limit );
+		}
+		update_option( 'igny8_effective_settings', $settings, false );
+	}
+
+	/**
+	 * The queue as "op kind type #id" strings, oldest first.
+	 *
+	 * @return string[]
+	 */
+	protected function queued() {
+		global $wpdb;
+		$rows = $wpdb->get_results( 'SELECT op, kind, type, wp_id FROM ' . igny8_queue_table() . ' ORDER BY id' );
+		return array_map(
+			static function ( $r ) {
+				return "{$r->op} {$r->kind} {$r->type} #{$r->wp_id}";
+			},
+			$rows
+		);
+	}
+
+	/**
+	 * Runs a requested full sync to its end, step after step (as successive cron runs would).
+	 *
+	 * @param int $max_steps Give up after this many steps.
+	 * @return int Steps taken.
+	 */
+	protected function run_full_sync( $max_steps = 50 ) {
+		if ( ! igny8_full_sync_in_progress() ) {
+			igny8_request_full_sync( 'admin' );
+		}
+		for ( $step = 1; $step <= $max_steps; $step++ ) {
+			igny8_full_sync_step( 600 );
+			if ( ! igny8_full_sync_in_progress() ) {
+				return $step;
+			}
+		}
+		$this->fail( 'the full sync did not finish in ' . $max_steps . ' steps: ' . wp_json_encode( igny8_full_sync_state() ) );
+	}
+
+	/**
+	 * What WordPress holds that a full sync sends: "kind:type:id" => modified/status (posts) or parent/slug (terms).
+	 *
+	 * @param string[] $post_types Post types.
+	 * @param string[] $taxonomies Taxonomies.
+	 * @return array<string, string>
+	 */
+	protected function wordpress_content( array $post_types, array $taxonomies ) {
+		global $wpdb;
+		$out = array();
+		foreach ( $post_types as $type ) {
+			foreach ( $wpdb->get_results( $wpdb->prepare( "SELECT ID, post_modified_gmt, post_status FROM {$wpdb->posts} WHERE post_type = %s AND post_status NOT IN ('auto-draft', 'inherit')", $type ) ) as $row ) {
+				$out[ "post:$type:{$row->ID}" ] = $row->post_modified_gmt . '#' . $row->post_status;
+			}
+		}
+		foreach ( $taxonomies as $taxonomy ) {
+			foreach ( $wpdb->get_results( $wpdb->prepare( "SELECT t.term_id, tt.parent, t.slug FROM {$wpdb->terms} t JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s", $taxonomy ) ) as $row ) {
+				$out[ "term:$taxonomy:{$row->term_id}" ] = $row->parent . '#' . $row->slug;
+			}
+		}
+		ksort( $out );
+		return $out;
+	}
+
+	/**
+	 * The same view of what the fake platform holds.
+	 *
+	 * @return array<string, string>
+	 */
+	protected function platform_content() {
+		$out = array();
+		foreach ( $this->backend->held as $key => $item ) {
+			$out[ $key ] = 'post' === $item['kind'] ? $item['modified_gmt'] . '#' . $item['data']['status'] : $item['data']['parent'] . '#' . $item['data']['slug'];
+		}
+		ksort( $out );
+		return $out;
+	}
+
+	/**
 	 * Every igny8_ option as stored: name => [value, autoload].
 	 *
 	 * @return array

@@ -1,0 +1,489 @@
+<?php
+/**
+ * Full sync (docs/sync-protocol.md): start with totals, walk each synced type by id ascending in batches
+ * bounded by rows and bytes, each with its range marker, then finish with the highest ids. The cursor is
+ * stored after every acknowledged batch, and each request works for a bounded time, so a killed PHP
+ * process or a slow site resumes where it stopped, from the next cron run.
+ *
+ * @package Igny8
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/** Cron event that continues a full sync. */
+const IGNY8_FULL_SYNC_HOOK = 'igny8_full_sync_continue';
+
+/**
+ * The stored run: status (pending|running|done), run_id, reason, times, settings signature, and per type
+ * (terms first, so that posts refer to terms the platform already holds) kind, type, cutoff, total,
+ * done, last_id, complete.
+ *
+ * @return array
+ */
+function igny8_full_sync_state() {
+	$state = get_option( 'igny8_full_sync', array() );
+	return is_array( $state ) ? $state : array();
+}
+
+/**
+ * @param array $state Run.
+ */
+function igny8_save_full_sync_state( array $state ) {
+	update_option( 'igny8_full_sync', $state, false );
+}
+
+/**
+ * @return bool Whether a full sync is waiting to start or running.
+ */
+function igny8_full_sync_in_progress() {
+	$state = igny8_full_sync_state();
+	return isset( $state['status'] ) && in_array( $state['status'], array( 'pending', 'running' ), true );
+}
+
+/**
+ * A signature of what is synced (types and limits): when it changes, a full sync brings the platform's
+ * copy in line (a newly enabled type's items, a lowered limit's leftovers).
+ *
+ * @return string
+ */
+function igny8_sync_signature() {
+	$types = igny8_sync_types();
+	ksort( $types['post_types'] );
+	ksort( $types['taxonomies'] );
+	return md5( (string) wp_json_encode( $types ) );
+}
+
+/**
+ * Asks for a full sync: a new run replaces any unfinished one. It starts from cron (right away on sites
+ * where WP-Cron runs on page views), never in the request that asked.
+ *
+ * @param string $reason connect|admin|platform|settings|overflow.
+ */
+function igny8_request_full_sync( $reason ) {
+	$previous = igny8_full_sync_state();
+	igny8_save_full_sync_state(
+		array(
+			'status'       => 'pending',
+			'reason'       => (string) $reason,
+			'requested_at' => time(),
+			'last_done_at' => isset( $previous['finished_at'] ) ? (int) $previous['finished_at'] : ( isset( $previous['last_done_at'] ) ? (int) $previous['last_done_at'] : 0 ),
+		)
+	);
+	igny8_schedule_full_sync_continue( time() );
+	igny8_log( sprintf( 'Full sync requested (%s).', $reason ) );
+}
+
+/**
+ * (Re)schedules the single continue event at $when.
+ *
+ * @param int $when Unix time.
+ */
+function igny8_schedule_full_sync_continue( $when ) {
+	$next = wp_next_scheduled( IGNY8_FULL_SYNC_HOOK );
+	if ( (int) $next === (int) $when ) {
+		return;
+	}
+	if ( $next ) {
+		wp_unschedule_event( $next, IGNY8_FULL_SYNC_HOOK );
+	}
+	wp_schedule_single_event( (int) $when, IGNY8_FULL_SYNC_HOOK );
+}
+
+/**
+ * The cron callback: one time-boxed step.
+ */
+function igny8_run_full_sync_continue() {
+	if ( ! igny8_is_connected() ) {
+		return;
+	}
+	igny8_maybe_upgrade_schema();
+	igny8_full_sync_step();
+}
+
+/**
+ * Works on the full sync for at most $time_limit seconds: starts it if pending, sends batches, finishes
+ * it. Re-schedules itself while work remains (after a failure: when the backoff ends).
+ *
+ * @param int|null $time_limit Seconds (default: filter igny8_full_sync_time_limit, 20).
+ * @return array|WP_Error|null The run after the step, an error, or null when there is nothing to do or
+ *                             another process is at it.
+ */
+function igny8_full_sync_step( $time_limit = null ) {
+	if ( ! igny8_full_sync_in_progress() ) {
+		return null;
+	}
+	if ( null === $time_limit ) {
+		/**
+		 * Seconds one request spends on a full sync before handing over to the next cron run.
+		 *
+		 * @param int $seconds Default 20.
+		 */
+		$time_limit = (int) apply_filters( 'igny8_full_sync_time_limit', 20 );
+	}
+	if ( igny8_backoff_active() ) {
+		igny8_schedule_full_sync_continue( igny8_backoff_until() );
+		return null;
+	}
+	if ( ! igny8_acquire_lock( 'full_sync' ) ) {
+		return null;
+	}
+	$deadline = microtime( true ) + max( 0, (int) $time_limit );
+	$state    = igny8_full_sync_state();
+	$result   = null;
+	if ( 'pending' === $state['status'] ) {
+		$result = igny8_full_sync_start( $state );
+	}
+	while ( ! is_wp_error( $result ) && 'running' === $state['status'] && microtime( true ) < $deadline ) {
+		$result = igny8_full_sync_advance( $state );
+	}
+	igny8_release_lock( 'full_sync' );
+
+	if ( is_wp_error( $result ) ) {
+		igny8_schedule_full_sync_continue( max( time(), igny8_backoff_until() ) );
+		return $result;
+	}
+	if ( in_array( $state['status'], array( 'pending', 'running' ), true ) ) {
+		igny8_schedule_full_sync_continue( time() );
+	}
+	return $state;
+}
+
+/**
+ * Starts the run: what is synced, totals, the fetch limits' cut-offs; POST content/full-sync/ start.
+ *
+ * @param array $state Run (updated).
+ * @return true|WP_Error
+ */
+function igny8_full_sync_start( array &$state ) {
+	global $wpdb;
+	if ( ! is_array( get_option( 'igny8_effective_settings', false ) ) ) {
+		// Without the platform's settings nothing is known to be enabled: a run now would tell the
+		// platform to drop everything. Push the structure first.
+		$pushed = igny8_sync_site_structure_to_backend();
+		if ( is_wp_error( $pushed ) ) {
+			igny8_note_failure( $pushed );
+			return $pushed;
+		}
+		$state = igny8_full_sync_state(); // The push may have replaced the request.
+		if ( 'pending' !== $state['status'] ) {
+			return true;
+		}
+	}
+	$sync   = igny8_sync_types();
+	$types  = array();
+	$totals = array();
+	foreach ( array_keys( $sync['taxonomies'] ) as $taxonomy ) {
+		$total                      = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$wpdb->term_taxonomy} WHERE taxonomy = %s", $taxonomy ) );
+		$types[]                    = array(
+			'kind'     => 'term',
+			'type'     => $taxonomy,
+			'cutoff'   => null,
+			'total'    => $total,
+			'done'     => 0,
+			'last_id'  => 0,
+			'complete' => false,
+		);
+		$totals[ 'term:' . $taxonomy ] = $total;
+	}
+	foreach ( $sync['post_types'] as $post_type => $limit ) {
+		$cutoff = igny8_post_type_cutoff( $post_type, $limit );
+		$where  = igny8_synced_posts_where( 'p', $post_type, $cutoff );
+		$total  = (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$wpdb->posts} p WHERE $where" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where().
+		$types[]                     = array(
+			'kind'     => 'post',
+			'type'     => $post_type,
+			'cutoff'   => $cutoff,
+			'total'    => $total,
+			'done'     => 0,
+			'last_id'  => 0,
+			'complete' => false,
+		);
+		$totals[ 'post:' . $post_type ] = $total;
+	}
+	$run_id = wp_generate_uuid4();
+	$answer = igny8_content_request(
+		'POST',
+		'content/full-sync/',
+		array(
+			'body' => array(
+				'action' => 'start',
+				'run_id' => $run_id,
+				'totals' => (object) $totals,
+			),
+		)
+	);
+	if ( is_wp_error( $answer ) ) {
+		igny8_note_failure( $answer );
+		return $answer;
+	}
+	igny8_note_success();
+	// Everything queued so far is covered by the walk that follows, which reads the current state.
+	igny8_queue_clear();
+	delete_option( 'igny8_queue_overflowed' );
+	$state = array_merge(
+		$state,
+		array(
+			'status'     => 'running',
+			'run_id'     => $run_id,
+			'started_at' => time(),
+			'signature'  => igny8_sync_signature(),
+			'types'      => $types,
+			'position'   => 0,
+		)
+	);
+	igny8_save_full_sync_state( $state );
+	igny8_log( sprintf( 'Full sync %s started: %d types, %d items.', $run_id, count( $types ), array_sum( $totals ) ) );
+	return true;
+}
+
+/**
+ * One unit of work: the next batch of the current type (its cursor stored once acknowledged), or the
+ * type's end, or the run's finish.
+ *
+ * @param array $state Run (updated and stored).
+ * @return true|WP_Error
+ */
+function igny8_full_sync_advance( array &$state ) {
+	if ( $state['position'] >= count( $state['types'] ) ) {
+		return igny8_full_sync_finish( $state );
+	}
+	$entry = $state['types'][ $state['position'] ];
+	$built = 'term' === $entry['kind'] ? igny8_full_sync_term_batch( $entry ) : igny8_full_sync_post_batch( $entry );
+	if ( null === $built ) {
+		$state['types'][ $state['position'] ]['complete'] = true;
+		++$state['position'];
+		igny8_save_full_sync_state( $state );
+		return true;
+	}
+	$marker = array(
+		'run_id'  => $state['run_id'],
+		'type'    => $entry['type'],
+		'kind'    => $entry['kind'],
+		'from_id' => (int) $entry['last_id'] + 1,
+		'to_id'   => $built['to_id'],
+	);
+	$answer = igny8_send_batch( $built['batch'], $marker );
+	if ( is_wp_error( $answer ) ) {
+		return igny8_full_sync_failed( $state, $answer );
+	}
+	if ( count( $answer['results'] ) !== $built['batch']->count() ) {
+		$error = new WP_Error( 'igny8_incomplete_answer', __( 'IGNY8 did not acknowledge every item of a full sync batch; it is sent again.', 'igny8' ) );
+		igny8_note_failure( $error );
+		return $error;
+	}
+	$rejected = array();
+	foreach ( $answer['results'] as $index => $result ) {
+		if ( 'rejected' === $result['status'] ) {
+			$rejected[] = array(
+				'kind'   => $entry['kind'],
+				'type'   => $entry['type'],
+				'wp_id'  => $built['ids'][ $index ],
+				'op'     => 'upsert',
+				'reason' => $result['reason'],
+			);
+		}
+	}
+	igny8_record_rejections( $rejected );
+	$state['types'][ $state['position'] ]['done']   += $built['batch']->count();
+	$state['types'][ $state['position'] ]['last_id'] = $built['to_id'];
+	$state['batches']                                = ( isset( $state['batches'] ) ? (int) $state['batches'] : 0 ) + 1;
+	igny8_save_full_sync_state( $state );
+	igny8_full_sync_recheck( $entry, $marker['from_id'], $built );
+	return true;
+}
+
+/**
+ * A full sync request failed. A platform that no longer knows the run (it was replaced, or its store was
+ * reset) gets a new run; anything else is retried after the backoff.
+ *
+ * @param array    $state   Run (updated).
+ * @param WP_Error $error   Failure.
+ * @param bool     $unknown Whether the answer says the run is not the platform's current one.
+ * @return WP_Error
+ */
+function igny8_full_sync_failed( array &$state, WP_Error $error, $unknown = false ) {
+	if ( $unknown || in_array( $error->get_error_code(), array( 'unknown_run', 'run_not_running', 'run_replaced' ), true ) ) {
+		igny8_log( sprintf( 'IGNY8 no longer knows full sync %s (%s): starting a new one.', $state['run_id'], $error->get_error_code() ) );
+		igny8_note_success(); // The platform is up: the new run starts without waiting.
+		igny8_request_full_sync( isset( $state['reason'] ) ? $state['reason'] : 'restart' );
+		$state = igny8_full_sync_state();
+	}
+	return $error;
+}
+
+/**
+ * The next batch of a taxonomy's terms after the cursor.
+ *
+ * @param array $entry The type's entry.
+ * @return array|null {batch, to_id, ids, snapshot}, or null when the walk is over.
+ */
+function igny8_full_sync_term_batch( array $entry ) {
+	global $wpdb;
+	$rows = $wpdb->get_results( $wpdb->prepare( "SELECT t.term_id, t.name, t.slug, tt.taxonomy, tt.parent, tt.count, tt.description FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s AND t.term_id > %d ORDER BY t.term_id LIMIT %d", $entry['type'], $entry['last_id'], igny8_batch_max_items() ) );
+	if ( ! $rows ) {
+		return null;
+	}
+	$batch    = new Igny8_Batch();
+	$ids      = array();
+	$snapshot = array();
+	$to_id    = (int) $entry['last_id'];
+	foreach ( $rows as $row ) {
+		$item = igny8_term_item( $row );
+		if ( null !== $item && ! $batch->add( $item ) ) {
+			break;
+		}
+		if ( null !== $item ) {
+			$ids[] = (int) $row->term_id;
+		}
+		$snapshot[ (int) $row->term_id ] = igny8_term_fingerprint( $row );
+		$to_id                           = (int) $row->term_id;
+	}
+	return array(
+		'batch'    => $batch,
+		'to_id'    => $to_id,
+		'ids'      => $ids,
+		'snapshot' => $snapshot,
+	);
+}
+
+/**
+ * The next batch of a post type's synced items after the cursor: sizes first, then only the rows that fit
+ * the batch's bytes are read.
+ *
+ * @param array $entry The type's entry.
+ * @return array|null {batch, to_id, ids, snapshot}, or null when the walk is over.
+ */
+function igny8_full_sync_post_batch( array $entry ) {
+	global $wpdb;
+	$read_at = gmdate( 'Y-m-d H:i:s' );
+	$where   = igny8_synced_posts_where( 'p', $entry['type'], $entry['cutoff'] );
+	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where().
+	$sizes = $wpdb->get_results( $wpdb->prepare( "SELECT p.ID, p.post_modified_gmt, p.post_status, LENGTH(p.post_content) AS content_bytes, LENGTH(p.post_title) + LENGTH(p.post_excerpt) AS other_bytes FROM {$wpdb->posts} p WHERE $where AND p.ID > %d ORDER BY p.ID LIMIT %d", $entry['last_id'], igny8_batch_max_items() ), OBJECT_K );
+	if ( ! $sizes ) {
+		return null;
+	}
+	$max_bytes = igny8_batch_max_bytes();
+	$loaded    = array_flip( igny8_ids_within_budget( $sizes, $max_bytes ) );
+	$items     = igny8_post_items( igny8_load_post_rows( array_keys( $loaded ) ) );
+	$batch     = new Igny8_Batch( null, $max_bytes );
+	$ids       = array();
+	$snapshot  = array();
+	$to_id     = (int) $entry['last_id'];
+	foreach ( $sizes as $id => $size ) {
+		$id = (int) $id;
+		if ( isset( $items[ $id ] ) ) {
+			if ( ! $batch->add( $items[ $id ] ) ) {
+				break;
+			}
+			$ids[] = $id;
+		} elseif ( ! isset( $loaded[ $id ] ) ) {
+			break; // Not read: beyond this batch's bytes. (Read but without item: left out by a filter.)
+		}
+		$snapshot[ $id ] = $size->post_modified_gmt . '#' . $size->post_status;
+		$to_id           = $id;
+	}
+	unset( $items );
+	return array(
+		'batch'    => $batch,
+		'to_id'    => $to_id,
+		'ids'      => $ids,
+		'snapshot' => $snapshot,
+		'read_at'  => $read_at,
+	);
+}
+
+/**
+ * What changed in a batch's range between reading it and its acknowledgement (an edit, a publish, a
+ * deletion in that window) is queued, so the range marker cannot leave the platform behind. Post times
+ * have a one-second resolution: a post modified in the second the batch was read is queued too (an edit
+ * in that second leaves post_modified_gmt as it was).
+ *
+ * @param array $entry   The type's entry.
+ * @param int   $from_id Range start.
+ * @param array $built   The batch as built (to_id, snapshot).
+ */
+function igny8_full_sync_recheck( array $entry, $from_id, array $built ) {
+	global $wpdb;
+	$now = array();
+	if ( 'term' === $entry['kind'] ) {
+		$rows = $wpdb->get_results( $wpdb->prepare( "SELECT t.term_id, t.name, t.slug, tt.parent, tt.count, tt.description FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s AND t.term_id BETWEEN %d AND %d", $entry['type'], $from_id, $built['to_id'] ) );
+		foreach ( (array) $rows as $row ) {
+			$now[ (int) $row->term_id ] = igny8_term_fingerprint( $row );
+		}
+	} else {
+		$where = igny8_synced_posts_where( 'p', $entry['type'], $entry['cutoff'] );
+		// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where().
+		$rows = $wpdb->get_results( $wpdb->prepare( "SELECT p.ID, p.post_modified_gmt, p.post_status FROM {$wpdb->posts} p WHERE $where AND p.ID BETWEEN %d AND %d", $from_id, $built['to_id'] ) );
+		foreach ( (array) $rows as $row ) {
+			// A post modified in the second of the read, or later, never matches its snapshot.
+			$now[ (int) $row->ID ] = strcmp( $row->post_modified_gmt, $built['read_at'] ) >= 0 ? 'changed' : $row->post_modified_gmt . '#' . $row->post_status;
+		}
+	}
+	foreach ( $now as $id => $fingerprint ) {
+		if ( ! isset( $built['snapshot'][ $id ] ) || $built['snapshot'][ $id ] !== $fingerprint ) {
+			igny8_queue_add( $entry['kind'], $entry['type'], $id, 'upsert' );
+		}
+	}
+	foreach ( array_diff_key( $built['snapshot'], $now ) as $id => $fingerprint ) {
+		igny8_queue_add( $entry['kind'], $entry['type'], $id, 'delete' );
+	}
+}
+
+/**
+ * What of a term is sent, in one string, to notice a change.
+ *
+ * @param object $row Term row.
+ * @return string
+ */
+function igny8_term_fingerprint( $row ) {
+	return md5( $row->name . "\0" . $row->slug . "\0" . $row->parent . "\0" . $row->count . "\0" . $row->description );
+}
+
+/**
+ * Finishes the run: POST content/full-sync/ finish with each type's highest walked id (the platform drops
+ * what it holds above it, and types no longer synced).
+ *
+ * @param array $state Run (updated).
+ * @return true|WP_Error
+ */
+function igny8_full_sync_finish( array &$state ) {
+	$max_ids = array();
+	foreach ( $state['types'] as $entry ) {
+		$max_ids[ $entry['kind'] . ':' . $entry['type'] ] = (int) $entry['last_id'];
+	}
+	$answer = igny8_content_request(
+		'POST',
+		'content/full-sync/',
+		array(
+			'body' => array(
+				'action'  => 'finish',
+				'run_id'  => $state['run_id'],
+				'max_ids' => (object) $max_ids,
+			),
+		)
+	);
+	if ( is_wp_error( $answer ) ) {
+		igny8_note_failure( $answer );
+		// 409: the run is not the platform's current one (another replaced it, or the platform lost it).
+		return igny8_full_sync_failed( $state, $answer, 'conflict' === $answer->get_error_code() );
+	}
+	igny8_note_success();
+	$state['status']      = 'done';
+	$state['finished_at'] = time();
+	igny8_save_full_sync_state( $state );
+	wp_clear_scheduled_hook( IGNY8_FULL_SYNC_HOOK );
+	igny8_log( sprintf( 'Full sync %s finished in %d s.', $state['run_id'], $state['finished_at'] - $state['started_at'] ) );
+	return true;
+}
+
+/**
+ * A full sync that should be running but has no event (its PHP process was killed after WP-Cron took the
+ * event off the schedule) gets one again. Called by the every-minute cron.
+ */
+function igny8_resume_stalled_full_sync() {
+	if ( igny8_full_sync_in_progress() && ! wp_next_scheduled( IGNY8_FULL_SYNC_HOOK ) ) {
+		igny8_schedule_full_sync_continue( max( time(), igny8_backoff_until() ) );
+	}
+}
