@@ -22,7 +22,11 @@ use sqlx::SqlitePool;
 use tracing::instrument;
 
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// One connection for every write, so concurrent writers queue here in arrival order instead
+    /// of sleeping in SQLite's busy handler (which polls with growing sleeps and wrecks latency).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -35,12 +39,27 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(15))
             .foreign_keys(true);
+        // The writer opens first: it creates the file and switches it to WAL.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        if url.contains(":memory:") {
+            // Every connection to an in-memory database is a database of its own: share one.
+            return Ok(Self {
+                pool: writer.clone(),
+                writer,
+            });
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(db)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
@@ -142,7 +161,7 @@ impl Store for SqliteStore {
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("./migrations")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(db)
     }
@@ -154,12 +173,12 @@ impl Store for SqliteStore {
         )
         .bind(name)
         .bind(make)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db)?;
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(db)
     }
@@ -175,7 +194,11 @@ impl Store for SqliteStore {
     #[instrument(skip_all)]
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User> {
         let now = Utc::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db)?;
         let account_id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
         )
@@ -229,7 +252,7 @@ impl Store for SqliteStore {
         .bind(name)
         .bind(url)
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(db)?;
         Ok(site(row))
@@ -265,7 +288,7 @@ impl Store for SqliteStore {
         ))
         .bind(active)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db)?;
         row.map(site).ok_or(StoreError::NotFound)
@@ -281,7 +304,7 @@ impl Store for SqliteStore {
         .bind(new.hash)
         .bind(new.label)
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(write_err("an API key with this prefix already exists"))?;
         Ok(key(row))
@@ -323,7 +346,7 @@ impl Store for SqliteStore {
         .bind(at)
         .bind(site_id)
         .bind(prefix)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db)?;
         row.map(key).ok_or(StoreError::NotFound)
@@ -334,7 +357,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db)?;
         Ok(())
@@ -355,7 +378,7 @@ impl Store for SqliteStore {
         .bind(platform)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db)?
         .rows_affected()
@@ -365,7 +388,7 @@ impl Store for SqliteStore {
         ))
         .bind(site_id)
         .bind(platform)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(db)?;
         Ok((integration(row)?, inserted))
@@ -401,7 +424,11 @@ impl Store for SqliteStore {
         id: i64,
         change: ConfigChange<'_>,
     ) -> Result<ConfigUpdate> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db)?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT config_json FROM site_integrations WHERE id = ?")
                 .bind(id)
@@ -442,7 +469,7 @@ impl Store for SqliteStore {
         .bind(at)
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -458,12 +485,12 @@ impl Store for SqliteStore {
         batch: &Batch,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.pool, integration_id, batch, at).await
+        content::apply_batch(&self.writer, integration_id, batch, at).await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
-        content::prune(&self.pool, integration_id, keep).await
+        content::prune(&self.writer, integration_id, keep).await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -474,7 +501,7 @@ impl Store for SqliteStore {
         type_name: &str,
         ids: &[i64],
     ) -> Result<u64> {
-        content::delete_ids(&self.pool, integration_id, kind, type_name, ids).await
+        content::delete_ids(&self.writer, integration_id, kind, type_name, ids).await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -542,6 +569,6 @@ impl Store for SqliteStore {
         integration_id: i64,
         change: SyncStateChange<'_>,
     ) -> Result<ContentSyncState> {
-        content::update_state(&self.pool, integration_id, change).await
+        content::update_state(&self.writer, integration_id, change).await
     }
 }
