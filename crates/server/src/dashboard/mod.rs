@@ -48,6 +48,11 @@ pub fn router() -> Router<AppState> {
             get(content_types::page).post(content_types::save),
         )
         .route("/sites/{id}/content", get(content::page))
+        .route(
+            "/sites/{id}/content/full-sync",
+            post(content::request_full_sync),
+        )
+        .route("/sites/{id}/content/verify", post(content::request_verify))
         .route("/api/docs", get(api_docs::page))
         .route("/assets/dashboard.css", get(stylesheet))
         .route("/assets/dashboard.js", get(script))

@@ -90,6 +90,14 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
             "Sync settings saved. The plugin picks them up with its next structure sync."
         }
         "nothing-changed" => "Nothing was changed.",
+        "full-sync-requested" => {
+            "Full sync requested. The plugin starts it at its next check, within a few minutes."
+        }
+        "verify-requested" => {
+            "Verification requested. The plugin compares checksums at its next check, within a few minutes."
+        }
+        "site-inactive" => "This site is deactivated: activate it before asking its plugin for anything.",
+        "not-connected" => "The plugin is not connected yet: connect it first.",
         _ => return None,
     })
 }

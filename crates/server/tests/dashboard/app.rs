@@ -302,6 +302,18 @@ impl Plugin {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Finds or creates the site's integration, as the plugin does when it connects.
     pub async fn connect(&self, site_id: i64) -> i64 {
         let (status, body) = self

@@ -2,7 +2,7 @@
 
 use igny8_server::Settings;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::app::{spawn, spawn_with, structure, PASSWORD, XSS_LABEL};
 
@@ -690,8 +690,26 @@ async fn unknown_pages_and_the_api_reference_read_well() {
         .starts_with("text/css"));
 }
 
+/// A post as the plugin sends it in a content batch.
+fn post_item(ty: &str, id: i64, modified: &str, status: &str, title: &str, url: &str) -> Value {
+    json!({"op": "upsert", "kind": "post", "type": ty, "wp_id": id, "modified_gmt": modified,
+           "data": {"title": title, "slug": format!("p-{id}"), "status": status, "content": "<p>x</p>", "url": url}})
+}
+
 #[tokio::test]
-async fn the_content_page_says_content_sync_comes_later() {
+async fn the_content_page_waits_for_the_plugin() {
+    let app = spawn().await;
+    let mut v = app.signed_in("ann@example.com").await;
+    let site = v.add_site("Blog", "https://blog.example.com").await;
+    let page = v.get(&format!("/sites/{site}/content")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"id="not-connected""#));
+    assert!(page.body.contains("Settings → IGNY8 API"));
+    assert!(!page.body.contains("request-full-sync"));
+}
+
+#[tokio::test]
+async fn the_content_page_shows_synced_content_progress_and_the_last_rejection() {
     let app = spawn().await;
     let mut v = app.signed_in("ann@example.com").await;
     let site = v.add_site("Blog", "https://blog.example.com").await;
@@ -699,12 +717,173 @@ async fn the_content_page_says_content_sync_comes_later() {
     let plugin = app.plugin(&key);
     let integration = plugin.connect(site).await;
     plugin.push_structure(integration, &structure()).await;
-    let page = v.get(&format!("/sites/{site}/content")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Content sync arrives later"));
+    let api = |rest: &str| format!("/api/v1/integration/integrations/{integration}/{rest}");
+    let (s, _) = plugin
+        .post(
+            &api("content/full-sync/"),
+            &json!({"action": "start", "run_id": "r1", "totals": {"post:post": 60, "post:book": 2}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // 60 posts in one walked range; one book with a hostile title and link; one rejected item.
+    let mut items: Vec<Value> = (1..=60)
+        .map(|id| {
+            post_item(
+                "post",
+                id,
+                &format!("2025-11-{:02} 10:00:00", id % 28 + 1),
+                if id % 10 == 0 { "draft" } else { "publish" },
+                &format!("Post number {id}"),
+                &format!("https://blog.example.com/p-{id}/"),
+            )
+        })
+        .collect();
+    let (s, b) = plugin
+        .post(
+            &api("content/batch/"),
+            &json!({"items": items, "full_sync": {"run_id": "r1", "type": "post", "from_id": 1, "to_id": 60}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    items = vec![
+        post_item(
+            "book",
+            100,
+            "2030-01-01 00:00:00",
+            "publish",
+            XSS_LABEL,
+            "javascript:alert(1)",
+        ),
+        json!({"op": "upsert", "kind": "post", "type": "book", "wp_id": 101, "modified_gmt": "2025-11-22 10:00:00",
+               "data": {"title": "<b>bad</b>", "status": "publish", "content": 42}}),
+    ];
+    let (s, b) = plugin
+        .post(&api("content/batch/"), &json!({"items": items}))
+        .await;
     assert_eq!(
-        page.body.matches(r#"class="num synced-count">0<"#).count(),
-        5,
-        "every reported type, none synced"
+        (s, b["data"]["rejected"].as_i64()),
+        (StatusCode::OK, Some(1))
     );
+
+    let path = format!("/sites/{site}/content");
+    let page = v.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains("Receiving content, some items rejected"),
+        "{body}"
+    );
+    assert!(body.contains("Rejected post book 101: data.content: must be a string"));
+    assert!(body.contains(r#"<span class="badge wait">Never verified</span>"#));
+    assert!(body.contains(r#"<span class="badge wait">Running</span>"#));
+    assert!(body.contains(r#"<tr data-key="post:post">"#));
+    assert!(body.contains(r#"<td data-label="Synced" class="num done">60</td>"#));
+    assert!(body.contains(r#"<td data-label="In WordPress" class="num total">60</td>"#));
+    assert!(body.contains(r#"<progress max="60" value="60">"#));
+    assert!(body.contains(r#"class="num synced-count">60<"#));
+    assert!(body.contains(r#"class="num synced-count">1<"#), "the book");
+    // Newest first: the book, then 50 posts per page; markup and script links are inert.
+    assert!(body.contains("61 items, page 1 of 2"));
+    assert_eq!(body.matches("<tr data-wp-id=").count(), 50);
+    let book = body.find(r#"data-wp-id="100""#).unwrap();
+    assert!(book < body.find(r#"data-wp-id="27""#).unwrap());
+    assert!(!body.contains(XSS_LABEL) && body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!body.contains("javascript:alert"));
+    assert!(body.contains(r#"<a href="https://blog.example.com/p-27/" rel="noopener noreferrer" target="_blank">Post number 27</a>"#));
+    let next = page
+        .attribute_after(r#"<a class="button secondary small" href=""#)
+        .unwrap();
+    assert_eq!(next, format!("/sites/{site}/content?page=2"));
+    let second = v.get(&next).await;
+    assert_eq!(second.body.matches("<tr data-wp-id=").count(), 11);
+    assert!(second.body.contains("Page 2 of 2"));
+
+    let drafts = v.get(&format!("{path}?type=post&status=draft")).await;
+    assert!(
+        drafts.body.contains("6 items, newest change first."),
+        "{}",
+        drafts.body
+    );
+    assert!(drafts.body.contains(r#"<option value="draft" selected>"#));
+    assert!(drafts.body.contains(r#"<option value="post" selected>"#));
+    let none = v.get(&format!("{path}?type=page")).await;
+    assert!(none.body.contains("No synced content matches."));
+    let odd = v.get(&format!("{path}?type=%3Cscript%3E&page=-3")).await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert!(
+        odd.body.contains("61 items"),
+        "an invalid filter is no filter"
+    );
+}
+
+#[tokio::test]
+async fn the_sync_buttons_ask_the_plugin_through_a_genuine_form() {
+    let app = spawn().await;
+    let mut v = app.signed_in("ann@example.com").await;
+    let site = v.add_site("Blog", "https://blog.example.com").await;
+    let key = v.create_key(site).await;
+    let plugin = app.plugin(&key);
+    let integration = plugin.connect(site).await;
+    let path = format!("/sites/{site}/content");
+    let page = v.get(&path).await;
+    assert!(
+        page.body.contains(r#"id="request-full-sync""#) && page.body.contains(r#"id="verify-now""#)
+    );
+    let state = app.store.content_sync_state(integration).await.unwrap();
+    assert!(!state.full_sync_requested && !state.verify_requested);
+
+    // Without the form's token nothing is asked.
+    let refused = v.post(&format!("{path}/full-sync"), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        !app.store
+            .content_sync_state(integration)
+            .await
+            .unwrap()
+            .full_sync_requested
+    );
+
+    let done = v.submit(&path, &format!("{path}/full-sync"), &[]).await;
+    done.assert_redirect(&format!("{path}?done=full-sync-requested"));
+    let done = v.submit(&path, &format!("{path}/verify"), &[]).await;
+    done.assert_redirect(&format!("{path}?done=verify-requested"));
+    let state = app.store.content_sync_state(integration).await.unwrap();
+    assert!(state.full_sync_requested && state.verify_requested);
+    let page = v.get(&format!("{path}?done=verify-requested")).await;
+    assert!(page.body.contains("Verification requested."));
+    assert!(page.body.contains(r#"id="full-sync-requested""#));
+    assert!(page
+        .body
+        .contains(r#"<span class="badge wait">Checking</span>"#));
+    // The plugin reads both from its status check.
+    let (s, status) = plugin
+        .get(&format!(
+            "/api/v1/integration/integrations/{integration}/content/status/"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            status["data"]["full_sync_requested"].as_bool(),
+            status["data"]["verify_requested"].as_bool()
+        ),
+        (Some(true), Some(true))
+    );
+
+    // Another account cannot press them; an inactive site's buttons are gone and refused.
+    let mut eve = app.signed_in("eve@example.com").await;
+    let eve_page = eve.get("/sites").await;
+    let csrf = eve_page.csrf();
+    let other = eve
+        .post(&format!("{path}/verify"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    app.store.set_site_active(site, false).await.unwrap();
+    let page = v.get(&path).await;
+    assert!(!page.body.contains(r#"id="request-full-sync""#));
+    let csrf = page.csrf();
+    let inactive = v
+        .post(&format!("{path}/full-sync"), &[("csrf", &csrf)])
+        .await;
+    inactive.assert_redirect(&format!("{path}?done=site-inactive"));
 }

@@ -221,7 +221,8 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
         .await;
     browser.screenshot("08-api-docs").await;
 
-    // The sites list shows the connection; the content page says sync comes later.
+    // The sites list shows the connection; the content page shows the sync (the error reported
+    // above, nothing received yet) and asks the plugin for a full sync.
     browser.goto(&format!("{base}/sites")).await;
     browser
         .wait_for_text(
@@ -240,12 +241,22 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
         .goto(&format!("{base}/sites/{site_id}/content"))
         .await;
     browser
-        .wait_for_text("#content-empty", "Content sync arrives later")
+        .wait_for_text("#last-error", "WordPress answered 500 <b>boom</b>")
         .await;
     for cell in browser.find_all("#content-counts .synced-count").await {
         assert_eq!(browser.text(&cell).await, "0");
     }
+    browser
+        .wait_for_text("#no-content", "No content synced yet")
+        .await;
     browser.screenshot("11-content").await;
+    browser
+        .click(&browser.find("#request-full-sync").await)
+        .await;
+    browser
+        .wait_for_text(".notice", "Full sync requested")
+        .await;
+    browser.wait_for_text("#full-sync-state", "Requested").await;
 
     // Revoking the key: the page says so and the API refuses it.
     browser
