@@ -34,11 +34,37 @@ pub fn binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// `igny8 serve` on 127.0.0.1:`port` with `database`, logging to `dir`/igny8-server.log (appended, so a
+/// restart keeps what the killed server wrote).
+fn spawn(bin: &Path, dir: &Path, port: u16, database: &str) -> Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("igny8-server.log"))?;
+    Command::new(bin)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .env("IGNY8_JWT_SECRET", "wp-e2e-test-secret-0123456789abcdef")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))
+}
+
 /// A running `igny8 serve` on 127.0.0.1 with its own SQLite database; killed when dropped.
 pub struct Server {
     pub base_url: String,
     bin: PathBuf,
     database: String,
+    dir: PathBuf,
+    port: u16,
     child: Child,
     http: reqwest::Client,
 }
@@ -49,53 +75,57 @@ impl Server {
         let bin = binary()?;
         let database = format!("sqlite://{}", dir.join("igny8.db").display());
         let port = crate::free_port()?;
-        let log = std::fs::File::create(dir.join("igny8-server.log"))?;
-        let child = Command::new(&bin)
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                &database,
-            ])
-            .env("IGNY8_JWT_SECRET", "wp-e2e-test-secret-0123456789abcdef")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let child = spawn(&bin, dir, port, &database)?;
         let mut server = Server {
             base_url: format!("http://127.0.0.1:{port}"),
             bin,
             database,
+            dir: dir.to_owned(),
+            port,
             child,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
         };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// Kills the server at once (SIGKILL: no graceful shutdown), as a crash or an OOM kill would.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// Starts the server again on the same address with the same database (after `kill`).
+    pub async fn restart(&mut self) -> Result<()> {
+        self.child = spawn(&self.bin, &self.dir, self.port, &self.database)?;
+        self.wait_ready().await
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
         let started = Instant::now();
         loop {
-            if let Some(status) = server.child.try_wait()? {
+            if let Some(status) = self.child.try_wait()? {
                 bail!(
                     "igny8 serve exited with {status}; see {}",
-                    dir.join("igny8-server.log").display()
+                    self.dir.join("igny8-server.log").display()
                 );
             }
-            if let Ok(r) = server
+            if let Ok(r) = self
                 .http
-                .get(format!("{}/api/v1/auth/sites/", server.base_url))
+                .get(format!("{}/api/v1/auth/sites/", self.base_url))
                 .send()
                 .await
             {
                 if r.status().as_u16() == 401 {
-                    return Ok(server);
+                    return Ok(());
                 }
             }
             if started.elapsed() > Duration::from_secs(20) {
                 bail!(
                     "igny8 serve did not answer on {} within 20 s",
-                    server.base_url
+                    self.base_url
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -18,37 +18,39 @@ eval($argv[2]);
 pub struct WordPress {
     pub dir: PathBuf,
     pub url: String,
+    port: u16,
 }
 
 impl WordPress {
     /// Brings up WordPress in `dir` on a free port with the plugin active, cron spawning off (tests
     /// call wp-cron.php themselves) and local HTTP allowed (the igny8 server is on 127.0.0.1).
     pub fn up(dir: &Path) -> Result<WordPress> {
-        let root = crate::repo_root();
         let port = crate::free_port()?;
-        let out = Command::new(root.join("scripts/wp-up.sh"))
-            .arg(dir)
-            .arg(port.to_string())
-            .env("WP_PLUGINS", root.join("igny8-wp-plugin"))
-            .env("WP_DISABLE_CRON", "1")
-            .env("WP_ALLOW_LOCAL_HTTP", "1")
-            .env("WP_DEBUG", "true")
-            .output()
-            .context("running scripts/wp-up.sh")?;
-        if !out.status.success() {
-            bail!(
-                "scripts/wp-up.sh {} {port} failed ({}); it needs root and Debian's wordpress, php and mariadb packages:\n{}{}",
-                dir.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        serve(dir, port)?;
         std::fs::write(dir.join(".wp-up/e2e-eval.php"), EVAL_PHP)?;
         Ok(WordPress {
             dir: dir.to_owned(),
             url: format!("http://127.0.0.1:{port}"),
+            port,
         })
+    }
+
+    /// Kills the `php -S` server and its workers at once (SIGKILL to its process group), as a crash
+    /// would: a request in progress dies mid-way.
+    pub fn kill_server(&self) -> Result<()> {
+        let pid = std::fs::read_to_string(self.dir.join(".wp-up/server.pid"))?;
+        let status = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", pid.trim())])
+            .status()?;
+        if !status.success() {
+            bail!("kill -KILL -{} failed", pid.trim());
+        }
+        Ok(())
+    }
+
+    /// Starts the web server again on the same address (after `kill_server`).
+    pub fn restart_server(&self) -> Result<()> {
+        serve(&self.dir, self.port)
     }
 
     /// Runs PHP inside this WordPress (a separate process, like a cron run or `wp eval`); returns stdout.
@@ -104,6 +106,34 @@ impl WordPress {
         )
     }
 
+    /// Makes the named WP-Cron events due now (as if their time had come) and runs WP-Cron over HTTP
+    /// (GET wp-cron.php, as a system cron would), waiting until it has run them.
+    pub async fn run_cron(&self, hooks: &[&str]) -> Result<()> {
+        self.make_due(hooks)?;
+        let res = reqwest::get(format!("{}/wp-cron.php", self.url)).await?;
+        let status = res.status();
+        res.text().await?;
+        if !status.is_success() {
+            bail!("wp-cron.php -> {status}");
+        }
+        Ok(())
+    }
+
+    /// Makes the named WP-Cron events due now, as if their time had come.
+    pub fn make_due(&self, hooks: &[&str]) -> Result<()> {
+        let hooks = serde_json::to_string(hooks)?;
+        self.php(&format!(
+            r#"foreach (json_decode('{hooks}') as $hook) {{
+                $at = wp_next_scheduled($hook);
+                if (!$at) {{ continue; }}
+                $schedule = wp_get_schedule($hook);
+                wp_unschedule_event($at, $hook);
+                if ($schedule) {{ wp_schedule_event(time() - 1, $schedule, $hook); }} else {{ wp_schedule_single_event(time() - 1, $hook); }}
+            }}"#
+        ))?;
+        Ok(())
+    }
+
     /// Writes a must-use plugin (loaded on every request, no activation needed).
     pub fn write_mu_plugin(&self, name: &str, code: &str) -> Result<()> {
         std::fs::write(self.dir.join("wp-content/mu-plugins").join(name), code)?;
@@ -117,4 +147,28 @@ impl Drop for WordPress {
             .arg(&self.dir)
             .output();
     }
+}
+
+/// scripts/wp-up.sh for `dir` on `port`: installs on first use, (re)starts `php -S` when it is not running.
+fn serve(dir: &Path, port: u16) -> Result<()> {
+    let root = crate::repo_root();
+    let out = Command::new(root.join("scripts/wp-up.sh"))
+        .arg(dir)
+        .arg(port.to_string())
+        .env("WP_PLUGINS", root.join("igny8-wp-plugin"))
+        .env("WP_DISABLE_CRON", "1")
+        .env("WP_ALLOW_LOCAL_HTTP", "1")
+        .env("WP_DEBUG", "true")
+        .output()
+        .context("running scripts/wp-up.sh")?;
+    if !out.status.success() {
+        bail!(
+                "scripts/wp-up.sh {} {port} failed ({}); it needs root and Debian's wordpress, php and mariadb packages:\n{}{}",
+                dir.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+    }
+    Ok(())
 }
