@@ -153,12 +153,17 @@ function igny8_synced_posts_where( $alias, $post_type, $cutoff ) {
  * @return array<string, string[]> source => meta keys.
  */
 function igny8_seo_meta_keys() {
-	return array(
+	static $keys = null;
+	if ( null !== $keys ) {
+		return $keys;
+	}
+	$keys = array(
 		'yoast'    => array( '_yoast_wpseo_title', '_yoast_wpseo_metadesc', '_yoast_wpseo_focuskw', '_yoast_wpseo_canonical', '_yoast_wpseo_meta-robots-noindex', '_yoast_wpseo_meta-robots-nofollow', '_yoast_wpseo_meta-robots-adv' ),
 		'rankmath' => array( 'rank_math_title', 'rank_math_description', 'rank_math_focus_keyword', 'rank_math_canonical_url', 'rank_math_robots' ),
 		'seopress' => array( '_seopress_titles_title', '_seopress_titles_desc', '_seopress_analysis_target_kw', '_seopress_robots_canonical', '_seopress_robots_index', '_seopress_robots_follow' ),
 		'aioseo'   => array( '_aioseo_title', '_aioseo_description', '_aioseo_keywords' ),
 	);
+	return $keys;
 }
 
 /**
@@ -190,11 +195,16 @@ function igny8_watched_meta_keys() {
 }
 
 /**
- * The SEO plugins active on this site, in order of preference.
+ * The SEO plugins active on this site, in order of preference (plugins are loaded before anything is
+ * synced, so the answer is kept for the request).
  *
  * @return string[]
  */
 function igny8_active_seo_sources() {
+	static $active = null;
+	if ( null !== $active ) {
+		return $active;
+	}
 	$active = array();
 	if ( defined( 'WPSEO_VERSION' ) ) {
 		$active[] = 'yoast';
@@ -496,8 +506,10 @@ function igny8_read_post_terms( array $rows ) {
 	}
 	$ids          = array_map( 'intval', array_keys( $rows ) );
 	$placeholders = implode( ', ', array_fill( 0, count( $taxonomies ), '%s' ) );
+	// STRAIGHT_JOIN: from the batch's relationships to their terms. Left to itself MariaDB starts from the
+	// taxonomies' terms and reads every relationship of every term (all posts) for each batch.
 	// phpcs:ignore WordPress.DB.PreparedSQLPlaceholders.UnfinishedPrepare,WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- placeholders built above, ids are ints.
-	$links = $wpdb->get_results( $wpdb->prepare( "SELECT tr.object_id, tt.taxonomy, tt.term_id FROM {$wpdb->term_relationships} tr INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_taxonomy_id = tr.term_taxonomy_id WHERE tr.object_id IN (" . implode( ',', $ids ) . ") AND tt.taxonomy IN ($placeholders) ORDER BY tr.object_id, tt.term_id", array_keys( $taxonomies ) ) );
+	$links = $wpdb->get_results( $wpdb->prepare( "SELECT STRAIGHT_JOIN tr.object_id, tt.taxonomy, tt.term_id FROM {$wpdb->term_relationships} tr INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_taxonomy_id = tr.term_taxonomy_id WHERE tr.object_id IN (" . implode( ',', $ids ) . ") AND tt.taxonomy IN ($placeholders) ORDER BY tr.object_id, tt.term_id", array_keys( $taxonomies ) ) );
 	foreach ( (array) $links as $link ) {
 		$out[ (int) $link->object_id ][ $link->taxonomy ][] = (int) $link->term_id;
 	}
@@ -638,16 +650,24 @@ function igny8_post_items( array $rows ) {
 	$extra_keys        = igny8_sync_meta_keys();
 	$primed            = igny8_prime_for_items( $rows, $terms, $meta );
 
-	$items = array();
+	$items           = array();
+	$type_taxonomies = array();
+	$authors         = array();
 	foreach ( $rows as $id => $row ) {
-		$post      = new WP_Post( sanitize_post( clone $row, 'raw' ) );
+		$post      = igny8_raw_post( $row );
 		$post_meta = isset( $meta[ $id ] ) ? $meta[ $id ] : array();
 
+		if ( ! isset( $type_taxonomies[ $post->post_type ] ) ) {
+			$type_taxonomies[ $post->post_type ] = array_values( array_intersect( get_object_taxonomies( $post->post_type ), array_keys( $synced_taxonomies ) ) );
+		}
 		$post_terms = array();
-		foreach ( get_object_taxonomies( $post->post_type ) as $taxonomy ) {
-			if ( isset( $synced_taxonomies[ $taxonomy ] ) ) {
-				$post_terms[ $taxonomy ] = isset( $terms[ $id ][ $taxonomy ] ) ? $terms[ $id ][ $taxonomy ] : array();
-			}
+		foreach ( $type_taxonomies[ $post->post_type ] as $taxonomy ) {
+			$post_terms[ $taxonomy ] = isset( $terms[ $id ][ $taxonomy ] ) ? $terms[ $id ][ $taxonomy ] : array();
+		}
+		$author_id = (int) $post->post_author;
+		if ( ! array_key_exists( $author_id, $authors ) ) {
+			$user                  = $author_id > 0 ? get_userdata( $author_id ) : false;
+			$authors[ $author_id ] = $user ? (string) $user->display_name : null;
 		}
 		$extra = array();
 		foreach ( $extra_keys as $key ) {
@@ -657,16 +677,14 @@ function igny8_post_items( array $rows ) {
 		}
 		$thumbnail = isset( $post_meta['_thumbnail_id'] ) ? (int) $post_meta['_thumbnail_id'] : 0;
 		$image     = $thumbnail > 0 ? wp_get_attachment_url( $thumbnail ) : false;
-		$author    = (int) $post->post_author > 0 ? get_userdata( (int) $post->post_author ) : false;
-		$content   = (string) $post->post_content;
 
 		$data = array(
 			'title'          => (string) $post->post_title,
 			'slug'           => (string) $post->post_name,
 			'status'         => (string) $post->post_status,
-			'content'        => $content,
+			'content'        => (string) $post->post_content,
 			'excerpt'        => (string) $post->post_excerpt,
-			'author'         => $author ? (string) $author->display_name : null,
+			'author'         => $authors[ $author_id ],
 			'date_gmt'       => '0000-00-00 00:00:00' === $post->post_date_gmt ? null : (string) $post->post_date_gmt,
 			'url'            => (string) get_permalink( $post ),
 			'parent'         => (int) $post->post_parent,
@@ -699,6 +717,23 @@ function igny8_post_items( array $rows ) {
 	}
 	igny8_forget_primed( $primed );
 	return $items;
+}
+
+/**
+ * A WP_Post from a raw wp_posts row, as WP_Post::get_instance() makes it (ints cast, filter "raw", so
+ * get_post() and get_permalink() take it as it is instead of reading it again), without sanitize_post()'s
+ * call per field.
+ *
+ * @param object $row Row.
+ * @return WP_Post
+ */
+function igny8_raw_post( $row ) {
+	$post = clone $row;
+	foreach ( array( 'ID', 'post_parent', 'menu_order' ) as $field ) {
+		$post->$field = (int) $post->$field;
+	}
+	$post->filter = 'raw';
+	return new WP_Post( $post );
 }
 
 /**
@@ -884,8 +919,15 @@ function igny8_clean_strings( $value ) {
  * @return string
  */
 function igny8_encode_item( array $item ) {
-	$flags = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE;
-	$json  = json_encode( igny8_clean_strings( $item ), $flags ); // phpcs:ignore WordPress.WP.AlternativeFunctions.json_encode_json_encode -- flags wp_json_encode() cannot take on PHP 7.4 + depth.
+	$flags = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE;
+	// json_encode() fails on invalid UTF-8 and writes NUL as \u0000: an item that encodes without either
+	// needs no cleaning, which is nearly every item and saves walking it string by string.
+	$json = json_encode( $item, $flags ); // phpcs:ignore WordPress.WP.AlternativeFunctions.json_encode_json_encode -- flags wp_json_encode() cannot take on PHP 7.4.
+	if ( false !== $json && false === strpos( $json, '\u0000' ) ) {
+		return $json;
+	}
+	$flags |= JSON_INVALID_UTF8_SUBSTITUTE;
+	$json   = json_encode( igny8_clean_strings( $item ), $flags ); // phpcs:ignore WordPress.WP.AlternativeFunctions.json_encode_json_encode
 	if ( false === $json ) {
 		$json = (string) json_encode( igny8_clean_strings( $item ), $flags | JSON_PARTIAL_OUTPUT_ON_ERROR ); // phpcs:ignore WordPress.WP.AlternativeFunctions.json_encode_json_encode
 	}
