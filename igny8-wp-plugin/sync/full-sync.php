@@ -129,6 +129,7 @@ function igny8_full_sync_step( $time_limit = null ) {
 	if ( ! igny8_acquire_lock( 'full_sync' ) ) {
 		return null;
 	}
+	igny8_allow_seconds( (int) $time_limit + 60 ); // The time box, one last batch (30 s timeout), the finish.
 	$deadline = microtime( true ) + max( 0, (int) $time_limit );
 	$state    = igny8_full_sync_state();
 	$result   = null;

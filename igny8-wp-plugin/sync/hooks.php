@@ -136,7 +136,9 @@ function igny8_run_send_queue() {
 		return $totals;
 	}
 	/** This filter is documented in sync/full-sync.php (igny8_full_sync_step). */
-	$deadline = microtime( true ) + (int) apply_filters( 'igny8_full_sync_time_limit', 20 );
+	$time_limit = (int) apply_filters( 'igny8_full_sync_time_limit', 20 );
+	igny8_allow_seconds( $time_limit + 60 );
+	$deadline = microtime( true ) + $time_limit;
 	do {
 		$sent = igny8_send_queue_batch();
 		if ( ! is_array( $sent ) ) {

@@ -369,6 +369,19 @@ function igny8_record_rejections( array $rejected ) {
 	update_option( 'igny8_rejected_items', array_slice( $kept, 0, IGNY8_REJECTIONS_KEPT ), false );
 }
 
+/**
+ * Lets this request run $seconds more when PHP would stop it sooner (max_execution_time, often 30 s on
+ * web requests); an unlimited CLI process stays unlimited.
+ *
+ * @param int $seconds Seconds from now.
+ */
+function igny8_allow_seconds( $seconds ) {
+	$max = (int) ini_get( 'max_execution_time' );
+	if ( $max > 0 && $max < $seconds && function_exists( 'set_time_limit' ) ) {
+		@set_time_limit( $seconds ); // phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- disabled on some hosts.
+	}
+}
+
 /* ------------------------------------------------------------------------------------------------------
  * Locks
  * --------------------------------------------------------------------------------------------------- */

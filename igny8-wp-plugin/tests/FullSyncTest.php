@@ -232,6 +232,22 @@ class FullSyncTest extends Igny8_TestCase {
 		$this->assertSame( 'done', igny8_full_sync_state()['status'] );
 	}
 
+	public function test_a_short_max_execution_time_is_raised_for_the_time_box_and_unlimited_stays_unlimited() {
+		$this->assertSame( '0', ini_get( 'max_execution_time' ) );
+		igny8_allow_seconds( 80 );
+		$this->assertSame( '0', ini_get( 'max_execution_time' ), 'the CLI has no limit: none is set' );
+
+		ini_set( 'max_execution_time', '30' ); // phpcs:ignore WordPress.PHP.IniSet.Risky
+		try {
+			igny8_allow_seconds( 80 );
+			$this->assertSame( '80', ini_get( 'max_execution_time' ) );
+			igny8_allow_seconds( 20 );
+			$this->assertSame( '80', ini_get( 'max_execution_time' ), 'never lowered' );
+		} finally {
+			set_time_limit( 0 );
+		}
+	}
+
 	public function test_the_fetch_limit_sends_the_most_recently_modified_items_and_drops_the_rest() {
 		global $wpdb;
 		$ids = array();
