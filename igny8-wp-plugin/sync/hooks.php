@@ -366,6 +366,8 @@ function igny8_run_scheduled_structure_sync() {
 		igny8_unschedule_structure_sync();
 		return;
 	}
+	igny8_maybe_upgrade_schema();
+	igny8_schedule_content_sync(); // In case the event was lost (a cron array reset, a restore).
 	igny8_sync_site_structure_to_backend();
 }
 

@@ -57,8 +57,16 @@ function igny8_install_schema() {
  * without reactivation). Called from admin_init and cron, never on front-end page views.
  */
 function igny8_maybe_upgrade_schema() {
-	if ( (int) get_option( 'igny8_db_version', 0 ) < IGNY8_DB_VERSION ) {
-		igny8_install_schema();
+	if ( (int) get_option( 'igny8_db_version', 0 ) >= IGNY8_DB_VERSION ) {
+		return;
+	}
+	igny8_install_schema();
+	// A site connected by a version without content sync: start it as connecting would have.
+	if ( igny8_is_connected() ) {
+		igny8_schedule_content_sync();
+		if ( ! igny8_full_sync_state() ) {
+			igny8_request_full_sync( 'upgrade' );
+		}
 	}
 }
 

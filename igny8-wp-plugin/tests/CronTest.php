@@ -135,6 +135,31 @@ class CronTest extends Igny8_TestCase {
 		$this->assertNotFalse( wp_next_scheduled( self::SOON ) );
 	}
 
+	public function test_a_site_connected_before_content_sync_gets_its_cron_and_a_first_full_sync_on_upgrade() {
+		$this->connect_working();
+		delete_option( 'igny8_full_sync' );
+		wp_clear_scheduled_hook( 'igny8_send_queue' );
+		wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
+		delete_option( 'igny8_db_version' ); // As a version without the queue table left it.
+
+		$this->assertNotFalse( has_action( 'admin_init', 'igny8_maybe_upgrade_schema' ) );
+		igny8_maybe_upgrade_schema();
+
+		$this->assertSame( (string) IGNY8_DB_VERSION, (string) get_option( 'igny8_db_version' ) );
+		$this->assertSame( 'igny8_every_minute', wp_get_schedule( 'igny8_send_queue' ) );
+		$this->assertSame( 'upgrade', igny8_full_sync_state()['reason'] );
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
+	}
+
+	public function test_the_daily_push_puts_back_a_lost_queue_event() {
+		$this->connect_working();
+		wp_clear_scheduled_hook( 'igny8_send_queue' );
+
+		do_action( self::DAILY );
+
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_send_queue' ) );
+	}
+
 	public function test_switching_two_way_sync_queues_a_push() {
 		$this->connect_working();
 
