@@ -1,10 +1,13 @@
 //! Synced content on SQLite: batches applied item by item with cached prepared statements inside
 //! one `BEGIN IMMEDIATE` transaction, newest-first lists, checksums summed in SQL.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
+use igny8_store::batch_plan::{chunk_sizes, plan, Step};
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::{
     ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, SyncStateChange,
@@ -33,65 +36,42 @@ pub async fn apply_batch(
     batch: &Batch,
     at: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-    let mut outcomes = Vec::with_capacity(batch.items.len());
-    for item in &batch.items {
-        let outcome = match &item.change {
+    let mut outcomes: Vec<ItemOutcome> = batch
+        .items
+        .iter()
+        .map(|item| match &item.change {
             Err(why) => ItemOutcome::Rejected(why.to_string()),
-            Ok(Change::UpsertPost(post)) => upsert_post(&mut tx, integration_id, post, at).await?,
-            Ok(Change::DeletePost {
-                post_type,
-                wp_id,
-                modified_gmt,
-            }) => {
-                let modified = modified_gmt.as_ref().map(|t| t.as_str());
-                let deleted = sqlx::query(
-                    "DELETE FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?
-                     AND (?4 IS NULL OR modified_gmt <= ?4)",
-                )
-                .bind(integration_id)
-                .bind(post_type.as_str())
-                .bind(wp_id)
-                .bind(modified)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-                // Nothing deleted: either not held (done already) or held newer (stale).
-                let held: Option<i64> = if deleted == 0 && modified.is_some() {
-                    sqlx::query_scalar(
-                        "SELECT 1 FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?",
-                    )
-                    .bind(integration_id)
-                    .bind(post_type.as_str())
-                    .bind(wp_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?
-                } else {
-                    None
-                };
-                if held.is_some() {
-                    ItemOutcome::Stale
-                } else {
-                    ItemOutcome::Applied
+            Ok(_) => ItemOutcome::Applied,
+        })
+        .collect();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+    for step in plan(batch) {
+        match step {
+            Step::Posts(run) => {
+                let mut rest = &run[..];
+                for size in chunk_sizes(run.len()) {
+                    let (chunk, tail) = rest.split_at(size);
+                    rest = tail;
+                    let touched = upsert_posts(&mut tx, integration_id, chunk, at).await?;
+                    for (index, post) in chunk {
+                        if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
+                            outcomes[*index] = ItemOutcome::Stale;
+                        }
+                    }
                 }
             }
-            Ok(Change::UpsertTerm(term)) => upsert_term(&mut tx, integration_id, term, at).await?,
-            Ok(Change::DeleteTerm { taxonomy, wp_id }) => {
-                sqlx::query(
-                    "DELETE FROM terms WHERE integration_id = ? AND taxonomy = ? AND wp_id = ?",
-                )
-                .bind(integration_id)
-                .bind(taxonomy.as_str())
-                .bind(wp_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                ItemOutcome::Applied
+            Step::Terms(run) => {
+                let mut rest = &run[..];
+                for size in chunk_sizes(run.len()) {
+                    let (chunk, tail) = rest.split_at(size);
+                    rest = tail;
+                    upsert_terms(&mut tx, integration_id, chunk, at).await?;
+                }
             }
-        };
-        outcomes.push(outcome);
+            Step::Single(index, change) => {
+                outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
+            }
+        }
     }
     if let Some(marker) = &batch.range {
         let (table, type_col) = table(marker.kind);
@@ -112,22 +92,23 @@ pub async fn apply_batch(
         if marker.run_id.is_some() {
             let mut state = load_state(&mut tx, integration_id).await?;
             if let Some(progress) = state.range_progress(marker) {
-                let done = match progress {
-                    Progress::Add(before) => before + batch.held_in_range(&outcomes),
-                    Progress::Recount => {
+                let (from, to, held) = match progress {
+                    Progress::Add => (marker.from_id, marker.to_id, batch.held_in_range(&outcomes)),
+                    Progress::Recount { from, to } => {
                         let n: i64 = sqlx::query_scalar(&format!(
-                            "SELECT COUNT(*) FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id <= ?"
+                            "SELECT COUNT(*) FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?"
                         ))
                         .bind(integration_id)
                         .bind(marker.type_name.as_str())
-                        .bind(marker.to_id)
+                        .bind(from)
+                        .bind(to)
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(db)?;
-                        u64::try_from(n).unwrap_or(0)
+                        (from, to, u64::try_from(n).unwrap_or(0))
                     }
                 };
-                state.record_range(marker, done);
+                state.record_range(marker, from, to, held);
                 save_state(&mut tx, integration_id, &state).await?;
             }
         }
@@ -136,18 +117,25 @@ pub async fn apply_batch(
     Ok(outcomes)
 }
 
-async fn upsert_post(
+/// `VALUES (?, …), (?, …)`: `rows` tuples of `cols` placeholders.
+fn values(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Upserts distinct posts in one statement; answers the ones it inserted or updated (the WHERE
+/// of DO UPDATE is the staleness rule: an older change touches nothing and is not returned).
+async fn upsert_posts(
     conn: &mut SqliteConnection,
     integration_id: i64,
-    p: &Post,
+    posts: &[(usize, &Post)],
     at: DateTime<Utc>,
-) -> Result<ItemOutcome> {
-    // The WHERE of DO UPDATE is the staleness rule: an older change touches nothing.
-    let changed = sqlx::query(
+) -> Result<HashSet<(String, i64)>> {
+    let sql = format!(
         "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
              excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
-             meta, checksum, source, synced_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'wordpress', ?)
+             meta, checksum, synced_at)
+         VALUES {}
          ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
              title = excluded.title, slug = excluded.slug, status = excluded.status, body = excluded.body,
              body_truncated = excluded.body_truncated, excerpt = excluded.excerpt, author = excluded.author,
@@ -156,68 +144,132 @@ async fn upsert_post(
              modified_gmt = excluded.modified_gmt, seo = excluded.seo, terms = excluded.terms,
              meta = excluded.meta, checksum = excluded.checksum, source = excluded.source,
              synced_at = excluded.synced_at
-         WHERE content.modified_gmt <= excluded.modified_gmt",
-    )
-    .bind(integration_id)
-    .bind(p.post_type.as_str())
-    .bind(p.wp_id)
-    .bind(&p.title)
-    .bind(&p.slug)
-    .bind(&p.status)
-    .bind(&p.content)
-    .bind(p.content_truncated)
-    .bind(&p.excerpt)
-    .bind(&p.author)
-    .bind(&p.url)
-    .bind(p.parent)
-    .bind(p.menu_order)
-    .bind(&p.featured_image)
-    .bind(p.date_gmt.as_ref().map(|t| t.as_str()))
-    .bind(p.modified_gmt.as_str())
-    .bind(p.seo.to_string())
-    .bind(p.terms.to_string())
-    .bind(p.meta.to_string())
-    .bind(i64::from(p.checksum()))
-    .bind(at)
-    .execute(conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    Ok(if changed == 0 {
-        ItemOutcome::Stale
-    } else {
-        ItemOutcome::Applied
-    })
+         WHERE content.modified_gmt <= excluded.modified_gmt
+         RETURNING post_type, wp_id",
+        values(posts.len(), 21)
+    );
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+    for (_, p) in posts {
+        q = q
+            .bind(integration_id)
+            .bind(p.post_type.as_str())
+            .bind(p.wp_id)
+            .bind(&p.title)
+            .bind(&p.slug)
+            .bind(&p.status)
+            .bind(&p.content)
+            .bind(p.content_truncated)
+            .bind(&p.excerpt)
+            .bind(&p.author)
+            .bind(&p.url)
+            .bind(p.parent)
+            .bind(p.menu_order)
+            .bind(&p.featured_image)
+            .bind(p.date_gmt.as_ref().map(|t| t.as_str()))
+            .bind(p.modified_gmt.as_str())
+            .bind(p.seo.to_string())
+            .bind(p.terms.to_string())
+            .bind(p.meta.to_string())
+            .bind(i64::from(p.checksum()))
+            .bind(at);
+    }
+    Ok(q.fetch_all(conn).await.map_err(db)?.into_iter().collect())
 }
 
-async fn upsert_term(
+/// Upserts distinct terms in one statement: the last delivery wins.
+async fn upsert_terms(
     conn: &mut SqliteConnection,
     integration_id: i64,
-    t: &Term,
+    terms: &[(usize, &Term)],
     at: DateTime<Utc>,
-) -> Result<ItemOutcome> {
-    sqlx::query(
+) -> Result<()> {
+    let sql = format!(
         "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count, checksum, synced_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES {}
          ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
              name = excluded.name, slug = excluded.slug, description = excluded.description,
              parent = excluded.parent, count = excluded.count, checksum = excluded.checksum,
              synced_at = excluded.synced_at",
-    )
-    .bind(integration_id)
-    .bind(t.taxonomy.as_str())
-    .bind(t.wp_id)
-    .bind(&t.name)
-    .bind(&t.slug)
-    .bind(&t.description)
-    .bind(t.parent)
-    .bind(t.count)
-    .bind(i64::from(t.checksum()))
-    .bind(at)
-    .execute(conn)
-    .await
-    .map_err(db)?;
-    Ok(ItemOutcome::Applied)
+        values(terms.len(), 10)
+    );
+    let mut q = sqlx::query(&sql);
+    for (_, t) in terms {
+        q = q
+            .bind(integration_id)
+            .bind(t.taxonomy.as_str())
+            .bind(t.wp_id)
+            .bind(&t.name)
+            .bind(&t.slug)
+            .bind(&t.description)
+            .bind(t.parent)
+            .bind(t.count)
+            .bind(i64::from(t.checksum()))
+            .bind(at);
+    }
+    q.execute(conn).await.map_err(db)?;
+    Ok(())
+}
+
+async fn delete_one(
+    conn: &mut SqliteConnection,
+    integration_id: i64,
+    change: &Change,
+) -> Result<ItemOutcome> {
+    match change {
+        Change::DeletePost {
+            post_type,
+            wp_id,
+            modified_gmt,
+        } => {
+            let modified = modified_gmt.as_ref().map(|t| t.as_str());
+            let deleted = sqlx::query(
+                "DELETE FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?
+                 AND (?4 IS NULL OR modified_gmt <= ?4)",
+            )
+            .bind(integration_id)
+            .bind(post_type.as_str())
+            .bind(wp_id)
+            .bind(modified)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            // Nothing deleted: either not held (done already) or held newer (stale).
+            let held: Option<i64> = if deleted == 0 && modified.is_some() {
+                sqlx::query_scalar(
+                    "SELECT 1 FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?",
+                )
+                .bind(integration_id)
+                .bind(post_type.as_str())
+                .bind(wp_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+            } else {
+                None
+            };
+            Ok(if held.is_some() {
+                ItemOutcome::Stale
+            } else {
+                ItemOutcome::Applied
+            })
+        }
+        Change::DeleteTerm { taxonomy, wp_id } => {
+            sqlx::query(
+                "DELETE FROM terms WHERE integration_id = ? AND taxonomy = ? AND wp_id = ?",
+            )
+            .bind(integration_id)
+            .bind(taxonomy.as_str())
+            .bind(wp_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            Ok(ItemOutcome::Applied)
+        }
+        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::Database(
+            "an upsert was planned as a single step".into(),
+        )),
+    }
 }
 
 pub async fn prune(pool: &SqlitePool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {

@@ -1,6 +1,7 @@
 //! The storage interface of igny8: one `Store` trait, implemented once per database
 //! (`igny8-store-sqlite`, `igny8-store-postgres`), and the conformance suite both must pass.
 
+pub mod batch_plan;
 pub mod conformance;
 mod records;
 pub mod sync_row;

@@ -17,6 +17,8 @@ pub struct SyncStateRow {
     pub run_finished_at: Option<DateTime<Utc>>,
     pub run_totals: Value,
     pub run_done: Value,
+    /// The walked ranges per type (`{"post:post": [{"from", "to", "held"}]}`), kept in the
+    /// `run_cursors` column.
     pub run_cursors: Value,
     pub full_sync_requested: bool,
     pub verify_requested: bool,
@@ -43,7 +45,7 @@ impl SyncStateRow {
                 finished_at: self.run_finished_at,
                 totals: map(self.run_totals, "run_totals")?,
                 done: map(self.run_done, "run_done")?,
-                cursors: map(self.run_cursors, "run_cursors")?,
+                walked: map(self.run_cursors, "run_cursors")?,
             }),
             _ => None,
         };
@@ -68,7 +70,7 @@ impl SyncStateRow {
             run_finished_at: run.and_then(|r| r.finished_at),
             run_totals: json(run.map(|r| serde_json::json!(r.totals))),
             run_done: json(run.map(|r| serde_json::json!(r.done))),
-            run_cursors: json(run.map(|r| serde_json::json!(r.cursors))),
+            run_cursors: json(run.map(|r| serde_json::json!(r.walked))),
             full_sync_requested: s.full_sync_requested,
             verify_requested: s.verify_requested,
             verify_state: s.verify_state.as_str().to_owned(),

@@ -72,10 +72,19 @@ pub struct FullSyncRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// By `kind:type` (`post:book`): how many objects WordPress said it would send…
     pub totals: BTreeMap<String, u64>,
-    /// …how many the platform holds of those walked so far…
+    /// …how many the platform holds of those walked so far (the sum over `walked`)…
     pub done: BTreeMap<String, u64>,
-    /// …and the last id walked, so the next range marker in order just adds its items.
-    pub cursors: BTreeMap<String, i64>,
+    /// …and the id ranges walked, each with the objects held in it: batches may arrive in any
+    /// order, and a retried range replaces what it covered instead of adding again.
+    pub walked: BTreeMap<String, Vec<Walked>>,
+}
+
+/// An id range a full sync's range markers covered, and how many objects the platform held in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Walked {
+    pub from: i64,
+    pub to: i64,
+    pub held: u64,
 }
 
 impl FullSyncRun {
@@ -132,13 +141,13 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// How a range marker moves its type's progress: a marker that continues where the last one
-/// ended adds its items to `done`; any other (a retry, a restart) needs the held objects up to
-/// `to_id` counted again.
+/// How a range marker moves its type's progress: a range that overlaps nothing walked adds what
+/// its batch left held; one that overlaps (a retry, a restarted walk) needs the held objects of
+/// the union of the ranges counted again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    Add(u64),
-    Recount,
+    Add,
+    Recount { from: i64, to: i64 },
 }
 
 impl ContentSyncState {
@@ -158,7 +167,7 @@ impl ContentSyncState {
             finished_at: None,
             totals,
             done: BTreeMap::new(),
-            cursors: BTreeMap::new(),
+            walked: BTreeMap::new(),
         });
     }
 
@@ -184,25 +193,44 @@ impl ContentSyncState {
         if run.status != RunStatus::Running || marker.run_id.as_deref() != Some(&run.run_id) {
             return None;
         }
-        let key = marker.key();
-        let continues = match run.cursors.get(&key) {
-            Some(cursor) => marker.from_id == cursor + 1,
-            None => marker.from_id <= 1,
-        };
-        Some(if continues {
-            Progress::Add(run.done.get(&key).copied().unwrap_or(0))
+        let (mut from, mut to, mut overlaps) = (marker.from_id, marker.to_id, false);
+        for w in run.walked.get(&marker.key()).into_iter().flatten() {
+            if w.from <= marker.to_id && marker.from_id <= w.to {
+                overlaps = true;
+                from = from.min(w.from);
+                to = to.max(w.to);
+            }
+        }
+        Some(if overlaps {
+            Progress::Recount { from, to }
         } else {
-            Progress::Recount
+            Progress::Add
         })
     }
 
-    /// Records that the platform holds `done` objects of the marker's type up to its `to_id`.
-    pub fn record_range(&mut self, marker: &RangeMarker, done: u64) {
-        if let Some(run) = self.run.as_mut() {
-            let key = marker.key();
-            run.done.insert(key.clone(), done);
-            run.cursors.insert(key, marker.to_id);
+    /// Records that the platform holds `held` objects of the marker's type in `[from, to]` (the
+    /// marker's range, or the union `Recount` named).
+    pub fn record_range(&mut self, marker: &RangeMarker, from: i64, to: i64, held: u64) {
+        let Some(run) = self.run.as_mut() else { return };
+        let key = marker.key();
+        let walked = run.walked.entry(key.clone()).or_default();
+        walked.retain(|w| w.to < from || to < w.from);
+        walked.push(Walked { from, to, held });
+        walked.sort_by_key(|w| w.from);
+        // Adjacent ranges merge, so a walk in order keeps one range per type.
+        let mut merged: Vec<Walked> = Vec::with_capacity(walked.len());
+        for w in walked.drain(..) {
+            match merged.last_mut() {
+                Some(last) if last.to.checked_add(1) == Some(w.from) => {
+                    last.to = w.to;
+                    last.held += w.held;
+                }
+                _ => merged.push(w),
+            }
         }
+        let done = merged.iter().map(|w| w.held).sum();
+        *walked = merged;
+        run.done.insert(key, done);
     }
 
     /// The dashboard's "Verify now": the plugin sees it in `content/status/`.
@@ -254,30 +282,42 @@ mod tests {
     }
 
     #[test]
-    fn a_run_counts_progress_marker_by_marker() {
+    fn a_run_counts_progress_marker_by_marker_in_any_order() {
         let now = Utc::now();
         let mut s = ContentSyncState::default();
         s.request_full_sync();
         s.start_run("r1", BTreeMap::from([("post:post".into(), 1000)]), now);
         assert!(!s.full_sync_requested);
+        let done = |s: &ContentSyncState| s.run.as_ref().unwrap().done["post:post"];
+        assert_eq!(s.range_progress(&marker("r1", 1, 500)), Some(Progress::Add));
+        s.record_range(&marker("r1", 1, 500), 1, 500, 480);
+        // A later range arrives before the one in between.
+        assert_eq!(
+            s.range_progress(&marker("r1", 801, 900)),
+            Some(Progress::Add)
+        );
+        s.record_range(&marker("r1", 801, 900), 801, 900, 100);
+        s.record_range(&marker("r1", 501, 800), 501, 800, 290);
+        assert_eq!(done(&s), 870);
+        assert_eq!(
+            s.run.as_ref().unwrap().walked["post:post"],
+            vec![Walked {
+                from: 1,
+                to: 900,
+                held: 870
+            }],
+            "adjacent ranges merge"
+        );
+        // A retry of a walked range, or a restarted walk with other bounds, is counted again.
         assert_eq!(
             s.range_progress(&marker("r1", 1, 500)),
-            Some(Progress::Add(0))
+            Some(Progress::Recount { from: 1, to: 900 })
         );
-        s.record_range(&marker("r1", 1, 500), 480);
-        assert_eq!(
-            s.range_progress(&marker("r1", 501, 900)),
-            Some(Progress::Add(480))
-        );
-        // A retry of the first marker, or a marker of another run, does not just add.
-        assert_eq!(
-            s.range_progress(&marker("r1", 1, 500)),
-            Some(Progress::Recount)
-        );
-        assert_eq!(s.range_progress(&marker("old", 501, 900)), None);
-        s.record_range(&marker("r1", 501, 900), 880);
+        s.record_range(&marker("r1", 1, 500), 1, 900, 869);
+        assert_eq!(done(&s), 869);
+        assert_eq!(s.range_progress(&marker("old", 901, 1000)), None);
         let run = s.run.clone().unwrap();
-        assert_eq!(run.progress(), vec![("post:post".into(), 880, 1000)]);
+        assert_eq!(run.progress(), vec![("post:post".into(), 869, 1000)]);
         assert!(s.finish_run("other", now).is_err());
         s.finish_run("r1", now).unwrap();
         s.finish_run("r1", now).unwrap();
