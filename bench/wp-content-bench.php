@@ -1,0 +1,113 @@
+<?php
+/**
+ * The parts of bench/wp-content-bench.sh that run inside WordPress (php CLI, WordPress loaded).
+ *
+ *   php bench/wp-content-bench.php WP_DIR connect BASE EMAIL PASSWORD KEY   connect the plugin; prints the integration id
+ *   php bench/wp-content-bench.php WP_DIR structure                         push the structure (applies the platform's settings)
+ *   php bench/wp-content-bench.php WP_DIR full-sync                         run a full sync to its end, as consecutive
+ *                                                                          cron runs would; prints JSON: seconds, memory, batches
+ *   php bench/wp-content-bench.php WP_DIR app-password                      an application password for the admin (REST saves)
+ */
+$dir = rtrim( $argv[1] ?? '', '/' );
+$cmd = $argv[2] ?? '';
+if ( ! is_file( "$dir/wp-load.php" ) ) {
+	fwrite( STDERR, "usage: php wp-content-bench.php WP_DIR connect|structure|full-sync|app-password …\n" );
+	exit( 2 );
+}
+$_SERVER['HTTP_HOST']      = '127.0.0.1';
+$_SERVER['SERVER_NAME']    = '127.0.0.1';
+$_SERVER['REQUEST_URI']    = '/';
+$_SERVER['REQUEST_METHOD'] = 'GET';
+require "$dir/wp-load.php";
+if ( ! function_exists( 'igny8_full_sync_step' ) ) {
+	fwrite( STDERR, "igny8-wp-plugin is not active in $dir\n" );
+	exit( 1 );
+}
+
+switch ( $cmd ) {
+	case 'connect':
+		$result = igny8_connect_site( $argv[3], $argv[4], $argv[5], $argv[6] );
+		if ( is_wp_error( $result ) ) {
+			fwrite( STDERR, 'connect failed: ' . $result->get_error_message() . "\n" );
+			exit( 1 );
+		}
+		echo (int) $result['integration_id'], "\n";
+		break;
+
+	case 'structure':
+		$result = igny8_sync_site_structure_to_backend();
+		if ( is_wp_error( $result ) ) {
+			fwrite( STDERR, 'structure push failed: ' . $result->get_error_message() . "\n" );
+			exit( 1 );
+		}
+		echo wp_json_encode( igny8_sync_types() ), "\n";
+		break;
+
+	case 'full-sync':
+		global $wpdb;
+		if ( ! igny8_full_sync_in_progress() ) {
+			igny8_request_full_sync( 'admin' );
+		}
+		// Time spent waiting for the platform (request sent → answer read), to split the total.
+		$http_started = 0.0;
+		$http_seconds = 0.0;
+		add_filter(
+			'pre_http_request',
+			static function ( $pre ) use ( &$http_started ) {
+				$http_started = microtime( true );
+				return $pre;
+			},
+			PHP_INT_MAX
+		);
+		add_filter(
+			'http_response',
+			static function ( $response ) use ( &$http_started, &$http_seconds ) {
+				$http_seconds += microtime( true ) - $http_started;
+				return $response;
+			}
+		);
+		$queries = $wpdb->num_queries;
+		$started = microtime( true );
+		$steps   = 0;
+		while ( igny8_full_sync_in_progress() && $steps < 10000 ) {
+			++$steps;
+			$result = igny8_full_sync_step(); // 20 s, as one cron run.
+			if ( is_wp_error( $result ) ) {
+				fwrite( STDERR, 'full sync step failed: ' . $result->get_error_message() . "\n" );
+				exit( 1 );
+			}
+		}
+		$state = igny8_full_sync_state();
+		echo wp_json_encode(
+			array(
+				'seconds'         => round( microtime( true ) - $started, 3 ),
+				'http_seconds'    => round( $http_seconds, 3 ),
+				'cpu_seconds'     => round( ( static function () {
+					$r = getrusage();
+					return $r['ru_utime.tv_sec'] + $r['ru_utime.tv_usec'] / 1e6 + $r['ru_stime.tv_sec'] + $r['ru_stime.tv_usec'] / 1e6;
+				} )(), 3 ),
+				'steps'           => $steps,
+				'batches'         => isset( $state['batches'] ) ? (int) $state['batches'] : 0,
+				'items'           => array_sum( array_column( $state['types'], 'done' ) ),
+				'queries'         => $wpdb->num_queries - $queries,
+				'peak_mb'         => round( memory_get_peak_usage() / 1048576, 1 ),
+				'peak_real_mb'    => round( memory_get_peak_usage( true ) / 1048576, 1 ),
+				'status'          => $state['status'],
+				'types'           => $state['types'],
+			)
+		), "\n";
+		break;
+
+	case 'app-password':
+		$created = WP_Application_Passwords::create_new_application_password( 1, array( 'name' => 'bench-' . time() ) );
+		if ( is_wp_error( $created ) ) {
+			fwrite( STDERR, $created->get_error_message() . "\n" );
+			exit( 1 );
+		}
+		echo $created[0], "\n";
+		break;
+
+	default:
+		fwrite( STDERR, "unknown command $cmd\n" );
+		exit( 2 );
+}
