@@ -89,7 +89,8 @@ fn batch_body(from: u64, to: u64, body_bytes: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn open_store(a: &Args) -> (Arc<dyn Store>, Option<String>) {
+/// The store, and what to remove afterwards: a PostgreSQL database or an SQLite directory.
+async fn open_store(a: &Args) -> (Arc<dyn Store>, Cleanup) {
     match a.db.as_str() {
         "sqlite" => {
             let dir =
@@ -98,7 +99,7 @@ async fn open_store(a: &Args) -> (Arc<dyn Store>, Option<String>) {
             std::fs::create_dir_all(&dir).unwrap();
             let url = format!("sqlite://{}", dir.join("bench.db").display());
             let store = igny8_store_sqlite::SqliteStore::open(&url).await.unwrap();
-            (Arc::new(store), None)
+            (Arc::new(store), Cleanup::Directory(dir))
         }
         "postgres" => {
             let name = format!("igny8_ingest_bench_{}", std::process::id());
@@ -121,16 +122,21 @@ async fn open_store(a: &Args) -> (Arc<dyn Store>, Option<String>) {
             let store = igny8_store_postgres::PostgresStore::open(&format!("{base}/{name}"))
                 .await
                 .unwrap();
-            (Arc::new(store), Some(name))
+            (Arc::new(store), Cleanup::Database(name))
         }
         other => panic!("--db sqlite|postgres, not {other}"),
     }
 }
 
+enum Cleanup {
+    Directory(std::path::PathBuf),
+    Database(String),
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
-    let (store, pg_database) = open_store(&a).await;
+    let (store, cleanup) = open_store(&a).await;
     store.migrate().await.unwrap();
     let user = store
         .create_user_with_account(NewUser {
@@ -277,12 +283,41 @@ async fn main() {
         total = status["data"]["full_sync"]["types"]["post:post"]["total"],
         rss = peak_rss_mib(),
     );
-    if let Some(name) = pg_database {
-        drop(store);
-        if let Ok(mut admin) = PgConnection::connect(&a.postgres_url).await {
-            let _ = admin
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await;
+    // The read side over what was just ingested: what the dashboard and the plugin ask for.
+    let mut reads = Vec::new();
+    for path in [
+        "content-types/",
+        "content/status/",
+        "content/?page_size=100",
+        "content/?type=post&status=publish&page=500&page_size=100",
+        "content/post/12345/",
+    ] {
+        let started = Instant::now();
+        let answer = client
+            .get(format!("{base}/{path}"))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.bytes().await.unwrap();
+        reads.push(format!(
+            "{path} {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
+    println!("reads after ingest: {}", reads.join(", "));
+    drop(store);
+    match cleanup {
+        Cleanup::Directory(dir) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Cleanup::Database(name) => {
+            if let Ok(mut admin) = PgConnection::connect(&a.postgres_url).await {
+                let _ = admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
         }
     }
 }
