@@ -18,7 +18,7 @@ use igny8_store::{
 };
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqlitePool};
 use tracing::instrument;
 
 pub struct SqliteStore {
@@ -42,9 +42,8 @@ impl SqliteStore {
             // A content batch's multi-row statements keep their statement journal in memory.
             .pragma("temp_store", "memory");
         // The writer opens first: it creates the file and switches it to WAL.
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options()
             .max_connections(1)
-            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(db)?;
@@ -55,14 +54,25 @@ impl SqliteStore {
                 writer,
             });
         }
-        let pool = SqlitePoolOptions::new()
+        let pool = pool_options()
             .max_connections(8)
-            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(db)?;
         Ok(Self { pool, writer })
     }
+}
+
+/// No ping before each use; but a connection left inside a transaction is closed (SQLite rolls the
+/// transaction back) instead of handed out. That happens when a caller goes away at the wrong
+/// moment: its future dropped after `BEGIN` reached the connection's worker but before sqlx made a
+/// transaction of it (nothing then rolls back), and every later `BEGIN IMMEDIATE` on the one
+/// writer connection would fail. The check runs at acquire, when the release's ping has drained
+/// the worker's queue, so the depth it reads is settled.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
