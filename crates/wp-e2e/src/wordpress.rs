@@ -38,13 +38,30 @@ impl WordPress {
     /// Kills the `php -S` server and its workers at once (SIGKILL to its process group), as a crash
     /// would: a request in progress dies mid-way.
     pub fn kill_server(&self) -> Result<()> {
-        let pid = std::fs::read_to_string(self.dir.join(".wp-up/server.pid"))?;
+        let pid_file = self.dir.join(".wp-up/server.pid");
+        let pid = std::fs::read_to_string(&pid_file)?.trim().to_owned();
         let status = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", pid.trim())])
+            .args(["-KILL", "--", &format!("-{pid}")])
             .status()?;
         if !status.success() {
-            bail!("kill -KILL -{} failed", pid.trim());
+            bail!("kill -KILL -{pid} failed");
         }
+        // Until its parent reaps it, the killed server is a zombie that `kill -0` still finds: wait
+        // for it to go (or be a zombie), then forget it as wp-down.sh does, so wp-up.sh starts a new one.
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while let Ok(line) = std::fs::read_to_string(&stat) {
+            let state = line
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            if state == Some("Z") || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(self.dir.join(".wp-up/server.port"));
         Ok(())
     }
 
