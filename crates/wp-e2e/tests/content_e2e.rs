@@ -531,7 +531,7 @@ async fn crash_story(dir: &Path) -> Result<()> {
     // Enough small batches that a cron run takes several seconds.
     let seed = r#"update_option('e2e_batch_items', 2);
         $cat = wp_insert_term('Bulk', 'category');
-        for ($i = 1; $i <= 240; $i++) {
+        for ($i = 1; $i <= 400; $i++) {
             wp_insert_post(['post_type' => $i % 4 ? 'post' : 'page', 'post_status' => 'publish', 'post_title' => "Bulk $i",
                 'post_content' => str_repeat("<p>Paragraph $i</p>", 50), 'post_category' => [$cat['term_id']]]);
         }"#;
