@@ -56,6 +56,21 @@ async fn user(store: &S, email: &str) -> crate::User {
         .expect("create user")
 }
 
+/// A fresh account, site and wordpress integration; answers the integration's id.
+async fn integration(store: &S, email: &str) -> i64 {
+    let u = user(store, email).await;
+    let site = store
+        .create_site(u.account_id, "Blog", "https://a.example")
+        .await
+        .unwrap();
+    store
+        .ensure_integration(site.id, "wordpress")
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
 pub async fn users_are_unique_by_email(store: S) {
     assert_eq!(store.count_users().await.unwrap(), 0);
     let ann = user(&store, "ann@example.com").await;
@@ -287,15 +302,8 @@ pub async fn integrations_are_one_per_site_and_platform(store: S) {
 }
 
 pub async fn config_changes_keep_other_keys(store: S) {
-    let ann = user(&store, "ann@example.com").await;
-    let site = store
-        .create_site(ann.account_id, "Blog", "https://a.example")
-        .await
-        .unwrap();
-    let (integration, _) = store
-        .ensure_integration(site.id, "wordpress")
-        .await
-        .unwrap();
+    let id = integration(&store, "ann@example.com").await;
+    let integration = store.integration(id).await.unwrap().unwrap();
     let set = |key: &'static str, v: Value| {
         move |mut c: Value| {
             c[key] = v.clone();
@@ -331,15 +339,8 @@ pub async fn config_changes_keep_other_keys(store: S) {
 }
 
 pub async fn rejected_config_change_writes_nothing(store: S) {
-    let ann = user(&store, "ann@example.com").await;
-    let site = store
-        .create_site(ann.account_id, "Blog", "https://a.example")
-        .await
-        .unwrap();
-    let (integration, _) = store
-        .ensure_integration(site.id, "wordpress")
-        .await
-        .unwrap();
+    let id = integration(&store, "ann@example.com").await;
+    let integration = store.integration(id).await.unwrap().unwrap();
     let outcome = store
         .update_integration_config(integration.id, &|_| {
             Err(igny8_domain::FieldErrors::single(
@@ -357,15 +358,8 @@ pub async fn rejected_config_change_writes_nothing(store: S) {
 }
 
 pub async fn concurrent_config_changes_lose_nothing(store: S) {
-    let ann = user(&store, "ann@example.com").await;
-    let site = store
-        .create_site(ann.account_id, "Blog", "https://a.example")
-        .await
-        .unwrap();
-    let (integration, _) = store
-        .ensure_integration(site.id, "wordpress")
-        .await
-        .unwrap();
+    let id = integration(&store, "ann@example.com").await;
+    let integration = store.integration(id).await.unwrap().unwrap();
     let mut tasks = Vec::new();
     for i in 0..24 {
         let store = store.clone();
@@ -399,15 +393,8 @@ pub async fn concurrent_config_changes_lose_nothing(store: S) {
 }
 
 pub async fn sync_outcome_is_recorded(store: S) {
-    let ann = user(&store, "ann@example.com").await;
-    let site = store
-        .create_site(ann.account_id, "Blog", "https://a.example")
-        .await
-        .unwrap();
-    let (integration, _) = store
-        .ensure_integration(site.id, "wordpress")
-        .await
-        .unwrap();
+    let id = integration(&store, "ann@example.com").await;
+    let integration = store.integration(id).await.unwrap().unwrap();
     let at = Utc::now().trunc_subsecs(0);
     store
         .record_integration_sync(integration.id, "failed", at, Some("backend said no"))
@@ -470,21 +457,6 @@ pub async fn unicode_and_markup_are_stored_verbatim(store: S) {
 }
 
 // ---------------------------------------------------------------- content sync
-
-/// A fresh account, site and wordpress integration; answers the integration's id.
-async fn integration(store: &S, email: &str) -> i64 {
-    let u = user(store, email).await;
-    let site = store
-        .create_site(u.account_id, "Blog", "https://a.example")
-        .await
-        .unwrap();
-    store
-        .ensure_integration(site.id, "wordpress")
-        .await
-        .unwrap()
-        .0
-        .id
-}
 
 fn post(ty: &str, id: i64, modified: &str, status: &str, title: &str) -> Value {
     json!({"op": "upsert", "kind": "post", "type": ty, "wp_id": id, "modified_gmt": modified,

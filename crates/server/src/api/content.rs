@@ -204,6 +204,23 @@ fn status_view(state: &ContentSyncState, integration: &SiteIntegration) -> Value
     })
 }
 
+/// Records a request the plugin picks up at its next cron run (a full sync, a verification) and
+/// answers the status it will read.
+async fn record_request(
+    state: &AppState,
+    integration: &SiteIntegration,
+    request: fn(&mut ContentSyncState),
+) -> Result<Json<Value>, ApiError> {
+    let sync = state
+        .store
+        .update_content_sync_state(integration.id, &|s| {
+            request(s);
+            Ok(())
+        })
+        .await?;
+    Ok(ok(status_view(&sync, integration)))
+}
+
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,15 +241,10 @@ pub async fn full_sync(
     match action(&body)? {
         "request" => {
             let integration = requester(&state, &caller, &id).await?;
-            let sync = state
-                .store
-                .update_content_sync_state(integration.id, &|s| {
-                    s.request_full_sync();
-                    Ok(())
-                })
-                .await?;
+            let answer =
+                record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
             tracing::info!(integration_id = integration.id, "full sync requested");
-            Ok(ok(status_view(&sync, &integration)))
+            Ok(answer)
         }
         "start" => {
             let integration = site_writer(&state, &caller, &id).await?;
@@ -330,19 +342,13 @@ pub async fn resync_request(
             ))
         }
     };
-    let sync = state
-        .store
-        .update_content_sync_state(integration.id, &|s| {
-            s.request_full_sync();
-            Ok(())
-        })
-        .await?;
+    let answer = record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
     tracing::warn!(
         integration_id = integration.id,
         reason,
         "resync requested: the next cron starts a full sync"
     );
-    Ok(ok(status_view(&sync, &integration)))
+    Ok(answer)
 }
 
 /// The `kind` and `type` of a verification step.
@@ -424,15 +430,10 @@ pub async fn verify(
     match action(&body)? {
         "request" => {
             let integration = requester(&state, &caller, &id).await?;
-            let sync = state
-                .store
-                .update_content_sync_state(integration.id, &|s| {
-                    s.request_verify();
-                    Ok(())
-                })
-                .await?;
+            let answer =
+                record_request(&state, &integration, ContentSyncState::request_verify).await?;
             tracing::info!(integration_id = integration.id, "verification requested");
-            Ok(ok(status_view(&sync, &integration)))
+            Ok(answer)
         }
         "buckets" => {
             let integration = site_writer(&state, &caller, &id).await?;
