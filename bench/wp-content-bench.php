@@ -48,24 +48,17 @@ switch ( $cmd ) {
 		if ( ! igny8_full_sync_in_progress() ) {
 			igny8_request_full_sync( 'admin' );
 		}
-		// Time spent waiting for the platform (request sent → answer read), to split the total.
-		$http_started = 0.0;
+		// Time this process spent blocked on the platform (a batch in flight while the next one is built
+		// counts only for the time spent waiting for its answer). No pre_http_request filter: hooking the
+		// HTTP API turns background sends off.
 		$http_seconds = 0.0;
-		add_filter(
-			'pre_http_request',
-			static function ( $pre ) use ( &$http_started ) {
-				$http_started = microtime( true );
-				return $pre;
-			},
-			PHP_INT_MAX
-		);
-		add_filter(
-			'http_response',
-			static function ( $response ) use ( &$http_started, &$http_seconds ) {
-				$http_seconds += microtime( true ) - $http_started;
-				return $response;
+		add_action(
+			'igny8_http_waited',
+			static function ( $seconds ) use ( &$http_seconds ) {
+				$http_seconds += $seconds;
 			}
 		);
+		$links = igny8_permalink_context();
 		$queries = $wpdb->num_queries;
 		$started = microtime( true );
 		$steps   = 0;
@@ -92,6 +85,8 @@ switch ( $cmd ) {
 				'queries'         => $wpdb->num_queries - $queries,
 				'peak_mb'         => round( memory_get_peak_usage() / 1048576, 1 ),
 				'peak_real_mb'    => round( memory_get_peak_usage( true ) / 1048576, 1 ),
+				'async'           => Igny8_Async_Request::available(),
+				'fast_permalinks' => null !== $links,
 				'status'          => $state['status'],
 				'types'           => $state['types'],
 			)

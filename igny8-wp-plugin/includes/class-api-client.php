@@ -75,15 +75,7 @@ class Igny8_Api_Client {
 			)
 		);
 
-		$token = $args['token'];
-		if ( null === $token ) {
-			if ( 'api_key' === $args['auth'] ) {
-				$token = (string) get_option( 'igny8_api_key', '' );
-			} elseif ( 'jwt' === $args['auth'] ) {
-				$token = (string) get_option( 'igny8_access_token', '' );
-			}
-		}
-
+		$token  = $this->token_for( $args );
 		$result = $this->send( $method, $path, $args, $token );
 
 		if ( is_wp_error( $result ) && 'jwt' === $args['auth'] && null === $args['token'] && 'token_expired' === $result->get_error_code() ) {
@@ -94,6 +86,27 @@ class Igny8_Api_Client {
 			$result = $this->send( $method, $path, $args, $refreshed['access'] );
 		}
 		return $result;
+	}
+
+	/**
+	 * The bearer token a request's arguments ask for: the explicit token, else the stored API key or
+	 * access token.
+	 *
+	 * @param array $args Arguments of request() (token, auth).
+	 * @return string|null
+	 */
+	public function token_for( array $args ) {
+		if ( isset( $args['token'] ) ) {
+			return $args['token'];
+		}
+		$auth = isset( $args['auth'] ) ? $args['auth'] : 'none';
+		if ( 'api_key' === $auth ) {
+			return (string) get_option( 'igny8_api_key', '' );
+		}
+		if ( 'jwt' === $auth ) {
+			return (string) get_option( 'igny8_access_token', '' );
+		}
+		return null;
 	}
 
 	/**
@@ -138,31 +151,8 @@ class Igny8_Api_Client {
 	 * @return array|WP_Error
 	 */
 	private function send( $method, $path, array $args, $token ) {
-		$method = strtoupper( $method );
-		$url    = $this->base_url . '/' . ltrim( $path, '/' );
-		if ( ! empty( $args['query'] ) ) {
-			$url = add_query_arg( array_map( 'rawurlencode', array_map( 'strval', $args['query'] ) ), $url );
-		}
-
-		$headers = array(
-			'Accept' => 'application/json',
-		);
-		if ( null !== $token && '' !== $token ) {
-			$headers['Authorization'] = 'Bearer ' . $token;
-		}
-		$http_args = array(
-			'method'      => $method,
-			'timeout'     => (int) apply_filters( 'igny8_http_timeout', (int) $args['timeout'], $method, $path ),
-			'redirection' => 0,
-			'headers'     => $headers,
-			'user-agent'  => 'igny8-wp-plugin/' . IGNY8_VERSION . '; WordPress/' . get_bloginfo( 'version' ) . '; ' . home_url( '/' ),
-		);
-		if ( null !== $args['body'] || null !== $args['raw_body'] ) {
-			$http_args['headers']['Content-Type'] = 'application/json';
-			$http_args['body']                    = null !== $args['raw_body'] ? (string) $args['raw_body'] : wp_json_encode( $args['body'] );
-			$http_args['data_format']             = 'body';
-		}
-		$http_args = apply_filters( 'igny8_http_args', $http_args, $method, $path );
+		list( $url, $http_args ) = $this->prepare( $method, $path, $args, $token );
+		$method                  = $http_args['method'];
 
 		$retries = 0;
 		if ( $args['idempotent'] ) {
@@ -173,7 +163,8 @@ class Igny8_Api_Client {
 		while ( true ) {
 			$started  = microtime( true );
 			$response = wp_safe_remote_request( $url, $http_args );
-			$elapsed  = (int) round( ( microtime( true ) - $started ) * 1000 );
+			$seconds  = microtime( true ) - $started;
+			$elapsed  = (int) round( $seconds * 1000 );
 			$status   = is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response );
 
 			$retryable = is_wp_error( $response ) ? $this->is_retryable_transport_error( $response ) : in_array( $status, array( 502, 503, 504 ), true );
@@ -188,15 +179,92 @@ class Igny8_Api_Client {
 			}
 			break;
 		}
+		/**
+		 * Seconds this process waited for an IGNY8 answer (benchmarks split the time with it).
+		 *
+		 * @param float  $seconds Seconds blocked on the request.
+		 * @param string $method  HTTP method.
+		 * @param string $path    Path.
+		 */
+		do_action( 'igny8_http_waited', $seconds, $method, $path );
 
 		if ( is_wp_error( $response ) ) {
-			igny8_log( sprintf( '%s %s -> %s (%d ms)', $method, $this->loggable_url( $url ), $response->get_error_message(), $elapsed ) );
-			return $this->transport_error( $response );
+			return $this->read_response( $method, $url, $response, 0, array(), '', $elapsed );
+		}
+		return $this->read_response(
+			$method,
+			$url,
+			null,
+			$status,
+			array(
+				'location'    => (string) wp_remote_retrieve_header( $response, 'location' ),
+				'retry-after' => (string) wp_remote_retrieve_header( $response, 'retry-after' ),
+			),
+			(string) wp_remote_retrieve_body( $response ),
+			$elapsed
+		);
+	}
+
+	/**
+	 * The URL and WordPress HTTP arguments of a request (headers, auth, timeout, body, filter
+	 * igny8_http_args), as wp_safe_remote_request() takes them. Igny8_Async_Request sends the same.
+	 *
+	 * @param string      $method HTTP method.
+	 * @param string      $path   Path under the base URL.
+	 * @param array       $args   Arguments of request() (timeout, body or raw_body, query).
+	 * @param string|null $token  Bearer token or null/'' for none.
+	 * @return array [url, http args].
+	 */
+	public function prepare( $method, $path, array $args, $token ) {
+		$method = strtoupper( $method );
+		$url    = $this->base_url . '/' . ltrim( $path, '/' );
+		if ( ! empty( $args['query'] ) ) {
+			$url = add_query_arg( array_map( 'rawurlencode', array_map( 'strval', $args['query'] ) ), $url );
+		}
+
+		$headers = array(
+			'Accept' => 'application/json',
+		);
+		if ( null !== $token && '' !== $token ) {
+			$headers['Authorization'] = 'Bearer ' . $token;
+		}
+		$http_args = array(
+			'method'      => $method,
+			'timeout'     => (int) apply_filters( 'igny8_http_timeout', isset( $args['timeout'] ) ? (int) $args['timeout'] : self::DEFAULT_TIMEOUT, $method, $path ),
+			'redirection' => 0,
+			'headers'     => $headers,
+			'user-agent'  => 'igny8-wp-plugin/' . IGNY8_VERSION . '; WordPress/' . get_bloginfo( 'version' ) . '; ' . home_url( '/' ),
+		);
+		if ( isset( $args['body'] ) || isset( $args['raw_body'] ) ) {
+			$http_args['headers']['Content-Type'] = 'application/json';
+			$http_args['body']                    = isset( $args['raw_body'] ) ? (string) $args['raw_body'] : wp_json_encode( $args['body'] );
+			$http_args['data_format']             = 'body';
+		}
+		return array( $url, apply_filters( 'igny8_http_args', $http_args, $method, $path ) );
+	}
+
+	/**
+	 * The API's answer read from an HTTP response: the envelope's data, or a WP_Error as request()
+	 * describes it. Shared by the synchronous path and Igny8_Async_Request.
+	 *
+	 * @param string        $method    HTTP method.
+	 * @param string        $url       URL.
+	 * @param WP_Error|null $transport A transport failure (then status, headers and body are unused).
+	 * @param int           $status    HTTP status.
+	 * @param array         $headers   location and retry-after (lowercase names).
+	 * @param string        $body      Response body.
+	 * @param int           $elapsed   Milliseconds, for the log.
+	 * @return array|WP_Error
+	 */
+	public function read_response( $method, $url, $transport, $status, array $headers, $body, $elapsed ) {
+		if ( $transport instanceof WP_Error ) {
+			igny8_log( sprintf( '%s %s -> %s (%d ms)', $method, $this->loggable_url( $url ), $transport->get_error_message(), $elapsed ) );
+			return $this->transport_error( $transport );
 		}
 
 		if ( $status >= 300 && $status < 400 ) {
 			// Redirects are not followed: a POST would arrive as a GET. Say where the backend lives instead.
-			$location = (string) wp_remote_retrieve_header( $response, 'location' );
+			$location = isset( $headers['location'] ) ? (string) $headers['location'] : '';
 			igny8_log( sprintf( '%s %s -> %d redirect (%d ms)', $method, $this->loggable_url( $url ), $status, $elapsed ) );
 			return new WP_Error(
 				'igny8_redirected',
@@ -206,8 +274,7 @@ class Igny8_Api_Client {
 			);
 		}
 
-		$body    = (string) wp_remote_retrieve_body( $response );
-		$decoded = json_decode( $body, true );
+		$decoded = json_decode( (string) $body, true );
 		if ( ! is_array( $decoded ) || ! array_key_exists( 'success', $decoded ) ) {
 			igny8_log( sprintf( '%s %s -> %d, not an IGNY8 envelope (%d ms)', $method, $this->loggable_url( $url ), $status, $elapsed ) );
 			return $this->bad_answer( $status, __( 'the answer is not JSON in the IGNY8 format', 'igny8' ) );
@@ -220,7 +287,7 @@ class Igny8_Api_Client {
 
 		$code        = isset( $decoded['code'] ) && is_string( $decoded['code'] ) ? $decoded['code'] : 'http_' . $status;
 		$server_says = isset( $decoded['error'] ) && is_string( $decoded['error'] ) ? $decoded['error'] : '';
-		$retry_raw   = trim( (string) wp_remote_retrieve_header( $response, 'retry-after' ) );
+		$retry_raw   = isset( $headers['retry-after'] ) ? trim( (string) $headers['retry-after'] ) : '';
 		$retry_after = (int) $retry_raw;
 		igny8_log( sprintf( '%s %s -> %d %s (%d ms)', $method, $this->loggable_url( $url ), $status, $code, $elapsed ) );
 

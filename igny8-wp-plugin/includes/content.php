@@ -653,6 +653,7 @@ function igny8_post_items( array $rows ) {
 	$items           = array();
 	$type_taxonomies = array();
 	$authors         = array();
+	$links           = igny8_permalink_context();
 	foreach ( $rows as $id => $row ) {
 		$post      = igny8_raw_post( $row );
 		$post_meta = isset( $meta[ $id ] ) ? $meta[ $id ] : array();
@@ -686,7 +687,7 @@ function igny8_post_items( array $rows ) {
 			'excerpt'        => (string) $post->post_excerpt,
 			'author'         => $authors[ $author_id ],
 			'date_gmt'       => '0000-00-00 00:00:00' === $post->post_date_gmt ? null : (string) $post->post_date_gmt,
-			'url'            => (string) get_permalink( $post ),
+			'url'            => igny8_permalink( $post, isset( $terms[ $id ]['category'] ) ? $terms[ $id ]['category'] : array(), $links ),
 			'parent'         => (int) $post->post_parent,
 			'menu_order'     => (int) $post->menu_order,
 			'featured_image' => $image ? (string) $image : null,

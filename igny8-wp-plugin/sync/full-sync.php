@@ -136,8 +136,12 @@ function igny8_full_sync_step( $time_limit = null ) {
 	if ( 'pending' === $state['status'] ) {
 		$result = igny8_full_sync_start( $state );
 	}
+	$in_flight = null; // The batch sent and not acknowledged yet: it travels while the next one is built.
 	while ( ! is_wp_error( $result ) && 'running' === $state['status'] && microtime( true ) < $deadline ) {
-		$result = igny8_full_sync_advance( $state );
+		$result = igny8_full_sync_pipeline( $state, $in_flight );
+	}
+	if ( null !== $in_flight && ! is_wp_error( $result ) ) {
+		$result = igny8_full_sync_acknowledge( $state, $in_flight );
 	}
 	igny8_release_lock( 'full_sync' );
 
@@ -240,32 +244,84 @@ function igny8_full_sync_start( array &$state ) {
 }
 
 /**
- * One unit of work: the next batch of the current type (its cursor stored once acknowledged), or the
- * type's end, or the run's finish.
+ * One unit of work, done before returning: the next batch of the current type sent and acknowledged (its
+ * cursor stored), or the type's end, or the run's finish.
  *
  * @param array $state Run (updated and stored).
  * @return true|WP_Error
  */
 function igny8_full_sync_advance( array &$state ) {
-	if ( $state['position'] >= count( $state['types'] ) ) {
+	$in_flight = null;
+	$result    = igny8_full_sync_pipeline( $state, $in_flight );
+	if ( null !== $in_flight && ! is_wp_error( $result ) ) {
+		$result = igny8_full_sync_acknowledge( $state, $in_flight );
+	}
+	return $result;
+}
+
+/**
+ * One unit of the pipelined walk. The batch after the cursor is built while the previous one travels
+ * ($in_flight); then the previous one's answer is awaited and acknowledged (cursor stored, range
+ * re-checked), and only then is the new one sent, in its turn left in flight. So the platform applies
+ * batch N while PHP reads and builds batch N+1, yet batches still go one at a time, in id order, and
+ * the cursor never passes a batch before its acknowledgement: a process killed at any moment resumes
+ * from the last acknowledged batch, and what it sent unacknowledged is sent again (idempotent).
+ *
+ * @param array      $state     Run (updated and stored).
+ * @param array|null $in_flight The batch sent and not acknowledged yet (updated): position, built, marker, request.
+ * @return true|WP_Error
+ */
+function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
+	if ( null === $in_flight && $state['position'] >= count( $state['types'] ) ) {
 		return igny8_full_sync_finish( $state );
 	}
 	$entry = $state['types'][ $state['position'] ];
+	if ( null !== $in_flight ) {
+		$entry['last_id'] = $in_flight['marker']['to_id']; // Built past the batch in flight …
+	}
 	$built = 'term' === $entry['kind'] ? igny8_full_sync_term_batch( $entry ) : igny8_full_sync_post_batch( $entry );
+	if ( null !== $in_flight ) {
+		$sent      = $in_flight;
+		$in_flight = null;
+		$acked     = igny8_full_sync_acknowledge( $state, $sent ); // … sent only once that one is acknowledged.
+		if ( is_wp_error( $acked ) ) {
+			return $acked; // The batch just built is dropped; the next attempt starts from the stored cursor.
+		}
+	}
 	if ( null === $built ) {
 		$state['types'][ $state['position'] ]['complete'] = true;
 		++$state['position'];
 		igny8_save_full_sync_state( $state );
 		return true;
 	}
-	$marker = array(
+	$marker    = array(
 		'run_id'  => $state['run_id'],
 		'type'    => $entry['type'],
 		'kind'    => $entry['kind'],
 		'from_id' => (int) $entry['last_id'] + 1,
 		'to_id'   => $built['to_id'],
 	);
-	$answer = igny8_send_batch( $built['batch'], $marker );
+	$in_flight = array(
+		'position' => $state['position'],
+		'built'    => $built,
+		'marker'   => $marker,
+		'request'  => igny8_send_batch_start( $built['batch'], $marker ),
+	);
+	return true;
+}
+
+/**
+ * Waits for the answer to a batch in flight and acknowledges it: rejections recorded, the type's cursor
+ * moved past its range and stored, the range re-checked for changes made meanwhile.
+ *
+ * @param array $state Run (updated and stored).
+ * @param array $sent  The batch in flight (igny8_full_sync_pipeline()).
+ * @return true|WP_Error
+ */
+function igny8_full_sync_acknowledge( array &$state, array $sent ) {
+	$built  = $sent['built'];
+	$entry  = $state['types'][ $sent['position'] ];
+	$answer = igny8_send_batch_finish( $built['batch'], $sent['request'] );
 	if ( is_wp_error( $answer ) ) {
 		return igny8_full_sync_failed( $state, $answer );
 	}
@@ -287,11 +343,11 @@ function igny8_full_sync_advance( array &$state ) {
 		}
 	}
 	igny8_record_rejections( $rejected );
-	$state['types'][ $state['position'] ]['done']   += $built['batch']->count();
-	$state['types'][ $state['position'] ]['last_id'] = $built['to_id'];
-	$state['batches']                                = ( isset( $state['batches'] ) ? (int) $state['batches'] : 0 ) + 1;
+	$state['types'][ $sent['position'] ]['done']   += $built['batch']->count();
+	$state['types'][ $sent['position'] ]['last_id'] = $built['to_id'];
+	$state['batches']                               = ( isset( $state['batches'] ) ? (int) $state['batches'] : 0 ) + 1;
 	igny8_save_full_sync_state( $state );
-	igny8_full_sync_recheck( $entry, $marker['from_id'], $built );
+	igny8_full_sync_recheck( $entry, $sent['marker']['from_id'], $built );
 	return true;
 }
 

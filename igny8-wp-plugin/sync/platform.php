@@ -183,12 +183,43 @@ function igny8_shrink_item( array $item, $max_bytes ) {
  * @return array|WP_Error
  */
 function igny8_content_request( $method, $endpoint, array $args = array() ) {
+	$request = igny8_content_request_args( $endpoint, $args );
+	if ( is_wp_error( $request ) ) {
+		return $request;
+	}
+	return igny8_api_client()->request( $method, $request[0], $request[1] );
+}
+
+/**
+ * The same request, started without waiting for its answer when the site allows it (Igny8_Async_Request);
+ * its wait() gives what igny8_content_request() would have.
+ *
+ * @param string $method   HTTP method.
+ * @param string $endpoint Path under /api/v1/integration/integrations/{id}/.
+ * @param array  $args     Igny8_Api_Client::request() arguments.
+ * @return Igny8_Async_Request|WP_Error
+ */
+function igny8_content_request_start( $method, $endpoint, array $args = array() ) {
+	$request = igny8_content_request_args( $endpoint, $args );
+	if ( is_wp_error( $request ) ) {
+		return $request;
+	}
+	return new Igny8_Async_Request( igny8_api_client(), $method, $request[0], $request[1] );
+}
+
+/**
+ * The path and client arguments of a content request, or an error when the site is not connected.
+ *
+ * @param string $endpoint Path under /api/v1/integration/integrations/{id}/.
+ * @param array  $args     Igny8_Api_Client::request() arguments.
+ * @return array|WP_Error [path, args].
+ */
+function igny8_content_request_args( $endpoint, array $args ) {
 	$integration_id = (int) get_option( 'igny8_integration_id', 0 );
 	if ( ! igny8_is_connected() || $integration_id <= 0 ) {
 		return new WP_Error( 'igny8_not_connected', __( 'This site is not connected to IGNY8 yet: connect it under Settings → IGNY8 API.', 'igny8' ) );
 	}
-	return igny8_api_client()->request(
-		$method,
+	return array(
 		sprintf( '/api/v1/integration/integrations/%d/%s', $integration_id, ltrim( $endpoint, '/' ) ),
 		array_merge(
 			array(
@@ -197,7 +228,7 @@ function igny8_content_request( $method, $endpoint, array $args = array() ) {
 				'retries' => 0, // Failures back off through igny8_note_failure(), not by hammering.
 			),
 			$args
-		)
+		),
 	);
 }
 
@@ -211,16 +242,38 @@ function igny8_content_request( $method, $endpoint, array $args = array() ) {
  *                        Every index of the batch is in results, or the answer is an error (nothing acknowledged).
  */
 function igny8_send_batch( Igny8_Batch $batch, $full_sync = null, $timeout = 30 ) {
-	$body   = $batch->body( wp_generate_uuid4(), $full_sync );
-	$answer = igny8_content_request(
+	return igny8_send_batch_finish( $batch, igny8_send_batch_start( $batch, $full_sync, $timeout ) );
+}
+
+/**
+ * Starts sending a batch: it travels (when the site allows background requests) while the caller goes on;
+ * igny8_send_batch_finish() waits for and reads the answer. Nothing is acknowledged before that.
+ *
+ * @param Igny8_Batch $batch     The batch.
+ * @param array|null  $full_sync Range marker.
+ * @param int         $timeout   Seconds.
+ * @return Igny8_Async_Request|WP_Error
+ */
+function igny8_send_batch_start( Igny8_Batch $batch, $full_sync = null, $timeout = 30 ) {
+	return igny8_content_request_start(
 		'POST',
 		'content/batch/',
 		array(
-			'raw_body' => $body,
+			'raw_body' => $batch->body( wp_generate_uuid4(), $full_sync ),
 			'timeout'  => $timeout,
 		)
 	);
-	unset( $body );
+}
+
+/**
+ * Waits for a started batch's answer and reads it item by item.
+ *
+ * @param Igny8_Batch                  $batch   The batch as sent.
+ * @param Igny8_Async_Request|WP_Error $pending From igny8_send_batch_start().
+ * @return array|WP_Error As igny8_send_batch().
+ */
+function igny8_send_batch_finish( Igny8_Batch $batch, $pending ) {
+	$answer = $pending instanceof Igny8_Async_Request ? $pending->wait() : $pending;
 	if ( is_wp_error( $answer ) ) {
 		igny8_note_failure( $answer );
 		return $answer;
