@@ -215,14 +215,25 @@ fn a_database_url_of_another_kind_is_refused_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite:// or postgres://"));
 }
 
-#[test]
-fn serve_answers_on_its_port_and_stops_on_sigterm() {
-    let db = fresh_db("serve");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// `igny8 serve` on `port` with JSON logs on a pipe, once `/healthz` answers (its body).
+fn serve(db: &Db, port: u16) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_igny8"))
         .args([
             "--database",
@@ -239,12 +250,8 @@ fn serve_answers_on_its_port_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let answer = loop {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let got = rt.block_on(async {
+    loop {
+        let got = block_on(async {
             reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
                 .await
                 .ok()?
@@ -253,14 +260,24 @@ fn serve_answers_on_its_port_and_stops_on_sigterm() {
                 .ok()
         });
         if let Some(body) = got {
-            break body;
+            return (server, body);
+        }
+        if let Some(exit) = server.try_wait().unwrap() {
+            panic!("igny8 serve exited: {exit}");
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "igny8 serve did not come up"
         );
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
+}
+
+#[test]
+fn serve_answers_on_its_port_and_stops_on_sigterm() {
+    let db = fresh_db("serve");
+    let port = free_port();
+    let (mut server, answer) = serve(&db, port);
     assert!(answer.contains("ok"));
     assert!(
         std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists(),
@@ -342,4 +359,167 @@ fn postgres_urls_open_the_postgres_store() {
     );
     assert!(site["id"].as_i64().is_some());
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// Whether another connection holds the SQLite file's write lock right now.
+fn write_lock_taken(path: &str) -> bool {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::ZERO).unwrap();
+    let busy = conn.execute_batch("BEGIN IMMEDIATE").is_err();
+    if !busy {
+        conn.execute_batch("ROLLBACK").unwrap();
+    }
+    busy
+}
+
+fn held_posts(path: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM content", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// `igny8 serve` is killed (SIGKILL) while it applies a content batch: the batch's transaction
+/// never commits, so nothing of it is held, and the plugin's re-delivery to a new server on the
+/// same file converges.
+#[test]
+fn a_server_killed_mid_batch_applies_nothing_and_a_resend_converges() {
+    let db = fresh_db("kill");
+    let file = db.url.trim_start_matches("sqlite://").to_owned();
+    assert!(igny8(&db, &["migrate"], None).status.success());
+    let user = json(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("correct horse\n"),
+    );
+    assert!(user["id"].is_i64(), "{user}");
+    let site = json(
+        &db,
+        &[
+            "site",
+            "create",
+            "--owner",
+            "ann@example.com",
+            "--name",
+            "Blog",
+            "--url",
+            "https://blog.example",
+        ],
+        None,
+    );
+    let site_id = site["id"].as_i64().unwrap();
+    let key = json(
+        &db,
+        &["site", "key", "create", "--site", &site_id.to_string()],
+        None,
+    );
+    let key = key["key"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+
+    let port = free_port();
+    let (mut server, _) = serve(&db, port);
+    let base = format!("http://127.0.0.1:{port}/api/v1/integration/integrations/");
+    let created: Value = block_on(async {
+        client
+            .post(&base)
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"site": site_id}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let batch_url = format!(
+        "{base}{}/content/batch/",
+        created["data"]["id"].as_i64().unwrap()
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let items: Vec<Value> = (1..=500)
+        .map(|id| serde_json::json!({"op": "upsert", "kind": "post", "type": "post", "wp_id": id,
+            "modified_gmt": "2025-11-22 10:00:00",
+            "data": {"title": format!("Post {id}"), "slug": format!("post-{id}"), "status": "publish",
+                     "content": "z".repeat(12_000), "excerpt": "", "author": "Ann", "terms": {}, "meta": {}}}))
+        .collect();
+    let body = serde_json::json!({"items": items});
+    let mut killed_inside = 0;
+    for _attempt in 0..5 {
+        let port = free_port();
+        let (mut doomed, _) = serve(&db, port);
+        let url = batch_url.replace(
+            &base,
+            &format!("http://127.0.0.1:{port}/api/v1/integration/integrations/"),
+        );
+        let (client, key, body) = (client.clone(), key.clone(), body.clone());
+        let request = std::thread::spawn(move || {
+            block_on(async {
+                client
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .ok()
+            })
+        });
+        // The batch's transaction holds SQLite's write lock from its first to its last statement:
+        // kill the server the moment it is seen taken.
+        let mut inside = false;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !inside && !request.is_finished() && Instant::now() < deadline {
+            inside = write_lock_taken(&file);
+        }
+        doomed.kill().unwrap();
+        doomed.wait().unwrap();
+        let _ = request.join();
+        let held = held_posts(&file);
+        assert!(
+            held == 0 || held == 500,
+            "a batch was half applied: {held} of 500 held"
+        );
+        if inside && held == 0 {
+            killed_inside += 1;
+            break;
+        }
+        rusqlite::Connection::open(&file)
+            .unwrap()
+            .execute("DELETE FROM content", [])
+            .unwrap();
+    }
+    assert!(
+        killed_inside > 0,
+        "no kill landed inside a batch's transaction"
+    );
+
+    let port = free_port();
+    let (mut server, _) = serve(&db, port);
+    let url = batch_url.replace(
+        &base,
+        &format!("http://127.0.0.1:{port}/api/v1/integration/integrations/"),
+    );
+    let answer: Value = block_on(async {
+        client
+            .post(url)
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer["data"]["applied"], 500, "{answer}");
+    assert_eq!(held_posts(&file), 500);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -1,22 +1,21 @@
-//! Synced content on SQLite: batches applied item by item with cached prepared statements inside
-//! one `BEGIN IMMEDIATE` transaction, newest-first lists, checksums summed in SQL.
-
-use std::collections::HashSet;
+//! Synced content on SQLite: a batch is prepared on the caller's thread (checksums, JSON text),
+//! then applied item by item with cached prepared statements inside the writer's transaction;
+//! newest-first lists; checksums summed in SQL.
 
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
-use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
-use igny8_store::batch_plan::{chunk_sizes, plan, Step};
+use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome};
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::{
-    ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, SyncStateChange,
-    TermRow, TypeBound, TypeCount,
+    ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, TermRow,
+    TypeBound, TypeCount,
 };
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
-use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::db;
+use crate::conn::{db, parse_opt_time, time};
+use crate::{at, opt_at};
 
 /// The table and type column of each kind.
 fn table(kind: ItemKind) -> (&'static str, &'static str) {
@@ -26,195 +25,190 @@ fn table(kind: ItemKind) -> (&'static str, &'static str) {
     }
 }
 
-fn json(text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(db)
+fn json(text: &str) -> rusqlite::Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
-pub async fn apply_batch(
-    pool: &SqlitePool,
-    integration_id: i64,
-    batch: &Batch,
-    at: DateTime<Utc>,
-) -> Result<Vec<ItemOutcome>> {
-    let mut outcomes: Vec<ItemOutcome> = batch
-        .items
-        .iter()
-        .map(|item| match &item.change {
-            Err(why) => ItemOutcome::Rejected(why.to_string()),
-            Ok(_) => ItemOutcome::Applied,
-        })
-        .collect();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-    for step in plan(batch) {
-        match step {
-            Step::Posts(run) => {
-                let mut rest = &run[..];
-                for size in chunk_sizes(run.len()) {
-                    let (chunk, tail) = rest.split_at(size);
-                    rest = tail;
-                    let touched = upsert_posts(&mut tx, integration_id, chunk, at).await?;
-                    for (index, post) in chunk {
-                        if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
-                            outcomes[*index] = ItemOutcome::Stale;
-                        }
-                    }
-                }
-            }
-            Step::Terms(run) => {
-                let mut rest = &run[..];
-                for size in chunk_sizes(run.len()) {
-                    let (chunk, tail) = rest.split_at(size);
-                    rest = tail;
-                    upsert_terms(&mut tx, integration_id, chunk, at).await?;
-                }
-            }
-            Step::Single(index, change) => {
-                outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
-            }
+/// What the writer needs of a batch beyond the batch itself, computed before it gets there so
+/// the one writer thread only binds and steps statements.
+pub struct PreparedBatch {
+    batch: Batch,
+    /// Per item: the checksum and the JSON columns (seo, terms, meta) of an upserted post.
+    extras: Vec<Option<(u32, String, String, String)>>,
+    term_sums: Vec<Option<u32>>,
+    synced_at: String,
+}
+
+impl PreparedBatch {
+    pub fn new(batch: Batch, synced_at: DateTime<Utc>) -> Self {
+        let mut extras = Vec::with_capacity(batch.items.len());
+        let mut term_sums = Vec::with_capacity(batch.items.len());
+        for item in &batch.items {
+            let (extra, term) = match &item.change {
+                Ok(Change::UpsertPost(p)) => (
+                    Some((
+                        p.checksum(),
+                        p.seo.to_string(),
+                        p.terms.to_string(),
+                        p.meta.to_string(),
+                    )),
+                    None,
+                ),
+                Ok(Change::UpsertTerm(t)) => (None, Some(t.checksum())),
+                _ => (None, None),
+            };
+            extras.push(extra);
+            term_sums.push(term);
         }
+        Self {
+            batch,
+            extras,
+            term_sums,
+            synced_at: time(synced_at),
+        }
+    }
+}
+
+const UPSERT_POST: &str = "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body,
+         body_truncated, excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt,
+         seo, terms, meta, checksum, synced_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
+         title = excluded.title, slug = excluded.slug, status = excluded.status, body = excluded.body,
+         body_truncated = excluded.body_truncated, excerpt = excluded.excerpt, author = excluded.author,
+         url = excluded.url, parent = excluded.parent, menu_order = excluded.menu_order,
+         featured_image = excluded.featured_image, date_gmt = excluded.date_gmt,
+         modified_gmt = excluded.modified_gmt, seo = excluded.seo, terms = excluded.terms,
+         meta = excluded.meta, checksum = excluded.checksum, source = excluded.source,
+         synced_at = excluded.synced_at
+     WHERE content.modified_gmt <= excluded.modified_gmt";
+
+const UPSERT_TERM: &str =
+    "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count,
+         checksum, synced_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
+         name = excluded.name, slug = excluded.slug, description = excluded.description,
+         parent = excluded.parent, count = excluded.count, checksum = excluded.checksum,
+         synced_at = excluded.synced_at";
+
+/// Applies a prepared batch's valid items in order, then its range marker (the writer's
+/// transaction makes it all or nothing).
+pub fn apply_batch(
+    c: &Connection,
+    integration_id: i64,
+    prepared: &PreparedBatch,
+) -> Result<Vec<ItemOutcome>> {
+    let batch = &prepared.batch;
+    let at = &prepared.synced_at;
+    let mut outcomes: Vec<ItemOutcome> = Vec::with_capacity(batch.items.len());
+    let mut upsert_post = c.prepare_cached(UPSERT_POST).map_err(db)?;
+    let mut upsert_term = c.prepare_cached(UPSERT_TERM).map_err(db)?;
+    for (index, item) in batch.items.iter().enumerate() {
+        let outcome = match &item.change {
+            Err(why) => ItemOutcome::Rejected(why.to_string()),
+            Ok(Change::UpsertPost(p)) => {
+                let (checksum, seo, terms, meta) =
+                    prepared.extras[index].as_ref().expect("prepared post");
+                let touched = upsert_post
+                    .execute(params![
+                        integration_id,
+                        p.post_type.as_str(),
+                        p.wp_id,
+                        p.title,
+                        p.slug,
+                        p.status,
+                        p.content,
+                        p.content_truncated,
+                        p.excerpt,
+                        p.author,
+                        p.url,
+                        p.parent,
+                        p.menu_order,
+                        p.featured_image,
+                        p.date_gmt.as_ref().map(|t| t.as_str()),
+                        p.modified_gmt.as_str(),
+                        seo,
+                        terms,
+                        meta,
+                        i64::from(*checksum),
+                        at,
+                    ])
+                    .map_err(db)?;
+                // The WHERE of DO UPDATE is the staleness rule: an older change touches nothing.
+                if touched == 0 {
+                    ItemOutcome::Stale
+                } else {
+                    ItemOutcome::Applied
+                }
+            }
+            Ok(Change::UpsertTerm(t)) => {
+                let checksum = prepared.term_sums[index].expect("prepared term");
+                upsert_term
+                    .execute(params![
+                        integration_id,
+                        t.taxonomy.as_str(),
+                        t.wp_id,
+                        t.name,
+                        t.slug,
+                        t.description,
+                        t.parent,
+                        t.count,
+                        i64::from(checksum),
+                        at,
+                    ])
+                    .map_err(db)?;
+                ItemOutcome::Applied
+            }
+            Ok(change) => delete_one(c, integration_id, change)?,
+        };
+        outcomes.push(outcome);
     }
     if let Some(marker) = &batch.range {
         let (table, type_col) = table(marker.kind);
         let keep = serde_json::to_string(&batch.present_ids(marker.kind, &marker.type_name))
             .map_err(db)?;
-        sqlx::query(&format!(
+        c.prepare_cached(&format!(
             "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?
              AND wp_id NOT IN (SELECT value FROM json_each(?))"
         ))
-        .bind(integration_id)
-        .bind(marker.type_name.as_str())
-        .bind(marker.from_id)
-        .bind(marker.to_id)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await
+        .and_then(|mut q| {
+            q.execute(params![
+                integration_id,
+                marker.type_name.as_str(),
+                marker.from_id,
+                marker.to_id,
+                keep
+            ])
+        })
         .map_err(db)?;
         if marker.run_id.is_some() {
-            let mut state = load_state(&mut tx, integration_id).await?;
+            let (mut state, _) = load_state(c, integration_id)?;
             if let Some(progress) = state.range_progress(marker) {
                 let (from, to, held) = match progress {
                     Progress::Add => (marker.from_id, marker.to_id, batch.held_in_range(&outcomes)),
                     Progress::Recount { from, to } => {
-                        let n: i64 = sqlx::query_scalar(&format!(
-                            "SELECT COUNT(*) FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?"
-                        ))
-                        .bind(integration_id)
-                        .bind(marker.type_name.as_str())
-                        .bind(from)
-                        .bind(to)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db)?;
+                        let n: i64 = c
+                            .query_row(
+                                &format!("SELECT COUNT(*) FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?"),
+                                params![integration_id, marker.type_name.as_str(), from, to],
+                                |r| r.get(0),
+                            )
+                            .map_err(db)?;
                         (from, to, u64::try_from(n).unwrap_or(0))
                     }
                 };
                 state.record_range(marker, from, to, held);
-                save_state(&mut tx, integration_id, &state).await?;
+                save_state(c, integration_id, &state)?;
             }
         }
     }
-    tx.commit().await.map_err(db)?;
     Ok(outcomes)
 }
 
-/// `VALUES (?, …), (?, …)`: `rows` tuples of `cols` placeholders.
-fn values(rows: usize, cols: usize) -> String {
-    let row = format!("({})", vec!["?"; cols].join(", "));
-    vec![row; rows].join(", ")
-}
-
-/// Upserts distinct posts in one statement; answers the ones it inserted or updated (the WHERE
-/// of DO UPDATE is the staleness rule: an older change touches nothing and is not returned).
-async fn upsert_posts(
-    conn: &mut SqliteConnection,
-    integration_id: i64,
-    posts: &[(usize, &Post)],
-    at: DateTime<Utc>,
-) -> Result<HashSet<(String, i64)>> {
-    let sql = format!(
-        "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
-             excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
-             meta, checksum, synced_at)
-         VALUES {}
-         ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
-             title = excluded.title, slug = excluded.slug, status = excluded.status, body = excluded.body,
-             body_truncated = excluded.body_truncated, excerpt = excluded.excerpt, author = excluded.author,
-             url = excluded.url, parent = excluded.parent, menu_order = excluded.menu_order,
-             featured_image = excluded.featured_image, date_gmt = excluded.date_gmt,
-             modified_gmt = excluded.modified_gmt, seo = excluded.seo, terms = excluded.terms,
-             meta = excluded.meta, checksum = excluded.checksum, source = excluded.source,
-             synced_at = excluded.synced_at
-         WHERE content.modified_gmt <= excluded.modified_gmt
-         RETURNING post_type, wp_id",
-        values(posts.len(), 21)
-    );
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-    for (_, p) in posts {
-        q = q
-            .bind(integration_id)
-            .bind(p.post_type.as_str())
-            .bind(p.wp_id)
-            .bind(&p.title)
-            .bind(&p.slug)
-            .bind(&p.status)
-            .bind(&p.content)
-            .bind(p.content_truncated)
-            .bind(&p.excerpt)
-            .bind(&p.author)
-            .bind(&p.url)
-            .bind(p.parent)
-            .bind(p.menu_order)
-            .bind(&p.featured_image)
-            .bind(p.date_gmt.as_ref().map(|t| t.as_str()))
-            .bind(p.modified_gmt.as_str())
-            .bind(p.seo.to_string())
-            .bind(p.terms.to_string())
-            .bind(p.meta.to_string())
-            .bind(i64::from(p.checksum()))
-            .bind(at);
-    }
-    Ok(q.fetch_all(conn).await.map_err(db)?.into_iter().collect())
-}
-
-/// Upserts distinct terms in one statement: the last delivery wins.
-async fn upsert_terms(
-    conn: &mut SqliteConnection,
-    integration_id: i64,
-    terms: &[(usize, &Term)],
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count, checksum, synced_at)
-         VALUES {}
-         ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
-             name = excluded.name, slug = excluded.slug, description = excluded.description,
-             parent = excluded.parent, count = excluded.count, checksum = excluded.checksum,
-             synced_at = excluded.synced_at",
-        values(terms.len(), 10)
-    );
-    let mut q = sqlx::query(&sql);
-    for (_, t) in terms {
-        q = q
-            .bind(integration_id)
-            .bind(t.taxonomy.as_str())
-            .bind(t.wp_id)
-            .bind(&t.name)
-            .bind(&t.slug)
-            .bind(&t.description)
-            .bind(t.parent)
-            .bind(t.count)
-            .bind(i64::from(t.checksum()))
-            .bind(at);
-    }
-    q.execute(conn).await.map_err(db)?;
-    Ok(())
-}
-
-async fn delete_one(
-    conn: &mut SqliteConnection,
-    integration_id: i64,
-    change: &Change,
-) -> Result<ItemOutcome> {
+fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<ItemOutcome> {
     match change {
         Change::DeletePost {
             post_type,
@@ -222,68 +216,55 @@ async fn delete_one(
             modified_gmt,
         } => {
             let modified = modified_gmt.as_ref().map(|t| t.as_str());
-            let deleted = sqlx::query(
-                "DELETE FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?
-                 AND (?4 IS NULL OR modified_gmt <= ?4)",
-            )
-            .bind(integration_id)
-            .bind(post_type.as_str())
-            .bind(wp_id)
-            .bind(modified)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?
-            .rows_affected();
+            let deleted = c
+                .prepare_cached(
+                    "DELETE FROM content WHERE integration_id = ?1 AND post_type = ?2 AND wp_id = ?3
+                     AND (?4 IS NULL OR modified_gmt <= ?4)",
+                )
+                .and_then(|mut q| q.execute(params![integration_id, post_type.as_str(), wp_id, modified]))
+                .map_err(db)?;
             // Nothing deleted: either not held (done already) or held newer (stale).
-            let held: Option<i64> = if deleted == 0 && modified.is_some() {
-                sqlx::query_scalar(
+            let held = deleted == 0
+                && modified.is_some()
+                && c.prepare_cached(
                     "SELECT 1 FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?",
                 )
-                .bind(integration_id)
-                .bind(post_type.as_str())
-                .bind(wp_id)
-                .fetch_optional(&mut *conn)
-                .await
+                .and_then(|mut q| {
+                    q.query_row(params![integration_id, post_type.as_str(), wp_id], |_| Ok(()))
+                        .optional()
+                })
                 .map_err(db)?
-            } else {
-                None
-            };
-            Ok(if held.is_some() {
+                .is_some();
+            Ok(if held {
                 ItemOutcome::Stale
             } else {
                 ItemOutcome::Applied
             })
         }
         Change::DeleteTerm { taxonomy, wp_id } => {
-            sqlx::query(
+            c.prepare_cached(
                 "DELETE FROM terms WHERE integration_id = ? AND taxonomy = ? AND wp_id = ?",
             )
-            .bind(integration_id)
-            .bind(taxonomy.as_str())
-            .bind(wp_id)
-            .execute(&mut *conn)
-            .await
+            .and_then(|mut q| q.execute(params![integration_id, taxonomy.as_str(), wp_id]))
             .map_err(db)?;
             Ok(ItemOutcome::Applied)
         }
         Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::Database(
-            "an upsert was planned as a single step".into(),
+            "an upsert was taken for a delete".into(),
         )),
     }
 }
 
-pub async fn prune(pool: &SqlitePool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+pub fn prune(c: &Connection, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);
-        let held: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT DISTINCT {type_col} FROM {table} WHERE integration_id = ?"
-        ))
-        .bind(integration_id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        let held: Vec<String> = c
+            .prepare(&format!(
+                "SELECT DISTINCT {type_col} FROM {table} WHERE integration_id = ?"
+            ))
+            .and_then(|mut q| q.query_map([integration_id], |r| r.get(0))?.collect())
+            .map_err(db)?;
         for type_name in held {
             let bound = keep
                 .iter()
@@ -295,24 +276,21 @@ pub async fn prune(pool: &SqlitePool, integration_id: i64, keep: &[TypeBound]) -
                     max_id: Some(max), ..
                 }) => *max,
             };
-            deleted += sqlx::query(&format!(
-                "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id > ?"
-            ))
-            .bind(integration_id)
-            .bind(&type_name)
-            .bind(above)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+            deleted += c
+                .execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id > ?"
+                    ),
+                    params![integration_id, type_name, above],
+                )
+                .map_err(db)?;
         }
     }
-    tx.commit().await.map_err(db)?;
-    Ok(deleted)
+    Ok(deleted as u64)
 }
 
-pub async fn delete_ids(
-    pool: &SqlitePool,
+pub fn delete_ids(
+    c: &Connection,
     integration_id: i64,
     kind: ItemKind,
     type_name: &str,
@@ -320,53 +298,39 @@ pub async fn delete_ids(
 ) -> Result<u64> {
     let (table, type_col) = table(kind);
     let ids = serde_json::to_string(ids).map_err(db)?;
-    Ok(sqlx::query(&format!(
-        "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ?
-         AND wp_id IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(integration_id)
-    .bind(type_name)
-    .bind(ids)
-    .execute(pool)
-    .await
-    .map_err(db)?
-    .rows_affected())
+    let deleted = c
+        .execute(
+            &format!(
+                "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ?
+                 AND wp_id IN (SELECT value FROM json_each(?))"
+            ),
+            params![integration_id, type_name, ids],
+        )
+        .map_err(db)?;
+    Ok(deleted as u64)
 }
 
-type SummaryRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    String,
-    DateTime<Utc>,
-);
 const SUMMARY_COLS: &str =
     "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
 
-fn summary(r: SummaryRow) -> Result<ContentSummary> {
+fn summary(r: &Row<'_>) -> rusqlite::Result<ContentSummary> {
     Ok(ContentSummary {
-        wp_id: r.0,
-        post_type: r.1,
-        title: r.2,
-        slug: r.3,
-        status: r.4,
-        parent: r.5,
-        modified_gmt: r.6,
-        url: r.7,
-        terms: json(&r.8)?,
-        seo: json(&r.9)?,
-        synced_at: r.10,
+        wp_id: r.get(0)?,
+        post_type: r.get(1)?,
+        title: r.get(2)?,
+        slug: r.get(3)?,
+        status: r.get(4)?,
+        parent: r.get(5)?,
+        modified_gmt: r.get(6)?,
+        url: r.get(7)?,
+        terms: json(&r.get::<_, String>(8)?)?,
+        seo: json(&r.get::<_, String>(9)?)?,
+        synced_at: at(r, 10)?,
     })
 }
 
-pub async fn list(
-    pool: &SqlitePool,
+pub fn list(
+    c: &Connection,
     integration_id: i64,
     filter: ContentFilter<'_>,
     offset: u64,
@@ -374,114 +338,99 @@ pub async fn list(
 ) -> Result<ContentPage> {
     let filter_sql =
         "integration_id = ?1 AND (?2 IS NULL OR post_type = ?2) AND (?3 IS NULL OR status = ?3)";
-    let count: i64 =
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM content WHERE {filter_sql}"))
-            .bind(integration_id)
-            .bind(filter.post_type)
-            .bind(filter.status)
-            .fetch_one(pool)
-            .await
-            .map_err(db)?;
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "SELECT {SUMMARY_COLS} FROM content WHERE {filter_sql}
-         ORDER BY modified_gmt DESC, wp_id DESC LIMIT ?4 OFFSET ?5"
-    ))
-    .bind(integration_id)
-    .bind(filter.post_type)
-    .bind(filter.status)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    // One read transaction: the count and the page describe the same moment.
+    let tx = c.unchecked_transaction().map_err(db)?;
+    let count: i64 = tx
+        .prepare_cached(&format!("SELECT COUNT(*) FROM content WHERE {filter_sql}"))
+        .and_then(|mut q| {
+            q.query_row(
+                params![integration_id, filter.post_type, filter.status],
+                |r| r.get(0),
+            )
+        })
+        .map_err(db)?;
+    let items = tx
+        .prepare_cached(&format!(
+            "SELECT {SUMMARY_COLS} FROM content WHERE {filter_sql}
+             ORDER BY modified_gmt DESC, wp_id DESC LIMIT ?4 OFFSET ?5"
+        ))
+        .and_then(|mut q| {
+            q.query_map(
+                params![
+                    integration_id,
+                    filter.post_type,
+                    filter.status,
+                    i64::try_from(limit).unwrap_or(i64::MAX),
+                    i64::try_from(offset).unwrap_or(i64::MAX)
+                ],
+                summary,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(db)?;
+    tx.commit().map_err(db)?;
     Ok(ContentPage {
         count: u64::try_from(count).unwrap_or(0),
-        items: rows.into_iter().map(summary).collect::<Result<_>>()?,
+        items,
     })
 }
 
-type DetailRow = (
-    String,
-    bool,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-    String,
-    i64,
-    String,
-);
-
-pub async fn item(
-    pool: &SqlitePool,
+pub fn item(
+    c: &Connection,
     integration_id: i64,
     post_type: &str,
     wp_id: i64,
 ) -> Result<Option<ContentItem>> {
-    let key = "integration_id = ? AND post_type = ? AND wp_id = ?";
-    let row: Option<SummaryRow> =
-        sqlx::query_as(&format!("SELECT {SUMMARY_COLS} FROM content WHERE {key}"))
-            .bind(integration_id)
-            .bind(post_type)
-            .bind(wp_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(db)?;
-    let Some(row) = row else { return Ok(None) };
-    let d: DetailRow = sqlx::query_as(&format!(
-        "SELECT body, body_truncated, excerpt, author, date_gmt, menu_order, featured_image, meta,
-                checksum, source FROM content WHERE {key}"
+    c.prepare_cached(&format!(
+        "SELECT {SUMMARY_COLS}, body, body_truncated, excerpt, author, date_gmt, menu_order,
+                featured_image, meta, checksum, source
+         FROM content WHERE integration_id = ? AND post_type = ? AND wp_id = ?"
     ))
-    .bind(integration_id)
-    .bind(post_type)
-    .bind(wp_id)
-    .fetch_one(pool)
-    .await
-    .map_err(db)?;
-    Ok(Some(ContentItem {
-        summary: summary(row)?,
-        content: d.0,
-        content_truncated: d.1,
-        excerpt: d.2,
-        author: d.3,
-        date_gmt: d.4,
-        menu_order: d.5,
-        featured_image: d.6,
-        meta: json(&d.7)?,
-        checksum: u32::try_from(d.8).map_err(db)?,
-        source: d.9,
-    }))
+    .and_then(|mut q| {
+        q.query_row(params![integration_id, post_type, wp_id], |r| {
+            Ok(ContentItem {
+                summary: summary(r)?,
+                content: r.get(11)?,
+                content_truncated: r.get(12)?,
+                excerpt: r.get(13)?,
+                author: r.get(14)?,
+                date_gmt: r.get(15)?,
+                menu_order: r.get(16)?,
+                featured_image: r.get(17)?,
+                meta: json(&r.get::<_, String>(18)?)?,
+                checksum: r.get(19)?,
+                source: r.get(20)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(db)
 }
 
-type TermTuple = (i64, String, String, i64, i64, String, String, DateTime<Utc>);
-
-pub async fn terms(pool: &SqlitePool, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
-    let rows: Vec<TermTuple> = sqlx::query_as(
+pub fn terms(c: &Connection, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
+    c.prepare_cached(
         "SELECT wp_id, name, slug, parent, count, description, taxonomy, synced_at FROM terms
          WHERE integration_id = ? AND taxonomy = ? ORDER BY wp_id",
     )
-    .bind(integration_id)
-    .bind(taxonomy)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TermRow {
-            wp_id: r.0,
-            name: r.1,
-            slug: r.2,
-            parent: r.3,
-            count: r.4,
-            description: r.5,
-            taxonomy: r.6,
-            synced_at: r.7,
-        })
-        .collect())
+    .and_then(|mut q| {
+        q.query_map(params![integration_id, taxonomy], |r| {
+            Ok(TermRow {
+                wp_id: r.get(0)?,
+                name: r.get(1)?,
+                slug: r.get(2)?,
+                parent: r.get(3)?,
+                count: r.get(4)?,
+                description: r.get(5)?,
+                taxonomy: r.get(6)?,
+                synced_at: at(r, 7)?,
+            })
+        })?
+        .collect()
+    })
+    .map_err(db)
 }
 
-pub async fn counts(pool: &SqlitePool, integration_id: i64) -> Result<Vec<TypeCount>> {
+pub fn counts(c: &Connection, integration_id: i64) -> Result<Vec<TypeCount>> {
     let mut all = Vec::new();
     for (kind, sql) in [
         (
@@ -495,45 +444,45 @@ pub async fn counts(pool: &SqlitePool, integration_id: i64) -> Result<Vec<TypeCo
              GROUP BY taxonomy ORDER BY taxonomy",
         ),
     ] {
-        let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(sql)
-            .bind(integration_id)
-            .fetch_all(pool)
-            .await
+        let rows: Vec<(String, i64, Option<String>)> = c
+            .prepare_cached(sql)
+            .and_then(|mut q| {
+                q.query_map([integration_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
             .map_err(db)?;
         for (type_name, count, last) in rows {
-            let last_synced_at = last
-                .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
-                .transpose()
-                .map_err(db)?;
             all.push(TypeCount {
                 kind,
                 type_name,
                 count: u64::try_from(count).unwrap_or(0),
-                last_synced_at,
+                last_synced_at: parse_opt_time(last)?,
             });
         }
     }
     Ok(all)
 }
 
-pub async fn buckets(
-    pool: &SqlitePool,
+pub fn buckets(
+    c: &Connection,
     integration_id: i64,
     kind: ItemKind,
     type_name: &str,
     bucket_size: i64,
 ) -> Result<Vec<Bucket>> {
     let (table, type_col) = table(kind);
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT (wp_id / ?1) * ?1 AS start, COUNT(*), SUM(checksum) FROM {table}
-         WHERE integration_id = ?2 AND {type_col} = ?3 GROUP BY start ORDER BY start"
-    ))
-    .bind(bucket_size)
-    .bind(integration_id)
-    .bind(type_name)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    let rows: Vec<(i64, i64, i64)> = c
+        .prepare_cached(&format!(
+            "SELECT (wp_id / ?1) * ?1 AS start, COUNT(*), SUM(checksum) FROM {table}
+             WHERE integration_id = ?2 AND {type_col} = ?3 GROUP BY start ORDER BY start"
+        ))
+        .and_then(|mut q| {
+            q.query_map(params![bucket_size, integration_id, type_name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+        .map_err(db)?;
     rows.into_iter()
         .map(|(start, count, sum)| {
             Ok(Bucket {
@@ -545,8 +494,8 @@ pub async fn buckets(
         .collect()
 }
 
-pub async fn checksums(
-    pool: &SqlitePool,
+pub fn checksums(
+    c: &Connection,
     integration_id: i64,
     kind: ItemKind,
     type_name: &str,
@@ -554,119 +503,109 @@ pub async fn checksums(
     to_id: i64,
 ) -> Result<Vec<(i64, u32)>> {
     let (table, type_col) = table(kind);
-    let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+    c.prepare_cached(&format!(
         "SELECT wp_id, checksum FROM {table}
          WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ? ORDER BY wp_id"
     ))
-    .bind(integration_id)
-    .bind(type_name)
-    .bind(from_id)
-    .bind(to_id)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    rows.into_iter()
-        .map(|(id, sum)| Ok((id, u32::try_from(sum).map_err(db)?)))
+    .and_then(|mut q| {
+        q.query_map(params![integration_id, type_name, from_id, to_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect()
+    })
+    .map_err(db)
 }
 
-type StateRow = (
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    String,
-    String,
-    String,
-    bool,
-    bool,
-    String,
-    i64,
-    Option<DateTime<Utc>>,
-);
+const STATE_COLS: &str = "run_id, run_status, run_started_at, run_finished_at, run_totals, run_done,
+    run_cursors, full_sync_requested, verify_requested, verify_state, verify_differences, verified_at, version";
 
-async fn load_state(conn: &mut SqliteConnection, integration_id: i64) -> Result<ContentSyncState> {
-    let row: Option<StateRow> = sqlx::query_as(
-        "SELECT run_id, run_status, run_started_at, run_finished_at, run_totals, run_done, run_cursors,
-                full_sync_requested, verify_requested, verify_state, verify_differences, verified_at
-         FROM content_sync_state WHERE integration_id = ?",
-    )
-    .bind(integration_id)
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?;
-    let Some(r) = row else {
-        return Ok(ContentSyncState::default());
-    };
-    SyncStateRow {
-        run_id: r.0,
-        run_status: r.1,
-        run_started_at: r.2,
-        run_finished_at: r.3,
-        run_totals: json(&r.4)?,
-        run_done: json(&r.5)?,
-        run_cursors: json(&r.6)?,
-        full_sync_requested: r.7,
-        verify_requested: r.8,
-        verify_state: r.9,
-        verify_differences: r.10,
-        verified_at: r.11,
+/// The integration's sync state and its row's version (`None` before the row exists).
+pub fn load_state(c: &Connection, integration_id: i64) -> Result<(ContentSyncState, Option<i64>)> {
+    let row = c
+        .prepare_cached(&format!(
+            "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = ?"
+        ))
+        .and_then(|mut q| {
+            q.query_row([integration_id], |r| {
+                let text = |i: usize| -> rusqlite::Result<Value> { json(&r.get::<_, String>(i)?) };
+                Ok((
+                    SyncStateRow {
+                        run_id: r.get(0)?,
+                        run_status: r.get(1)?,
+                        run_started_at: opt_at(r, 2)?,
+                        run_finished_at: opt_at(r, 3)?,
+                        run_totals: text(4)?,
+                        run_done: text(5)?,
+                        run_cursors: text(6)?,
+                        full_sync_requested: r.get(7)?,
+                        verify_requested: r.get(8)?,
+                        verify_state: r.get(9)?,
+                        verify_differences: r.get(10)?,
+                        verified_at: opt_at(r, 11)?,
+                    },
+                    r.get::<_, i64>(12)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    match row {
+        None => Ok((ContentSyncState::default(), None)),
+        Some((row, version)) => Ok((row.into_state()?, Some(version))),
     }
-    .into_state()
 }
 
-async fn save_state(
-    conn: &mut SqliteConnection,
+/// Writes the state whatever the row holds (inside a write that read it first).
+fn save_state(c: &Connection, integration_id: i64, state: &ContentSyncState) -> Result<()> {
+    let version = load_state(c, integration_id)?.1;
+    save_state_if(c, integration_id, state, version).map(|_| ())
+}
+
+/// Writes the state if the row is still at `version` (`None`: still missing); answers whether it
+/// did. Each write moves the version on.
+pub fn save_state_if(
+    c: &Connection,
     integration_id: i64,
     state: &ContentSyncState,
-) -> Result<()> {
+    version: Option<i64>,
+) -> Result<bool> {
     let r = SyncStateRow::from_state(state);
-    sqlx::query(
-        "INSERT INTO content_sync_state (integration_id, run_id, run_status, run_started_at, run_finished_at,
-             run_totals, run_done, run_cursors, full_sync_requested, verify_requested, verify_state,
-             verify_differences, verified_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (integration_id) DO UPDATE SET
-             run_id = excluded.run_id, run_status = excluded.run_status,
-             run_started_at = excluded.run_started_at, run_finished_at = excluded.run_finished_at,
-             run_totals = excluded.run_totals, run_done = excluded.run_done,
-             run_cursors = excluded.run_cursors, full_sync_requested = excluded.full_sync_requested,
-             verify_requested = excluded.verify_requested, verify_state = excluded.verify_state,
-             verify_differences = excluded.verify_differences, verified_at = excluded.verified_at",
-    )
-    .bind(integration_id)
-    .bind(r.run_id)
-    .bind(r.run_status)
-    .bind(r.run_started_at)
-    .bind(r.run_finished_at)
-    .bind(r.run_totals.to_string())
-    .bind(r.run_done.to_string())
-    .bind(r.run_cursors.to_string())
-    .bind(r.full_sync_requested)
-    .bind(r.verify_requested)
-    .bind(r.verify_state)
-    .bind(r.verify_differences)
-    .bind(r.verified_at)
-    .execute(conn)
-    .await
+    let values = params![
+        integration_id,
+        r.run_id,
+        r.run_status,
+        r.run_started_at.map(time),
+        r.run_finished_at.map(time),
+        r.run_totals.to_string(),
+        r.run_done.to_string(),
+        r.run_cursors.to_string(),
+        r.full_sync_requested,
+        r.verify_requested,
+        r.verify_state,
+        r.verify_differences,
+        r.verified_at.map(time),
+        version,
+    ];
+    let written = match version {
+        None => c
+            .prepare_cached(
+                "INSERT INTO content_sync_state (integration_id, run_id, run_status, run_started_at,
+                     run_finished_at, run_totals, run_done, run_cursors, full_sync_requested,
+                     verify_requested, verify_state, verify_differences, verified_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE(?14, 0) + 1)
+                 ON CONFLICT (integration_id) DO NOTHING",
+            )
+            .and_then(|mut q| q.execute(values)),
+        Some(_) => c
+            .prepare_cached(
+                "UPDATE content_sync_state SET run_id = ?2, run_status = ?3, run_started_at = ?4,
+                     run_finished_at = ?5, run_totals = ?6, run_done = ?7, run_cursors = ?8,
+                     full_sync_requested = ?9, verify_requested = ?10, verify_state = ?11,
+                     verify_differences = ?12, verified_at = ?13, version = version + 1
+                 WHERE integration_id = ?1 AND version = ?14",
+            )
+            .and_then(|mut q| q.execute(values)),
+    }
     .map_err(db)?;
-    Ok(())
-}
-
-pub async fn state(pool: &SqlitePool, integration_id: i64) -> Result<ContentSyncState> {
-    let mut conn = pool.acquire().await.map_err(db)?;
-    load_state(&mut conn, integration_id).await
-}
-
-pub async fn update_state(
-    pool: &SqlitePool,
-    integration_id: i64,
-    change: SyncStateChange<'_>,
-) -> Result<ContentSyncState> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-    let mut state = load_state(&mut tx, integration_id).await?;
-    change(&mut state).map_err(|refused| StoreError::Conflict(refused.0))?;
-    save_state(&mut tx, integration_id, &state).await?;
-    tx.commit().await.map_err(db)?;
-    Ok(state)
+    Ok(written == 1)
 }

@@ -1,10 +1,12 @@
 //! The `Store` on embedded SQLite: one file in WAL mode, created and migrated on first start.
-//! Writers that read-modify-write take the database's write lock up front (`BEGIN IMMEDIATE`).
+//! Reads run on a pool of reader connections; every write goes to one writer thread that commits
+//! the writes queued meanwhile as one group (`conn.rs`). Read-modify-writes whose change is a
+//! caller's closure (`config_json`, the sync state) read, change, then write only if the row is
+//! still what was read, retrying otherwise.
 
+mod conn;
 mod content;
-
-use std::str::FromStr;
-use std::time::Duration;
+mod migrate;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,333 +18,291 @@ use igny8_store::{
     NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange, TermRow, TypeBound,
     TypeCount, User,
 };
-use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqlitePool};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
 
+use conn::{db, time, write_err, Db, Location};
+
 pub struct SqliteStore {
-    /// Readers: WAL lets them run beside the writer.
-    pool: SqlitePool,
-    /// One connection for every write, so concurrent writers queue here in arrival order instead
-    /// of sleeping in SQLite's busy handler (which polls with growing sleeps and wrecks latency).
-    writer: SqlitePool,
+    db: Db,
 }
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at a `sqlite://PATH` URL.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(db)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(15))
-            .foreign_keys(true)
-            // A content batch's multi-row statements keep their statement journal in memory.
-            .pragma("temp_store", "memory");
-        // The writer opens first: it creates the file and switches it to WAL.
-        let writer = pool_options()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(db)?;
-        if url.contains(":memory:") {
-            // Every connection to an in-memory database is a database of its own: share one.
-            return Ok(Self {
-                pool: writer.clone(),
-                writer,
-            });
-        }
-        let pool = pool_options()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            db: Db::open(Location::parse(url)?)?,
+        })
     }
 }
 
-/// No ping before each use; but a connection left inside a transaction is closed (SQLite rolls the
-/// transaction back) instead of handed out. That happens when a caller goes away at the wrong
-/// moment: its future dropped after `BEGIN` reached the connection's worker but before sqlx made a
-/// transaction of it (nothing then rolls back), and every later `BEGIN IMMEDIATE` on the one
-/// writer connection would fail. The check runs at acquire, when the release's ping has drained
-/// the worker's queue, so the depth it reads is settled.
-fn pool_options() -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
-        .test_before_acquire(false)
-        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-}
+/// A stored time, read back from its RFC 3339 text.
+struct Time(DateTime<Utc>);
 
-fn db(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
-/// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
-fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Conflict(what.to_owned())
-        }
-        _ => db(e),
+impl FromSql for Time {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| Time(t.with_timezone(&Utc)))
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
     }
 }
 
-type UserRow = (i64, i64, String, String, DateTime<Utc>);
-type SiteRow = (i64, i64, String, String, bool, DateTime<Utc>);
-type KeyRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
-type IntegrationRow = (
-    i64,
-    i64,
-    String,
-    bool,
-    String,
-    String,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-);
+fn at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    Ok(row.get::<_, Time>(i)?.0)
+}
+
+fn opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(row.get::<_, Option<Time>>(i)?.map(|t| t.0))
+}
 
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
 const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
 const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
 
-fn user(r: UserRow) -> User {
-    User {
-        id: r.0,
-        account_id: r.1,
-        email: r.2,
-        password_hash: r.3,
-        created_at: r.4,
-    }
-}
-
-fn site(r: SiteRow) -> Site {
-    Site {
-        id: r.0,
-        account_id: r.1,
-        name: r.2,
-        url: r.3,
-        is_active: r.4,
-        created_at: r.5,
-    }
-}
-
-fn key(r: KeyRow) -> ApiKey {
-    ApiKey {
-        id: r.0,
-        site_id: r.1,
-        prefix: r.2,
-        hash: r.3,
-        label: r.4,
-        created_at: r.5,
-        last_used_at: r.6,
-        revoked_at: r.7,
-    }
-}
-
-fn integration(r: IntegrationRow) -> Result<SiteIntegration> {
-    Ok(SiteIntegration {
-        id: r.0,
-        site_id: r.1,
-        platform: r.2,
-        is_active: r.3,
-        config_json: serde_json::from_str(&r.4).map_err(db)?,
-        sync_status: r.5,
-        last_sync_at: r.6,
-        last_error: r.7,
-        created_at: r.8,
-        updated_at: r.9,
+fn user(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        email: r.get(2)?,
+        password_hash: r.get(3)?,
+        created_at: at(r, 4)?,
     })
 }
+
+fn site(r: &Row<'_>) -> rusqlite::Result<Site> {
+    Ok(Site {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        name: r.get(2)?,
+        url: r.get(3)?,
+        is_active: r.get(4)?,
+        created_at: at(r, 5)?,
+    })
+}
+
+fn key(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.get(0)?,
+        site_id: r.get(1)?,
+        prefix: r.get(2)?,
+        hash: r.get(3)?,
+        label: r.get(4)?,
+        created_at: at(r, 5)?,
+        last_used_at: opt_at(r, 6)?,
+        revoked_at: opt_at(r, 7)?,
+    })
+}
+
+fn integration(r: &Row<'_>) -> rusqlite::Result<SiteIntegration> {
+    let config: String = r.get(4)?;
+    Ok(SiteIntegration {
+        id: r.get(0)?,
+        site_id: r.get(1)?,
+        platform: r.get(2)?,
+        is_active: r.get(3)?,
+        config_json: serde_json::from_str(&config).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        sync_status: r.get(5)?,
+        last_sync_at: opt_at(r, 6)?,
+        last_error: r.get(7)?,
+        created_at: at(r, 8)?,
+        updated_at: at(r, 9)?,
+    })
+}
+
+/// How many times a read-modify-write re-reads a row another writer changed meanwhile.
+const MAX_RETRIES: usize = 1_000;
 
 #[async_trait]
 impl Store for SqliteStore {
     #[instrument(skip_all)]
     async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.writer)
-            .await
-            .map_err(db)
+        self.db.write(migrate::run).await
     }
 
     #[instrument(skip_all)]
     async fn server_secret(&self, name: &str, make: String) -> Result<String> {
-        sqlx::query(
-            "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(make)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.writer)
+        let name = name.to_owned();
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                    params![name, make],
+                )
+                .map_err(db)?;
+                c.query_row(
+                    "SELECT value FROM server_secrets WHERE name = ?",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .map_err(db)
+            })
             .await
-            .map_err(db)
     }
 
     #[instrument(skip_all)]
     async fn count_users(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+        self.db
+            .read_now(|c| {
+                c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+                    .map_err(db)
+            })
             .await
-            .map_err(db)
     }
 
     #[instrument(skip_all)]
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User> {
-        let now = Utc::now();
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        let (email, hash, account) = (
+            new.email.to_owned(),
+            new.password_hash.to_owned(),
+            new.account_name.to_owned(),
+        );
+        let now = time(Utc::now());
+        self.db
+            .write(move |c| {
+                let account_id: i64 = c
+                    .query_row(
+                        "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
+                        params![account, now],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                c.query_row(
+                    &format!("INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"),
+                    params![account_id, email, hash, now],
+                    user,
+                )
+                .map_err(write_err("a user with this email already exists"))
+            })
             .await
-            .map_err(db)?;
-        let account_id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
-        )
-        .bind(new.account_name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let row: UserRow = sqlx::query_as(&format!(
-            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"
-        ))
-        .bind(account_id)
-        .bind(new.email)
-        .bind(new.password_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(write_err("a user with this email already exists"))?;
-        tx.commit().await.map_err(db)?;
-        Ok(user(row))
     }
 
     #[instrument(skip_all)]
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> =
-            sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"))
-                .bind(email)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(row.map(user))
+        let email = email.to_owned();
+        self.db
+            .read_now(move |c| {
+                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"))
+                    .and_then(|mut q| q.query_row([&email], user).optional())
+                    .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        let row: Option<UserRow> =
-            sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(row.map(user))
+        self.db
+            .read_now(move |c| {
+                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
+                    .and_then(|mut q| q.query_row([id], user).optional())
+                    .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn create_site(&self, account_id: i64, name: &str, url: &str) -> Result<Site> {
-        let row: SiteRow = sqlx::query_as(&format!(
-            "INSERT INTO sites (account_id, name, url, is_active, created_at) VALUES (?, ?, ?, 1, ?) RETURNING {SITE_COLS}"
-        ))
-        .bind(account_id)
-        .bind(name)
-        .bind(url)
-        .bind(Utc::now())
-        .fetch_one(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(site(row))
+        let (name, url, now) = (name.to_owned(), url.to_owned(), time(Utc::now()));
+        self.db
+            .write(move |c| {
+                c.query_row(
+                    &format!("INSERT INTO sites (account_id, name, url, is_active, created_at) VALUES (?, ?, ?, 1, ?) RETURNING {SITE_COLS}"),
+                    params![account_id, name, url, now],
+                    site,
+                )
+                .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn site(&self, id: i64) -> Result<Option<Site>> {
-        let row: Option<SiteRow> =
-            sqlx::query_as(&format!("SELECT {SITE_COLS} FROM sites WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(row.map(site))
+        self.db
+            .read_now(move |c| {
+                c.prepare_cached(&format!("SELECT {SITE_COLS} FROM sites WHERE id = ?"))
+                    .and_then(|mut q| q.query_row([id], site).optional())
+                    .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn sites_of_account(&self, account_id: i64) -> Result<Vec<Site>> {
-        let rows: Vec<SiteRow> = sqlx::query_as(&format!(
-            "SELECT {SITE_COLS} FROM sites WHERE account_id = ? ORDER BY id"
-        ))
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(rows.into_iter().map(site).collect())
+        self.db
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {SITE_COLS} FROM sites WHERE account_id = ? ORDER BY id"
+                ))
+                .and_then(|mut q| q.query_map([account_id], site)?.collect())
+                .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn set_site_active(&self, id: i64, active: bool) -> Result<Site> {
-        let row: Option<SiteRow> = sqlx::query_as(&format!(
-            "UPDATE sites SET is_active = ? WHERE id = ? RETURNING {SITE_COLS}"
-        ))
-        .bind(active)
-        .bind(id)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(db)?;
-        row.map(site).ok_or(StoreError::NotFound)
+        self.db
+            .write(move |c| {
+                c.query_row(
+                    &format!("UPDATE sites SET is_active = ? WHERE id = ? RETURNING {SITE_COLS}"),
+                    params![active, id],
+                    site,
+                )
+                .optional()
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn create_api_key(&self, new: NewApiKeyRow<'_>) -> Result<ApiKey> {
-        let row: KeyRow = sqlx::query_as(&format!(
-            "INSERT INTO api_keys (site_id, prefix, hash, label, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {KEY_COLS}"
-        ))
-        .bind(new.site_id)
-        .bind(new.prefix)
-        .bind(new.hash)
-        .bind(new.label)
-        .bind(Utc::now())
-        .fetch_one(&self.writer)
-        .await
-        .map_err(write_err("an API key with this prefix already exists"))?;
-        Ok(key(row))
+        let (site_id, prefix, hash, label) = (
+            new.site_id,
+            new.prefix.to_owned(),
+            new.hash.to_owned(),
+            new.label.to_owned(),
+        );
+        let now = time(Utc::now());
+        self.db
+            .write(move |c| {
+                c.query_row(
+                    &format!("INSERT INTO api_keys (site_id, prefix, hash, label, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {KEY_COLS}"),
+                    params![site_id, prefix, hash, label, now],
+                    key,
+                )
+                .map_err(write_err("an API key with this prefix already exists"))
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
-        let row: Option<KeyRow> =
-            sqlx::query_as(&format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?"))
-                .bind(prefix)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(row.map(key))
+        let prefix = prefix.to_owned();
+        self.db
+            .read_now(move |c| {
+                c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?"))
+                    .and_then(|mut q| q.query_row([&prefix], key).optional())
+                    .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn api_keys_of_site(&self, site_id: i64) -> Result<Vec<ApiKey>> {
-        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLS} FROM api_keys WHERE site_id = ? ORDER BY id"
-        ))
-        .bind(site_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(rows.into_iter().map(key).collect())
+        self.db
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {KEY_COLS} FROM api_keys WHERE site_id = ? ORDER BY id"
+                ))
+                .and_then(|mut q| q.query_map([site_id], key)?.collect())
+                .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
@@ -352,27 +312,32 @@ impl Store for SqliteStore {
         prefix: &str,
         at: DateTime<Utc>,
     ) -> Result<ApiKey> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE site_id = ? AND prefix = ? RETURNING {KEY_COLS}"
-        ))
-        .bind(at)
-        .bind(site_id)
-        .bind(prefix)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(db)?;
-        row.map(key).ok_or(StoreError::NotFound)
+        let (prefix, at) = (prefix.to_owned(), time(at));
+        self.db
+            .write(move |c| {
+                c.query_row(
+                    &format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE site_id = ? AND prefix = ? RETURNING {KEY_COLS}"),
+                    params![at, site_id, prefix],
+                    key,
+                )
+                .optional()
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(id)
-            .execute(&self.writer)
+        let at = time(at);
+        self.db
+            .write(move |c| {
+                c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                    .and_then(|mut q| q.execute(params![at, id]))
+                    .map_err(db)?;
+                Ok(())
+            })
             .await
-            .map_err(db)?;
-        Ok(())
     }
 
     #[instrument(skip_all)]
@@ -381,53 +346,53 @@ impl Store for SqliteStore {
         site_id: i64,
         platform: &str,
     ) -> Result<(SiteIntegration, bool)> {
-        let now = Utc::now();
-        let inserted = sqlx::query(
-            "INSERT INTO site_integrations (site_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (site_id, platform) DO NOTHING",
-        )
-        .bind(site_id)
-        .bind(platform)
-        .bind(now)
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?
-        .rows_affected()
-            == 1;
-        let row: IntegrationRow = sqlx::query_as(&format!(
-            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? AND platform = ?"
-        ))
-        .bind(site_id)
-        .bind(platform)
-        .fetch_one(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok((integration(row)?, inserted))
+        let (platform, now) = (platform.to_owned(), time(Utc::now()));
+        self.db
+            .write(move |c| {
+                let inserted = c
+                    .execute(
+                        "INSERT INTO site_integrations (site_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?)
+                         ON CONFLICT (site_id, platform) DO NOTHING",
+                        params![site_id, platform, now, now],
+                    )
+                    .map_err(db)?
+                    == 1;
+                let row = c
+                    .query_row(
+                        &format!("SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? AND platform = ?"),
+                        params![site_id, platform],
+                        integration,
+                    )
+                    .map_err(db)?;
+                Ok((row, inserted))
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn integration(&self, id: i64) -> Result<Option<SiteIntegration>> {
-        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
-            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(integration).transpose()
+        self.db
+            .read_now(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE id = ?"
+                ))
+                .and_then(|mut q| q.query_row([id], integration).optional())
+                .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
     async fn integrations_of_site(&self, site_id: i64) -> Result<Vec<SiteIntegration>> {
-        let rows: Vec<IntegrationRow> = sqlx::query_as(&format!(
-            "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? ORDER BY id"
-        ))
-        .bind(site_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.into_iter().map(integration).collect()
+        self.db
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? ORDER BY id"
+                ))
+                .and_then(|mut q| q.query_map([site_id], integration)?.collect())
+                .map_err(db)
+            })
+            .await
     }
 
     #[instrument(skip_all)]
@@ -436,34 +401,42 @@ impl Store for SqliteStore {
         id: i64,
         change: ConfigChange<'_>,
     ) -> Result<ConfigUpdate> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db)?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT config_json FROM site_integrations WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        let current: Value =
-            serde_json::from_str(&current.ok_or(StoreError::NotFound)?).map_err(db)?;
-        let next = match change(current) {
-            Ok(next) => next,
-            Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
-        };
-        let row: IntegrationRow = sqlx::query_as(&format!(
-            "UPDATE site_integrations SET config_json = ?, updated_at = ? WHERE id = ? RETURNING {INTEGRATION_COLS}"
+        for _ in 0..MAX_RETRIES {
+            let read: Option<String> = self
+                .db
+                .read_now(move |c| {
+                    c.prepare_cached("SELECT config_json FROM site_integrations WHERE id = ?")
+                        .and_then(|mut q| q.query_row([id], |r| r.get(0)).optional())
+                        .map_err(db)
+                })
+                .await?;
+            let read = read.ok_or(StoreError::NotFound)?;
+            let next = match change(serde_json::from_str(&read).map_err(db)?) {
+                Ok(next) => next.to_string(),
+                Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
+            };
+            let now = time(Utc::now());
+            let written = self
+                .db
+                .write(move |c| {
+                    c.prepare_cached(&format!(
+                        "UPDATE site_integrations SET config_json = ?, updated_at = ?
+                         WHERE id = ? AND config_json = ? RETURNING {INTEGRATION_COLS}"
+                    ))
+                    .and_then(|mut q| {
+                        q.query_row(params![next, now, id, read], integration)
+                            .optional()
+                    })
+                    .map_err(db)
+                })
+                .await?;
+            if let Some(updated) = written {
+                return Ok(ConfigUpdate::Updated(updated));
+            }
+        }
+        Err(StoreError::Conflict(
+            "config_json kept changing under this update".into(),
         ))
-        .bind(next.to_string())
-        .bind(Utc::now())
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(ConfigUpdate::Updated(integration(row)?))
     }
 
     #[instrument(skip_all)]
@@ -474,20 +447,21 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?, last_error = ? WHERE id = ?",
-        )
-        .bind(status)
-        .bind(at)
-        .bind(error)
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let (status, at, error) = (status.to_owned(), time(at), error.map(str::to_owned));
+        self.db
+            .write(move |c| {
+                let done = c
+                    .execute(
+                        "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?, last_error = ? WHERE id = ?",
+                        params![status, at, error, id],
+                    )
+                    .map_err(db)?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id, items = batch.items.len()))]
@@ -497,12 +471,19 @@ impl Store for SqliteStore {
         batch: &Batch,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.writer, integration_id, batch, at).await
+        // Checksums and JSON text are computed here, beside the request, not on the one writer.
+        let prepared = content::PreparedBatch::new(batch.clone(), at);
+        self.db
+            .write(move |c| content::apply_batch(c, integration_id, &prepared))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
-        content::prune(&self.writer, integration_id, keep).await
+        let keep = keep.to_vec();
+        self.db
+            .write(move |c| content::prune(c, integration_id, &keep))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -513,7 +494,10 @@ impl Store for SqliteStore {
         type_name: &str,
         ids: &[i64],
     ) -> Result<u64> {
-        content::delete_ids(&self.writer, integration_id, kind, type_name, ids).await
+        let (type_name, ids) = (type_name.to_owned(), ids.to_vec());
+        self.db
+            .write(move |c| content::delete_ids(c, integration_id, kind, &type_name, &ids))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -524,7 +508,17 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> Result<ContentPage> {
-        content::list(&self.pool, integration_id, filter, offset, limit).await
+        let post_type = filter.post_type.map(str::to_owned);
+        let status = filter.status.map(str::to_owned);
+        self.db
+            .read(move |c| {
+                let filter = ContentFilter {
+                    post_type: post_type.as_deref(),
+                    status: status.as_deref(),
+                };
+                content::list(c, integration_id, filter, offset, limit)
+            })
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -534,17 +528,25 @@ impl Store for SqliteStore {
         post_type: &str,
         wp_id: i64,
     ) -> Result<Option<ContentItem>> {
-        content::item(&self.pool, integration_id, post_type, wp_id).await
+        let post_type = post_type.to_owned();
+        self.db
+            .read_now(move |c| content::item(c, integration_id, &post_type, wp_id))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn terms_of_taxonomy(&self, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
-        content::terms(&self.pool, integration_id, taxonomy).await
+        let taxonomy = taxonomy.to_owned();
+        self.db
+            .read(move |c| content::terms(c, integration_id, &taxonomy))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn content_counts(&self, integration_id: i64) -> Result<Vec<TypeCount>> {
-        content::counts(&self.pool, integration_id).await
+        self.db
+            .read(move |c| content::counts(c, integration_id))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -555,7 +557,10 @@ impl Store for SqliteStore {
         type_name: &str,
         bucket_size: i64,
     ) -> Result<Vec<Bucket>> {
-        content::buckets(&self.pool, integration_id, kind, type_name, bucket_size).await
+        let type_name = type_name.to_owned();
+        self.db
+            .read(move |c| content::buckets(c, integration_id, kind, &type_name, bucket_size))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -567,12 +572,17 @@ impl Store for SqliteStore {
         from_id: i64,
         to_id: i64,
     ) -> Result<Vec<(i64, u32)>> {
-        content::checksums(&self.pool, integration_id, kind, type_name, from_id, to_id).await
+        let type_name = type_name.to_owned();
+        self.db
+            .read(move |c| content::checksums(c, integration_id, kind, &type_name, from_id, to_id))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn content_sync_state(&self, integration_id: i64) -> Result<ContentSyncState> {
-        content::state(&self.pool, integration_id).await
+        self.db
+            .read_now(move |c| Ok(content::load_state(c, integration_id)?.0))
+            .await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
@@ -581,6 +591,23 @@ impl Store for SqliteStore {
         integration_id: i64,
         change: SyncStateChange<'_>,
     ) -> Result<ContentSyncState> {
-        content::update_state(&self.writer, integration_id, change).await
+        for _ in 0..MAX_RETRIES {
+            let (mut state, version) = self
+                .db
+                .read_now(move |c| content::load_state(c, integration_id))
+                .await?;
+            change(&mut state).map_err(|refused| StoreError::Conflict(refused.0))?;
+            let saved = state.clone();
+            let written = self
+                .db
+                .write(move |c| content::save_state_if(c, integration_id, &saved, version))
+                .await?;
+            if written {
+                return Ok(state);
+            }
+        }
+        Err(StoreError::Conflict(
+            "the sync state kept changing under this update".into(),
+        ))
     }
 }

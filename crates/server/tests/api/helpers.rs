@@ -62,34 +62,6 @@ impl Write for LogWriter {
     }
 }
 
-/// A server that dies without finishing anything it was doing, like a killed process.
-pub struct KillableServer {
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl KillableServer {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Drops every task of the server mid-flight: open transactions never commit.
-    pub fn kill(mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl Drop for KillableServer {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 /// A signed-in user with one site, its API key and its wordpress integration.
 #[derive(Clone)]
 pub struct Fixture {
@@ -115,40 +87,6 @@ impl TestApp {
         let path = dir.join("api.db");
         let _ = std::fs::remove_file(&path);
         Self::spawn_on(settings, &format!("sqlite://{}", path.display())).await
-    }
-
-    /// The app over an existing (or new) SQLite file, which other servers may share.
-    pub async fn spawn_at(url: &str) -> Self {
-        Self::spawn_on(Settings::default(), url).await
-    }
-
-    /// A server on its own runtime, as its own process would be, that `kill` tears down at once.
-    pub async fn spawn_isolated(url: &str) -> KillableServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let url = url.to_owned();
-        runtime.spawn(async move {
-            let store = SqliteStore::open(&url).await.unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let _ = igny8_server::launch_with_listener(
-                Settings::default(),
-                Arc::new(store),
-                listener,
-                std::future::pending(),
-            )
-            .await;
-        });
-        KillableServer {
-            addr,
-            client: reqwest::Client::new(),
-            runtime: Some(runtime),
-        }
     }
 
     async fn spawn_on(settings: Settings, url: &str) -> Self {
