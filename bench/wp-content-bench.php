@@ -18,6 +18,9 @@ $_SERVER['HTTP_HOST']      = '127.0.0.1';
 $_SERVER['SERVER_NAME']    = '127.0.0.1';
 $_SERVER['REQUEST_URI']    = '/';
 $_SERVER['REQUEST_METHOD'] = 'GET';
+if ( getenv( 'IGNY8_BENCH_PROFILE' ) ) {
+	define( 'SAVEQUERIES', true ); // Time per query, summed by kind into FILE.queries.
+}
 require "$dir/wp-load.php";
 if ( ! function_exists( 'igny8_full_sync_step' ) ) {
 	fwrite( STDERR, "igny8-wp-plugin is not active in $dir\n" );
@@ -59,6 +62,16 @@ switch ( $cmd ) {
 			}
 		);
 		$links = igny8_permalink_context();
+		// IGNY8_BENCH_PROFILE=FILE: sample the run with ext-excimer (if loaded) and write collapsed stacks
+		// (flamegraph.pl's input) to FILE.
+		$profile = getenv( 'IGNY8_BENCH_PROFILE' );
+		$profiler = null;
+		if ( $profile && class_exists( 'ExcimerProfiler' ) ) {
+			$profiler = new ExcimerProfiler();
+			$profiler->setPeriod( 0.001 );
+			$profiler->setEventType( EXCIMER_CPU );
+			$profiler->start();
+		}
 		$queries = $wpdb->num_queries;
 		$started = microtime( true );
 		$steps   = 0;
@@ -69,6 +82,27 @@ switch ( $cmd ) {
 				fwrite( STDERR, 'full sync step failed: ' . $result->get_error_message() . "\n" );
 				exit( 1 );
 			}
+		}
+		if ( $profiler ) {
+			$profiler->stop();
+			file_put_contents( $profile, $profiler->getLog()->formatCollapsed() );
+		}
+		if ( $profile ) {
+			$kinds = array();
+			foreach ( (array) $wpdb->queries as $q ) {
+				$kind = substr( preg_replace( '/\d+/', 'N', preg_replace( '/\s+/', ' ', $q[0] ) ), 0, 90 );
+				$kinds[ $kind ]  = isset( $kinds[ $kind ] ) ? $kinds[ $kind ] : array( 0, 0.0 );
+				$kinds[ $kind ][0]++;
+				$kinds[ $kind ][1] += $q[1];
+			}
+			uasort( $kinds, static function ( $a, $b ) {
+				return $b[1] <=> $a[1];
+			} );
+			$out = '';
+			foreach ( $kinds as $kind => $c ) {
+				$out .= sprintf( "%8.3f s %6d  %s\n", $c[1], $c[0], $kind );
+			}
+			file_put_contents( $profile . '.queries', $out );
 		}
 		$state = igny8_full_sync_state();
 		echo wp_json_encode(

@@ -14,6 +14,9 @@ if ( ! defined( 'ABSPATH' ) ) {
 /** Post content above this many bytes is sent cut, with "content_truncated": true (protocol limit). */
 const IGNY8_MAX_CONTENT_BYTES = 4194304;
 
+/** A full sync reads a post's row with its sizes when its content, title and excerpt total at most this. */
+const IGNY8_INLINE_POST_BYTES = 8192;
+
 /** Statuses that are never synced: unsaved editor stubs and revisions/attachments. */
 const IGNY8_UNSYNCED_STATUSES = array( 'auto-draft', 'inherit' );
 
@@ -327,34 +330,24 @@ function igny8_seo_fields_of( $source, array $meta, $aioseo ) {
 	if ( ! $raw ) {
 		return null;
 	}
-	$get = static function ( $key ) use ( $raw ) {
-		return isset( $raw[ $key ] ) && is_scalar( $raw[ $key ] ) && '' !== trim( (string) $raw[ $key ] ) ? (string) $raw[ $key ] : null;
-	};
-	$first_of_list = static function ( $value ) {
-		if ( null === $value ) {
-			return null;
-		}
-		$first = trim( explode( ',', $value )[0] );
-		return '' === $first ? null : $first;
-	};
 	$robots = array();
 
 	switch ( $source ) {
 		case 'yoast':
-			$title       = $get( '_yoast_wpseo_title' );
-			$description = $get( '_yoast_wpseo_metadesc' );
-			$keyword     = $get( '_yoast_wpseo_focuskw' );
-			$canonical   = $get( '_yoast_wpseo_canonical' );
-			$noindex     = $get( '_yoast_wpseo_meta-robots-noindex' ); // 1 = noindex, 2 = index, 0/empty = the type's default.
+			$title       = igny8_seo_value( $raw, '_yoast_wpseo_title' );
+			$description = igny8_seo_value( $raw, '_yoast_wpseo_metadesc' );
+			$keyword     = igny8_seo_value( $raw, '_yoast_wpseo_focuskw' );
+			$canonical   = igny8_seo_value( $raw, '_yoast_wpseo_canonical' );
+			$noindex     = igny8_seo_value( $raw, '_yoast_wpseo_meta-robots-noindex' ); // 1 = noindex, 2 = index, 0/empty = the type's default.
 			if ( '1' === $noindex ) {
 				$robots[] = 'noindex';
 			} elseif ( '2' === $noindex ) {
 				$robots[] = 'index';
 			}
-			if ( '1' === $get( '_yoast_wpseo_meta-robots-nofollow' ) ) {
+			if ( '1' === igny8_seo_value( $raw, '_yoast_wpseo_meta-robots-nofollow' ) ) {
 				$robots[] = 'nofollow';
 			}
-			foreach ( explode( ',', (string) $get( '_yoast_wpseo_meta-robots-adv' ) ) as $directive ) {
+			foreach ( explode( ',', (string) igny8_seo_value( $raw, '_yoast_wpseo_meta-robots-adv' ) ) as $directive ) {
 				$directive = trim( $directive );
 				if ( '' !== $directive && '-' !== $directive && 'none' !== $directive ) {
 					$robots[] = $directive;
@@ -362,10 +355,10 @@ function igny8_seo_fields_of( $source, array $meta, $aioseo ) {
 			}
 			break;
 		case 'rankmath':
-			$title       = $get( 'rank_math_title' );
-			$description = $get( 'rank_math_description' );
-			$keyword     = $first_of_list( $get( 'rank_math_focus_keyword' ) ); // "primary,secondary,…".
-			$canonical   = $get( 'rank_math_canonical_url' );
+			$title       = igny8_seo_value( $raw, 'rank_math_title' );
+			$description = igny8_seo_value( $raw, 'rank_math_description' );
+			$keyword     = igny8_first_of_list( igny8_seo_value( $raw, 'rank_math_focus_keyword' ) ); // "primary,secondary,…".
+			$canonical   = igny8_seo_value( $raw, 'rank_math_canonical_url' );
 			$directives  = isset( $raw['rank_math_robots'] ) ? $raw['rank_math_robots'] : array();
 			foreach ( is_array( $directives ) ? $directives : explode( ',', (string) $directives ) as $directive ) {
 				if ( is_scalar( $directive ) && '' !== trim( (string) $directive ) ) {
@@ -374,22 +367,22 @@ function igny8_seo_fields_of( $source, array $meta, $aioseo ) {
 			}
 			break;
 		case 'seopress':
-			$title       = $get( '_seopress_titles_title' );
-			$description = $get( '_seopress_titles_desc' );
-			$keyword     = $first_of_list( $get( '_seopress_analysis_target_kw' ) );
-			$canonical   = $get( '_seopress_robots_canonical' );
-			if ( 'yes' === $get( '_seopress_robots_index' ) ) { // "yes" means: do not index.
+			$title       = igny8_seo_value( $raw, '_seopress_titles_title' );
+			$description = igny8_seo_value( $raw, '_seopress_titles_desc' );
+			$keyword     = igny8_first_of_list( igny8_seo_value( $raw, '_seopress_analysis_target_kw' ) );
+			$canonical   = igny8_seo_value( $raw, '_seopress_robots_canonical' );
+			if ( 'yes' === igny8_seo_value( $raw, '_seopress_robots_index' ) ) { // "yes" means: do not index.
 				$robots[] = 'noindex';
 			}
-			if ( 'yes' === $get( '_seopress_robots_follow' ) ) {
+			if ( 'yes' === igny8_seo_value( $raw, '_seopress_robots_follow' ) ) {
 				$robots[] = 'nofollow';
 			}
 			break;
 		default: // aioseo.
-			$title       = null !== $get( 'aioseo_posts.title' ) ? $get( 'aioseo_posts.title' ) : $get( '_aioseo_title' );
-			$description = null !== $get( 'aioseo_posts.description' ) ? $get( 'aioseo_posts.description' ) : $get( '_aioseo_description' );
+			$title       = null !== igny8_seo_value( $raw, 'aioseo_posts.title' ) ? igny8_seo_value( $raw, 'aioseo_posts.title' ) : igny8_seo_value( $raw, '_aioseo_title' );
+			$description = null !== igny8_seo_value( $raw, 'aioseo_posts.description' ) ? igny8_seo_value( $raw, 'aioseo_posts.description' ) : igny8_seo_value( $raw, '_aioseo_description' );
 			$keyword     = null;
-			$phrases     = $get( 'aioseo_posts.keyphrases' );
+			$phrases     = igny8_seo_value( $raw, 'aioseo_posts.keyphrases' );
 			if ( null !== $phrases ) {
 				$decoded = json_decode( $phrases, true );
 				if ( is_array( $decoded ) && isset( $decoded['focus']['keyphrase'] ) && is_string( $decoded['focus']['keyphrase'] ) && '' !== trim( $decoded['focus']['keyphrase'] ) ) {
@@ -397,9 +390,9 @@ function igny8_seo_fields_of( $source, array $meta, $aioseo ) {
 				}
 			}
 			if ( null === $keyword ) {
-				$keyword = $first_of_list( $get( '_aioseo_keywords' ) );
+				$keyword = igny8_first_of_list( igny8_seo_value( $raw, '_aioseo_keywords' ) );
 			}
-			$canonical = $get( 'aioseo_posts.canonical_url' );
+			$canonical = igny8_seo_value( $raw, 'aioseo_posts.canonical_url' );
 			if ( is_array( $aioseo ) && isset( $aioseo['robots_default'] ) && '0' === (string) $aioseo['robots_default'] ) {
 				foreach ( array( 'noindex', 'nofollow', 'noarchive', 'nosnippet', 'noimageindex' ) as $directive ) {
 					if ( isset( $aioseo[ 'robots_' . $directive ] ) && '1' === (string) $aioseo[ 'robots_' . $directive ] ) {
@@ -418,6 +411,31 @@ function igny8_seo_fields_of( $source, array $meta, $aioseo ) {
 		'source'        => $source,
 		'raw'           => $raw,
 	);
+}
+
+/**
+ * A stored SEO value as a non-blank string, or null.
+ *
+ * @param array  $raw Raw values.
+ * @param string $key Key.
+ * @return string|null
+ */
+function igny8_seo_value( array $raw, $key ) {
+	return isset( $raw[ $key ] ) && is_scalar( $raw[ $key ] ) && '' !== trim( (string) $raw[ $key ] ) ? (string) $raw[ $key ] : null;
+}
+
+/**
+ * The first entry of a comma-separated list ("primary,secondary,…"), or null.
+ *
+ * @param string|null $value List.
+ * @return string|null
+ */
+function igny8_first_of_list( $value ) {
+	if ( null === $value ) {
+		return null;
+	}
+	$first = trim( explode( ',', $value )[0] );
+	return '' === $first ? null : $first;
 }
 
 /* ------------------------------------------------------------------------------------------------------
@@ -473,12 +491,15 @@ function igny8_read_post_meta( array $ids, array $keys ) {
 		return array();
 	}
 	$placeholders = implode( ', ', array_fill( 0, count( $keys ), '%s' ) );
+	list( $id_sql, $wanted ) = igny8_ids_sql( 'post_id', $ids );
+	// In the post_id index's own order (post_id, then meta_id): the first value of each key per post, as
+	// get_post_meta() gives it, without a sort.
 	// phpcs:ignore WordPress.DB.PreparedSQLPlaceholders.UnfinishedPrepare,WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- placeholders built above, ids are ints.
-	$rows = $wpdb->get_results( $wpdb->prepare( "SELECT post_id, meta_key, meta_value FROM {$wpdb->postmeta} WHERE post_id IN (" . implode( ',', array_map( 'intval', $ids ) ) . ") AND meta_key IN ($placeholders) ORDER BY meta_id", array_values( $keys ) ) );
+	$rows = $wpdb->get_results( $wpdb->prepare( "SELECT post_id, meta_key, meta_value FROM {$wpdb->postmeta} WHERE $id_sql AND meta_key IN ($placeholders) ORDER BY post_id, meta_id", array_values( $keys ) ) );
 	$out  = array();
 	foreach ( (array) $rows as $row ) {
 		$id = (int) $row->post_id;
-		if ( ! isset( $out[ $id ][ $row->meta_key ] ) ) {
+		if ( isset( $wanted[ $id ] ) && ! isset( $out[ $id ][ $row->meta_key ] ) ) {
 			$out[ $id ][ $row->meta_key ] = maybe_unserialize( $row->meta_value );
 		}
 	}
@@ -495,8 +516,8 @@ function igny8_read_post_meta( array $ids, array $keys ) {
 function igny8_read_post_terms( array $rows ) {
 	global $wpdb;
 	$taxonomies = array();
-	foreach ( $rows as $row ) {
-		foreach ( get_object_taxonomies( $row->post_type ) as $taxonomy ) {
+	foreach ( igny8_rows_by_type( $rows ) as $type => $ids ) {
+		foreach ( get_object_taxonomies( $type ) as $taxonomy ) {
 			$taxonomies[ $taxonomy ] = true;
 		}
 	}
@@ -504,14 +525,50 @@ function igny8_read_post_terms( array $rows ) {
 	if ( ! $rows || ! $taxonomies ) {
 		return $out;
 	}
-	$ids          = array_map( 'intval', array_keys( $rows ) );
-	$placeholders = implode( ', ', array_fill( 0, count( $taxonomies ), '%s' ) );
+	$placeholders            = implode( ', ', array_fill( 0, count( $taxonomies ), '%s' ) );
+	list( $id_sql, $wanted ) = igny8_ids_sql( 'tr.object_id', array_keys( $rows ) );
 	// STRAIGHT_JOIN: from the batch's relationships to their terms. Left to itself MariaDB starts from the
 	// taxonomies' terms and reads every relationship of every term (all posts) for each batch.
 	// phpcs:ignore WordPress.DB.PreparedSQLPlaceholders.UnfinishedPrepare,WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- placeholders built above, ids are ints.
-	$links = $wpdb->get_results( $wpdb->prepare( "SELECT STRAIGHT_JOIN tr.object_id, tt.taxonomy, tt.term_id FROM {$wpdb->term_relationships} tr INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_taxonomy_id = tr.term_taxonomy_id WHERE tr.object_id IN (" . implode( ',', $ids ) . ") AND tt.taxonomy IN ($placeholders) ORDER BY tr.object_id, tt.term_id", array_keys( $taxonomies ) ) );
+	$links = $wpdb->get_results( $wpdb->prepare( "SELECT STRAIGHT_JOIN tr.object_id, tt.taxonomy, tt.term_id FROM {$wpdb->term_relationships} tr INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_taxonomy_id = tr.term_taxonomy_id WHERE $id_sql AND tt.taxonomy IN ($placeholders) ORDER BY tr.object_id, tt.term_id", array_keys( $taxonomies ) ) );
 	foreach ( (array) $links as $link ) {
-		$out[ (int) $link->object_id ][ $link->taxonomy ][] = (int) $link->term_id;
+		if ( isset( $wanted[ (int) $link->object_id ] ) ) {
+			$out[ (int) $link->object_id ][ $link->taxonomy ][] = (int) $link->term_id;
+		}
+	}
+	return $out;
+}
+
+/**
+ * A condition selecting rows of some object ids: the id range when the ids fill most of it (a full sync's
+ * batch: MariaDB walks a range faster than it looks up 500 values; rows of other ids in it are dropped by
+ * the caller), else an IN list.
+ *
+ * @param string $column Column (ints).
+ * @param int[]  $ids    Ids.
+ * @return array [SQL, id => true for the ids asked].
+ */
+function igny8_ids_sql( $column, array $ids ) {
+	$ids    = array_map( 'intval', $ids );
+	$wanted = array_fill_keys( $ids, true );
+	$min    = min( $ids );
+	$max    = max( $ids );
+	if ( count( $ids ) >= 16 && $max - $min + 1 <= 2 * count( $wanted ) ) {
+		return array( sprintf( '%s BETWEEN %d AND %d', $column, $min, $max ), $wanted );
+	}
+	return array( $column . ' IN (' . implode( ',', array_keys( $wanted ) ) . ')', $wanted );
+}
+
+/**
+ * Post ids grouped by post type.
+ *
+ * @param object[] $rows Post rows by id.
+ * @return array<string, int[]>
+ */
+function igny8_rows_by_type( array $rows ) {
+	$out = array();
+	foreach ( $rows as $id => $row ) {
+		$out[ $row->post_type ][] = (int) $id;
 	}
 	return $out;
 }
@@ -521,29 +578,43 @@ function igny8_read_post_terms( array $rows ) {
  * building a batch costs the same few queries whatever its size: parents of hierarchical posts (all the
  * way up), the terms they use, their authors, their featured images. Returns what was added, for
  * igny8_forget_primed() to remove after the batch (a full sync must not fill memory with every post).
+ * With permalinks computed per batch ($links) only the terms %category% names are primed: nothing reads
+ * the relationships from the cache then.
  *
- * @param object[] $rows  Post rows by id.
- * @param array    $terms From igny8_read_post_terms().
- * @param array    $meta  From igny8_read_post_meta() (for _thumbnail_id).
+ * @param object[]   $rows  Post rows by id.
+ * @param array      $terms From igny8_read_post_terms().
+ * @param array      $meta  From igny8_read_post_meta() (for _thumbnail_id).
+ * @param array|null $links From igny8_permalink_context(), or null when get_permalink() makes the links.
  * @return array{posts: int[], terms: int[], relationships: array}
  */
-function igny8_prime_for_items( array $rows, array $terms, array $meta ) {
+function igny8_prime_for_items( array $rows, array $terms, array $meta, $links = null ) {
 	$primed = array(
 		'posts'         => array(),
 		'terms'         => array(),
 		'relationships' => array(),
 	);
 
-	// Term relationships as get_the_terms() reads them (cache group "{taxonomy}_relationships").
 	$term_ids = array();
-	foreach ( $rows as $id => $row ) {
-		foreach ( get_object_taxonomies( $row->post_type ) as $taxonomy ) {
-			$ids = isset( $terms[ $id ][ $taxonomy ] ) ? $terms[ $id ][ $taxonomy ] : array();
-			if ( wp_cache_add( $id, $ids, "{$taxonomy}_relationships" ) ) {
-				$primed['relationships'][] = array( $id, $taxonomy );
+	$by_type  = igny8_rows_by_type( $rows );
+	if ( null === $links ) {
+		// Term relationships as get_the_terms() reads them (cache group "{taxonomy}_relationships").
+		foreach ( $by_type as $type => $ids_of_type ) {
+			foreach ( get_object_taxonomies( $type ) as $taxonomy ) {
+				foreach ( $ids_of_type as $id ) {
+					$ids = isset( $terms[ $id ][ $taxonomy ] ) ? $terms[ $id ][ $taxonomy ] : array();
+					if ( wp_cache_add( $id, $ids, "{$taxonomy}_relationships" ) ) {
+						$primed['relationships'][] = array( $id, $taxonomy );
+					}
+					foreach ( $ids as $term_id ) {
+						$term_ids[ $term_id ] = true;
+					}
+				}
 			}
-			foreach ( $ids as $term_id ) {
-				$term_ids[ $term_id ] = true;
+		}
+	} elseif ( false !== strpos( $links['structure'], '%category%' ) ) {
+		foreach ( $terms as $taxonomies ) {
+			if ( ! empty( $taxonomies['category'] ) ) {
+				$term_ids[ min( $taxonomies['category'] ) ] = true;
 			}
 		}
 	}
@@ -580,9 +651,14 @@ function igny8_prime_for_items( array $rows, array $terms, array $meta ) {
 		$parents = $next;
 	}
 	// The batch's own rows, for children whose parent is in the same batch.
-	foreach ( $rows as $id => $row ) {
-		if ( wp_cache_add( $id, $row, 'posts' ) ) {
-			$primed['posts'][] = $id;
+	foreach ( $by_type as $type => $ids_of_type ) {
+		if ( ! is_post_type_hierarchical( $type ) ) {
+			continue; // Their links never name a parent.
+		}
+		foreach ( $ids_of_type as $id ) {
+			if ( wp_cache_add( $id, $rows[ $id ], 'posts' ) ) {
+				$primed['posts'][] = $id;
+			}
 		}
 	}
 
@@ -648,14 +724,17 @@ function igny8_post_items( array $rows ) {
 	$meta              = igny8_read_post_meta( $ids, igny8_watched_meta_keys() );
 	$aioseo            = igny8_aioseo_rows( $ids );
 	$extra_keys        = igny8_sync_meta_keys();
-	$primed            = igny8_prime_for_items( $rows, $terms, $meta );
+	$links             = igny8_permalink_context();
+	$primed            = igny8_prime_for_items( $rows, $terms, $meta, $links );
 
 	$items           = array();
 	$type_taxonomies = array();
 	$authors         = array();
-	$links           = igny8_permalink_context();
+	// WP_Post objects for whoever asks for them (get_permalink(), an igny8_sync_item filter); otherwise
+	// the rows as they are.
+	$wp_posts = null === $links || has_filter( 'igny8_sync_item' );
 	foreach ( $rows as $id => $row ) {
-		$post      = igny8_raw_post( $row );
+		$post      = $wp_posts ? igny8_raw_post( $row ) : igny8_raw_row( $row );
 		$post_meta = isset( $meta[ $id ] ) ? $meta[ $id ] : array();
 
 		if ( ! isset( $type_taxonomies[ $post->post_type ] ) ) {
@@ -729,12 +808,21 @@ function igny8_post_items( array $rows ) {
  * @return WP_Post
  */
 function igny8_raw_post( $row ) {
-	$post = clone $row;
-	foreach ( array( 'ID', 'post_parent', 'menu_order' ) as $field ) {
-		$post->$field = (int) $post->$field;
-	}
-	$post->filter = 'raw';
-	return new WP_Post( $post );
+	return new WP_Post( igny8_raw_row( clone $row ) );
+}
+
+/**
+ * A wp_posts row as WP_Post::get_instance() keeps it (ints cast, filter "raw"), changed in place.
+ *
+ * @param object $row Row.
+ * @return object The row.
+ */
+function igny8_raw_row( $row ) {
+	$row->ID          = (int) $row->ID;
+	$row->post_parent = (int) $row->post_parent;
+	$row->menu_order  = (int) $row->menu_order;
+	$row->filter      = 'raw';
+	return $row;
 }
 
 /**

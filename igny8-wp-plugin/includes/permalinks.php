@@ -65,18 +65,18 @@ function igny8_permalink_context() {
 /**
  * A post's permalink: get_permalink( $post ), computed from the batch's context when there is one.
  *
- * @param WP_Post    $post       The post (with its raw fields).
+ * @param WP_Post|object $post   The post, or its raw row with ints cast and filter "raw" (igny8_raw_row()).
  * @param int[]      $categories Its category ids (the batch's term relationships).
  * @param array|null $context    From igny8_permalink_context() (updated: memos).
  * @return string
  */
-function igny8_permalink( WP_Post $post, array $categories, &$context ) {
+function igny8_permalink( $post, array $categories, &$context ) {
 	if ( null === $context || 'attachment' === $post->post_type ) {
-		return (string) get_permalink( $post );
+		return (string) get_permalink( get_post( $post ) );
 	}
 	$plain = igny8_permalink_is_plain( $post, $context );
 	if ( null === $plain ) {
-		return (string) get_permalink( $post ); // Private: depends on who is asking.
+		return (string) get_permalink( get_post( $post ) ); // Private: depends on who is asking.
 	}
 	$home = $context['home'];
 
@@ -176,11 +176,11 @@ function igny8_permalink_slash( $url, array $context ) {
  * wp_force_plain_post_permalink() for a post, by its type and status (the answer is the same for every post
  * of them, except private ones, whose links depend on who may read them).
  *
- * @param WP_Post $post    Post.
- * @param array   $context Context (updated: memo).
+ * @param object $post    Post.
+ * @param array  $context Context (updated: memo).
  * @return bool|null Whether the link is plain; null for a private status.
  */
-function igny8_permalink_is_plain( WP_Post $post, array &$context ) {
+function igny8_permalink_is_plain( $post, array &$context ) {
 	$key = $post->post_type . ' ' . $post->post_status;
 	if ( ! array_key_exists( $key, $context['plain'] ) ) {
 		$status = get_post_status_object( $post->post_status );

@@ -280,33 +280,40 @@ function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
 		$entry['last_id'] = $in_flight['marker']['to_id']; // Built past the batch in flight …
 	}
 	$built = 'term' === $entry['kind'] ? igny8_full_sync_term_batch( $entry ) : igny8_full_sync_post_batch( $entry );
-	if ( null !== $in_flight ) {
-		$sent      = $in_flight;
+	$sent   = $in_flight;
+	$answer = null;
+	if ( null !== $sent ) {
 		$in_flight = null;
-		$acked     = igny8_full_sync_acknowledge( $state, $sent ); // … sent only once that one is acknowledged.
-		if ( is_wp_error( $acked ) ) {
-			return $acked; // The batch just built is dropped; the next attempt starts from the stored cursor.
+		$answer    = igny8_full_sync_answer( $state, $sent ); // … sent only once that one is acknowledged.
+		if ( is_wp_error( $answer ) ) {
+			return $answer; // The batch just built is dropped; the next attempt starts from the stored cursor.
 		}
+	}
+	if ( null !== $built ) {
+		$marker    = array(
+			'run_id'  => $state['run_id'],
+			'type'    => $entry['type'],
+			'kind'    => $entry['kind'],
+			'from_id' => (int) $entry['last_id'] + 1,
+			'to_id'   => $built['to_id'],
+		);
+		$in_flight = array(
+			'position' => $state['position'],
+			'built'    => $built,
+			'marker'   => $marker,
+			'request'  => igny8_send_batch_start( $built['batch'], $marker ),
+		);
+	}
+	if ( null !== $sent ) {
+		// The acknowledged batch's cursor is stored while the next one travels (a process killed before
+		// the store sends both again).
+		igny8_full_sync_record( $state, $sent, $answer );
 	}
 	if ( null === $built ) {
 		$state['types'][ $state['position'] ]['complete'] = true;
 		++$state['position'];
 		igny8_save_full_sync_state( $state );
-		return true;
 	}
-	$marker    = array(
-		'run_id'  => $state['run_id'],
-		'type'    => $entry['type'],
-		'kind'    => $entry['kind'],
-		'from_id' => (int) $entry['last_id'] + 1,
-		'to_id'   => $built['to_id'],
-	);
-	$in_flight = array(
-		'position' => $state['position'],
-		'built'    => $built,
-		'marker'   => $marker,
-		'request'  => igny8_send_batch_start( $built['batch'], $marker ),
-	);
 	return true;
 }
 
@@ -319,17 +326,45 @@ function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
  * @return true|WP_Error
  */
 function igny8_full_sync_acknowledge( array &$state, array $sent ) {
-	$built  = $sent['built'];
-	$entry  = $state['types'][ $sent['position'] ];
-	$answer = igny8_send_batch_finish( $built['batch'], $sent['request'] );
+	$answer = igny8_full_sync_answer( $state, $sent );
+	if ( is_wp_error( $answer ) ) {
+		return $answer;
+	}
+	igny8_full_sync_record( $state, $sent, $answer );
+	return true;
+}
+
+/**
+ * Waits for the answer to a batch in flight: every item acknowledged, or an error (nothing is).
+ *
+ * @param array $state Run (updated when the platform no longer knows it).
+ * @param array $sent  The batch in flight.
+ * @return array|WP_Error The answer (igny8_send_batch()).
+ */
+function igny8_full_sync_answer( array &$state, array $sent ) {
+	$answer = igny8_send_batch_finish( $sent['built']['batch'], $sent['request'] );
 	if ( is_wp_error( $answer ) ) {
 		return igny8_full_sync_failed( $state, $answer );
 	}
-	if ( count( $answer['results'] ) !== $built['batch']->count() ) {
+	if ( count( $answer['results'] ) !== $sent['built']['batch']->count() ) {
 		$error = new WP_Error( 'igny8_incomplete_answer', __( 'IGNY8 did not acknowledge every item of a full sync batch; it is sent again.', 'igny8' ) );
 		igny8_note_failure( $error );
 		return $error;
 	}
+	return $answer;
+}
+
+/**
+ * Records an acknowledged batch: rejections, the type's cursor past its range (stored), the range
+ * re-checked for changes made while it travelled.
+ *
+ * @param array $state  Run (updated and stored).
+ * @param array $sent   The batch.
+ * @param array $answer Its answer (igny8_full_sync_answer()).
+ */
+function igny8_full_sync_record( array &$state, array $sent, array $answer ) {
+	$built    = $sent['built'];
+	$entry    = $state['types'][ $sent['position'] ];
 	$rejected = array();
 	foreach ( $answer['results'] as $index => $result ) {
 		if ( 'rejected' === $result['status'] ) {
@@ -348,7 +383,6 @@ function igny8_full_sync_acknowledge( array &$state, array $sent ) {
 	$state['batches']                               = ( isset( $state['batches'] ) ? (int) $state['batches'] : 0 ) + 1;
 	igny8_save_full_sync_state( $state );
 	igny8_full_sync_recheck( $entry, $sent['marker']['from_id'], $built );
-	return true;
 }
 
 /**
@@ -416,14 +450,43 @@ function igny8_full_sync_post_batch( array $entry ) {
 	global $wpdb;
 	$read_at = gmdate( 'Y-m-d H:i:s' );
 	$where   = igny8_synced_posts_where( 'p', $entry['type'], $entry['cutoff'] );
-	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where().
-	$sizes = $wpdb->get_results( $wpdb->prepare( "SELECT p.ID, p.post_modified_gmt, p.post_status, LENGTH(p.post_content) AS content_bytes, LENGTH(p.post_title) + LENGTH(p.post_excerpt) AS other_bytes FROM {$wpdb->posts} p WHERE $where AND p.ID > %d ORDER BY p.ID LIMIT %d", $entry['last_id'], igny8_batch_max_items() ), OBJECT_K );
+	// Sizes first, and with them the whole row of posts whose text is small (nearly all): one query for
+	// those; larger ones are read in a second query, only as many as fit the batch's bytes.
+	$small = '(LENGTH(p.post_content) + LENGTH(p.post_title) + LENGTH(p.post_excerpt) <= ' . IGNY8_INLINE_POST_BYTES . ')';
+	$cols  = array();
+	foreach ( explode( ', ', igny8_post_columns_sql() ) as $column ) {
+		$cols[] = in_array( $column, array( 'post_content', 'post_title', 'post_excerpt' ), true ) ? "IF($small, p.$column, NULL) AS $column" : "p.$column";
+	}
+	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where(); columns are fixed.
+	$sizes = $wpdb->get_results( $wpdb->prepare( "SELECT LENGTH(p.post_content) AS content_bytes, LENGTH(p.post_title) + LENGTH(p.post_excerpt) AS other_bytes, $small AS small, " . implode( ', ', $cols ) . " FROM {$wpdb->posts} p WHERE $where AND p.ID > %d ORDER BY p.ID LIMIT %d", $entry['last_id'], igny8_batch_max_items() ) );
 	if ( ! $sizes ) {
 		return null;
 	}
+	$by_id = array();
+	foreach ( $sizes as $size ) {
+		$by_id[ (int) $size->ID ] = $size;
+	}
+	$sizes     = $by_id;
 	$max_bytes = igny8_batch_max_bytes();
 	$loaded    = array_flip( igny8_ids_within_budget( $sizes, $max_bytes ) );
-	$items     = igny8_post_items( igny8_load_post_rows( array_keys( $loaded ) ) );
+	$rows      = array();
+	$large     = array();
+	foreach ( array_keys( $loaded ) as $id ) {
+		if ( '1' === (string) $sizes[ $id ]->small ) {
+			$rows[ $id ] = $sizes[ $id ];
+			unset( $rows[ $id ]->content_bytes, $rows[ $id ]->other_bytes, $rows[ $id ]->small );
+		} else {
+			$rows[ $id ] = null;
+			$large[]     = $id;
+		}
+	}
+	if ( $large ) {
+		foreach ( igny8_load_post_rows( $large ) as $id => $row ) {
+			$rows[ $id ] = $row;
+		}
+	}
+	$items = igny8_post_items( array_filter( $rows ) );
+	unset( $rows );
 	$batch     = new Igny8_Batch( null, $max_bytes );
 	$ids       = array();
 	$snapshot  = array();

@@ -284,7 +284,24 @@ function igny8_send_batch_finish( Igny8_Batch $batch, $pending ) {
 		'stale'    => 0,
 		'rejected' => 0,
 	);
-	foreach ( isset( $answer['results'] ) && is_array( $answer['results'] ) ? $answer['results'] : array() as $result ) {
+	$list    = isset( $answer['results'] ) && is_array( $answer['results'] ) ? $answer['results'] : array();
+	$plain   = igny8_plain_batch_answer( $list, $batch->count() );
+	if ( null !== $plain ) {
+		$applied = array(
+			'status' => 'applied',
+			'reason' => '',
+		);
+		$stale   = array(
+			'status' => 'stale',
+			'reason' => '',
+		);
+		foreach ( $list as $index => $result ) {
+			$results[ $index ] = 'applied' === $result['status'] ? $applied : $stale;
+		}
+		igny8_note_success();
+		return array_merge( array( 'results' => $results ), $counts, $plain );
+	}
+	foreach ( $list as $result ) {
 		if ( ! is_array( $result ) || ! isset( $result['index'], $result['status'] ) || ! is_numeric( $result['index'] ) || ! isset( $counts[ $result['status'] ] ) ) {
 			continue;
 		}
@@ -300,6 +317,26 @@ function igny8_send_batch_finish( Igny8_Batch $batch, $pending ) {
 	}
 	igny8_note_success();
 	return array_merge( array( 'results' => $results ), $counts );
+}
+
+/**
+ * The usual answer to a batch, checked with array functions instead of item by item: every index once, in
+ * order, each applied or stale.
+ *
+ * @param array $list The answer's results.
+ * @param int   $size Items in the batch.
+ * @return array|null {applied, stale} counts, or null when the answer needs the item-by-item reading.
+ */
+function igny8_plain_batch_answer( array $list, $size ) {
+	if ( $size <= 0 || count( $list ) !== $size ) {
+		return null;
+	}
+	$statuses = array_column( $list, 'status' );
+	if ( count( $statuses ) !== $size || count( array_filter( $statuses, 'is_string' ) ) !== $size || array_column( $list, 'index' ) !== range( 0, $size - 1 ) ) {
+		return null;
+	}
+	$counts = array_count_values( $statuses );
+	return array_diff_key( $counts, array( 'applied' => 0, 'stale' => 0 ) ) ? null : $counts;
 }
 
 /* ------------------------------------------------------------------------------------------------------
