@@ -295,6 +295,30 @@ class FullSyncTest extends Igny8_TestCase {
 		$this->assertSame( 'Renamed', $this->backend->held[ "post:igny8_book:$second" ]['data']['title'] );
 	}
 
+	public function test_a_status_changed_without_a_new_modified_time_while_a_batch_travels_is_queued() {
+		global $wpdb;
+		$this->make_site( 4 );
+		$first   = $this->id_of( 'Book 0' );
+		$handled = false;
+		$this->backend->on(
+			self::BATCH,
+			function ( $request ) use ( &$handled, $first, $wpdb ) {
+				if ( ! $handled && 'igny8_book' === $request['body']['full_sync']['type'] ) {
+					$handled = true;
+					// As wp_publish_post() does: the status alone, post_modified_gmt as it was.
+					$wpdb->update( $wpdb->posts, array( 'post_status' => 'private' ), array( 'ID' => $first ) );
+					clean_post_cache( $first );
+					igny8_queue_clear();
+				}
+				return $this->backend->content_batch( $request );
+			}
+		);
+
+		$this->run_full_sync();
+
+		$this->assertSame( array( "upsert post igny8_book #$first" ), $this->queued() );
+	}
+
 	public function test_starting_empties_the_queue_and_clears_an_overflow() {
 		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Queued' ) );
 		update_option( 'igny8_queue_overflowed', array( 'time' => time(), 'requested' => true ), false );
