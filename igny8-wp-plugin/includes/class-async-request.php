@@ -48,9 +48,15 @@ class Igny8_Async_Request {
 	private $url = '';
 
 	/**
-	 * @var resource|CurlMultiHandle|null
+	 * @var resource|CurlMultiHandle|null The multi handle this request is in (the shared one).
 	 */
 	private $multi = null;
+
+	/**
+	 * @var resource|CurlMultiHandle|null One multi handle for the process: its connection cache lets the
+	 *                                    next batch reuse the connection (and TLS session) of the last.
+	 */
+	private static $shared = null;
 
 	/**
 	 * @var resource|CurlHandle|null
@@ -171,7 +177,10 @@ class Igny8_Async_Request {
 		curl_setopt_array( $handle, $options );
 		$this->handle  = $handle;
 		$this->async   = true;
-		$this->multi   = curl_multi_init();
+		if ( null === self::$shared ) {
+			self::$shared = curl_multi_init();
+		}
+		$this->multi   = self::$shared;
 		$this->started = microtime( true );
 		curl_multi_add_handle( $this->multi, $handle );
 
@@ -270,7 +279,6 @@ class Igny8_Async_Request {
 		if ( null !== $this->handle ) {
 			curl_multi_remove_handle( $this->multi, $this->handle );
 			curl_close( $this->handle );
-			curl_multi_close( $this->multi );
 			$this->handle = null;
 			$this->multi  = null;
 		}

@@ -316,7 +316,7 @@ class FullSyncTest extends Igny8_TestCase {
 
 		$this->run_full_sync();
 
-		$this->assertSame( array( "upsert post igny8_book #$first" ), $this->queued() );
+		$this->assertContains( "upsert post igny8_book #$first", $this->queued() ); // With any modified in the second of the read.
 	}
 
 	public function test_starting_empties_the_queue_and_clears_an_overflow() {
