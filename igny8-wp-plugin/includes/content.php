@@ -117,6 +117,11 @@ function igny8_synced_status_sql( $alias ) {
 function igny8_post_type_cutoff( $post_type, $limit ) {
 	global $wpdb;
 	$status = igny8_synced_status_sql( 'p' );
+	// A type with no more items than its limit has no cut-off: counting is cheaper than sorting them all.
+	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- $status is a constant list.
+	if ( (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$wpdb->posts} p WHERE p.post_type = %s AND $status", $post_type ) ) <= (int) $limit ) {
+		return null;
+	}
 	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- $status is a constant list.
 	$cutoff = $wpdb->get_var( $wpdb->prepare( "SELECT p.post_modified_gmt FROM {$wpdb->posts} p WHERE p.post_type = %s AND $status ORDER BY p.post_modified_gmt DESC LIMIT 1 OFFSET %d", $post_type, max( 0, (int) $limit - 1 ) ) );
 	if ( null === $cutoff ) {

@@ -24,7 +24,7 @@ if ( ! defined( 'ABSPATH' ) ) {
  * @return string[]
  */
 function igny8_permalink_filters() {
-	return array( 'pre_post_link', 'post_link', 'post_link_category', 'post_type_link', 'page_link', '_get_page_link', 'home_url', 'user_trailingslashit', 'get_post_status', 'is_post_status_viewable', 'is_post_type_viewable', 'get_the_terms', 'get_the_categories', 'pre_option_show_on_front', 'pre_option_page_on_front' );
+	return array( 'pre_post_link', 'post_link', 'post_link_category', 'post_type_link', 'page_link', '_get_page_link', 'home_url', 'user_trailingslashit', 'get_post_status', 'is_post_status_viewable', 'is_post_type_viewable', 'get_the_terms', 'get_the_categories' );
 }
 
 /**
