@@ -10,6 +10,7 @@ use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
 use igny8_store::batch_plan::{chunk_sizes, plan, Step};
 use igny8_store::sync_row::SyncStateRow;
+use igny8_store::tombstones::{Tombstones, KEEP_DAYS};
 use igny8_store::{
     ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, SyncStateChange,
     TermRow, TypeBound, TypeCount,
@@ -42,6 +43,7 @@ pub async fn apply_batch(
         })
         .collect();
     let mut tx = pool.begin().await.map_err(db)?;
+    let mut graves = tombstones(&mut tx, integration_id, &Tombstones::ids_to_check(batch)).await?;
     for step in plan(batch) {
         match step {
             Step::Posts(run) => {
@@ -49,10 +51,29 @@ pub async fn apply_batch(
                 for size in chunk_sizes(run.len()) {
                     let (chunk, tail) = rest.split_at(size);
                     rest = tail;
-                    let touched = upsert_posts(&mut tx, integration_id, chunk, at).await?;
-                    for (index, post) in chunk {
+                    let mut live = Vec::with_capacity(chunk.len());
+                    for &(index, post) in chunk {
+                        if graves.buries(post) {
+                            outcomes[index] = ItemOutcome::Stale;
+                        } else {
+                            live.push((index, post));
+                        }
+                    }
+                    if live.is_empty() {
+                        continue;
+                    }
+                    let touched = upsert_posts(&mut tx, integration_id, &live, at).await?;
+                    for (index, post) in live {
                         if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
-                            outcomes[*index] = ItemOutcome::Stale;
+                            outcomes[index] = ItemOutcome::Stale;
+                        } else if !graves.is_empty() && graves.remove(post) {
+                            forget(
+                                &mut *tx,
+                                integration_id,
+                                post.post_type.as_str(),
+                                &[post.wp_id],
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -67,6 +88,32 @@ pub async fn apply_batch(
             }
             Step::Single(index, change) => {
                 outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
+                if let (
+                    ItemOutcome::Applied,
+                    Change::DeletePost {
+                        post_type,
+                        wp_id,
+                        modified_gmt: Some(deleted),
+                    },
+                ) = (&outcomes[index], change)
+                {
+                    sqlx::query(
+                        "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
+                             modified_gmt = GREATEST(content_tombstones.modified_gmt, EXCLUDED.modified_gmt),
+                             deleted_at = EXCLUDED.deleted_at",
+                    )
+                    .bind(integration_id)
+                    .bind(post_type.as_str())
+                    .bind(wp_id)
+                    .bind(deleted.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    graves.insert(post_type.as_str(), *wp_id, deleted.as_str().to_owned());
+                }
             }
         }
     }
@@ -210,6 +257,50 @@ async fn upsert_terms(
     Ok(())
 }
 
+/// The tombstones of the given post ids.
+async fn tombstones(
+    conn: &mut PgConnection,
+    integration_id: i64,
+    ids: &[i64],
+) -> Result<Tombstones> {
+    let mut graves = Tombstones::default();
+    if ids.is_empty() {
+        return Ok(graves);
+    }
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT post_type, wp_id, modified_gmt FROM content_tombstones
+         WHERE integration_id = $1 AND wp_id = ANY($2)",
+    )
+    .bind(integration_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    for (post_type, wp_id, deleted) in rows {
+        graves.insert(&post_type, wp_id, deleted);
+    }
+    Ok(graves)
+}
+
+/// Forgets the tombstones of some posts of a type; answers how many there were.
+pub async fn forget<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    integration_id: i64,
+    post_type: &str,
+    ids: &[i64],
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM content_tombstones WHERE integration_id = $1 AND post_type = $2 AND wp_id = ANY($3)",
+    )
+    .bind(integration_id)
+    .bind(post_type)
+    .bind(ids)
+    .execute(conn)
+    .await
+    .map_err(db)?
+    .rows_affected())
+}
+
 async fn delete_one(
     conn: &mut PgConnection,
     integration_id: i64,
@@ -274,6 +365,12 @@ async fn delete_one(
 
 pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
     let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("DELETE FROM content_tombstones WHERE integration_id = $1 AND deleted_at < $2")
+        .bind(integration_id)
+        .bind(Utc::now() - chrono::Duration::days(KEEP_DAYS))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);

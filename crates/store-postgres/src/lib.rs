@@ -472,6 +472,16 @@ impl Store for PostgresStore {
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn forget_deletions(
+        &self,
+        integration_id: i64,
+        post_type: &str,
+        ids: &[i64],
+    ) -> Result<u64> {
+        content::forget(&self.pool, integration_id, post_type, ids).await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn list_content(
         &self,
         integration_id: i64,

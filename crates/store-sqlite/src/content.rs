@@ -7,6 +7,7 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome};
 use igny8_store::sync_row::SyncStateRow;
+use igny8_store::tombstones::{Tombstones, KEEP_DAYS};
 use igny8_store::{
     ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, TermRow,
     TypeBound, TypeCount,
@@ -104,11 +105,13 @@ pub fn apply_batch(
     let batch = &prepared.batch;
     let at = &prepared.synced_at;
     let mut outcomes: Vec<ItemOutcome> = Vec::with_capacity(batch.items.len());
+    let mut graves = tombstones(c, integration_id, &Tombstones::ids_to_check(batch))?;
     let mut upsert_post = c.prepare_cached(UPSERT_POST).map_err(db)?;
     let mut upsert_term = c.prepare_cached(UPSERT_TERM).map_err(db)?;
     for (index, item) in batch.items.iter().enumerate() {
         let outcome = match &item.change {
             Err(why) => ItemOutcome::Rejected(why.to_string()),
+            Ok(Change::UpsertPost(p)) if graves.buries(p) => ItemOutcome::Stale,
             Ok(Change::UpsertPost(p)) => {
                 let (checksum, seo, terms, meta) =
                     prepared.extras[index].as_ref().expect("prepared post");
@@ -141,6 +144,9 @@ pub fn apply_batch(
                 if touched == 0 {
                     ItemOutcome::Stale
                 } else {
+                    if graves.remove(p) {
+                        forget(c, integration_id, p.post_type.as_str(), &[p.wp_id])?;
+                    }
                     ItemOutcome::Applied
                 }
             }
@@ -162,7 +168,29 @@ pub fn apply_batch(
                     .map_err(db)?;
                 ItemOutcome::Applied
             }
-            Ok(change) => delete_one(c, integration_id, change)?,
+            Ok(change) => {
+                let outcome = delete_one(c, integration_id, change)?;
+                if let (
+                    ItemOutcome::Applied,
+                    Change::DeletePost {
+                        post_type,
+                        wp_id,
+                        modified_gmt: Some(deleted),
+                    },
+                ) = (&outcome, change)
+                {
+                    bury(
+                        c,
+                        integration_id,
+                        post_type.as_str(),
+                        *wp_id,
+                        deleted.as_str(),
+                        at,
+                    )?;
+                    graves.insert(post_type.as_str(), *wp_id, deleted.as_str().to_owned());
+                }
+                outcome
+            }
         };
         outcomes.push(outcome);
     }
@@ -206,6 +234,64 @@ pub fn apply_batch(
         }
     }
     Ok(outcomes)
+}
+
+/// The tombstones of the given post ids.
+fn tombstones(c: &Connection, integration_id: i64, ids: &[i64]) -> Result<Tombstones> {
+    let mut graves = Tombstones::default();
+    if ids.is_empty() {
+        return Ok(graves);
+    }
+    let ids = serde_json::to_string(ids).map_err(db)?;
+    let rows: Vec<(String, i64, String)> = c
+        .prepare_cached(
+            "SELECT post_type, wp_id, modified_gmt FROM content_tombstones
+             WHERE integration_id = ? AND wp_id IN (SELECT value FROM json_each(?))",
+        )
+        .and_then(|mut q| {
+            q.query_map(params![integration_id, ids], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+        .map_err(db)?;
+    for (post_type, wp_id, deleted) in rows {
+        graves.insert(&post_type, wp_id, deleted);
+    }
+    Ok(graves)
+}
+
+/// Remembers a post's deletion (the most recent one wins).
+fn bury(
+    c: &Connection,
+    integration_id: i64,
+    post_type: &str,
+    wp_id: i64,
+    deleted: &str,
+    at: &str,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
+             modified_gmt = MAX(modified_gmt, excluded.modified_gmt), deleted_at = excluded.deleted_at",
+    )
+    .and_then(|mut q| q.execute(params![integration_id, post_type, wp_id, deleted, at]))
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Forgets the tombstones of some posts of a type; answers how many there were.
+pub fn forget(c: &Connection, integration_id: i64, post_type: &str, ids: &[i64]) -> Result<u64> {
+    let ids = serde_json::to_string(ids).map_err(db)?;
+    let forgotten = c
+        .prepare_cached(
+            "DELETE FROM content_tombstones WHERE integration_id = ? AND post_type = ?
+             AND wp_id IN (SELECT value FROM json_each(?))",
+        )
+        .and_then(|mut q| q.execute(params![integration_id, post_type, ids]))
+        .map_err(db)?;
+    Ok(forgotten as u64)
 }
 
 fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<ItemOutcome> {
@@ -256,6 +342,12 @@ fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<It
 }
 
 pub fn prune(c: &Connection, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
+    let expired = time(Utc::now() - chrono::Duration::days(KEEP_DAYS));
+    c.execute(
+        "DELETE FROM content_tombstones WHERE integration_id = ? AND deleted_at < ?",
+        params![integration_id, expired],
+    )
+    .map_err(db)?;
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);

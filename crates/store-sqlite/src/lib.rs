@@ -501,6 +501,19 @@ impl Store for SqliteStore {
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
+    async fn forget_deletions(
+        &self,
+        integration_id: i64,
+        post_type: &str,
+        ids: &[i64],
+    ) -> Result<u64> {
+        let (post_type, ids) = (post_type.to_owned(), ids.to_vec());
+        self.db
+            .write(move |c| content::forget(c, integration_id, &post_type, &ids))
+            .await
+    }
+
+    #[instrument(skip_all, fields(integration_id = integration_id))]
     async fn list_content(
         &self,
         integration_id: i64,

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sync state version",
         include_str!("../migrations/0004_sync_state_version.sql"),
     ),
+    (
+        5,
+        "tombstones",
+        include_str!("../migrations/0005_tombstones.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

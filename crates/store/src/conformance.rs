@@ -31,7 +31,8 @@ macro_rules! conformance_suite {
             counts_and_lists_follow_the_rules, pruning_keeps_enabled_types_up_to_their_max_id,
             a_batch_is_all_or_nothing_when_its_caller_goes_away, concurrent_batches_lose_nothing,
             sync_state_steps_are_stored_and_refusals_write_nothing,
-            range_markers_move_the_running_full_syncs_progress);
+            range_markers_move_the_running_full_syncs_progress,
+            a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1326,4 +1327,60 @@ pub async fn range_markers_move_the_running_full_syncs_progress(store: S) {
     )
     .await;
     assert_eq!(done(store.clone()).await, Some(8));
+}
+
+/// Tombstones: a deletion is remembered, so a late (retried or out-of-order) upsert that is not
+/// newer than the deletion does not bring the post back; a newer one does, and verification can
+/// make the store forget a deletion WordPress contradicts.
+pub async fn a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late(store: S) {
+    let i = integration(&store, "ann@example.com").await;
+    let other = integration(&store, "bob@example.com").await;
+    let delete = |id: i64, t: &str| json!({"op": "delete", "kind": "post", "type": "post", "wp_id": id, "modified_gmt": t});
+    apply(&store, i, vec![post("post", 1, T1, "publish", "a")]).await;
+    assert_eq!(apply(&store, i, vec![delete(1, T2)]).await, ["applied"]);
+    // The upsert sent before the delete, delivered after it (a retry): stale, nothing held.
+    assert_eq!(
+        apply(&store, i, vec![post("post", 1, T1, "publish", "a")]).await,
+        ["stale"]
+    );
+    assert_eq!(
+        apply(&store, i, vec![post("post", 1, T2, "publish", "a")]).await,
+        ["stale"],
+        "a deletion wins a tie"
+    );
+    assert!(store.content_item(i, "post", 1).await.unwrap().is_none());
+    // Another integration, and another type with the same id, are not buried.
+    assert_eq!(
+        apply(&store, other, vec![post("post", 1, T1, "publish", "a")]).await,
+        ["applied"]
+    );
+    assert_eq!(
+        apply(&store, i, vec![post("page", 1, T1, "publish", "a")]).await,
+        ["applied"]
+    );
+    // A delete of something never held is remembered too; in one batch, items apply in order.
+    assert_eq!(
+        apply(
+            &store,
+            i,
+            vec![
+                delete(2, T2),
+                post("post", 2, T1, "publish", "late"),
+                post("post", 2, "2025-11-22 12:00:00", "publish", "new")
+            ]
+        )
+        .await,
+        ["applied", "stale", "applied"]
+    );
+    // A newer upsert brought 2 back and cleared its tombstone: its older re-delivery is stale by
+    // the ordinary rule, and a delete older than what is held stays stale too.
+    assert_eq!(apply(&store, i, vec![delete(2, T1)]).await, ["stale"]);
+    assert_eq!(ids(&store, i, Some("post")).await, vec![2]);
+    // Verification found WordPress has post 1 after all: forgetting lets its re-send apply.
+    assert_eq!(store.forget_deletions(i, "post", &[1, 3]).await.unwrap(), 1);
+    assert_eq!(
+        apply(&store, i, vec![post("post", 1, T1, "publish", "a")]).await,
+        ["applied"]
+    );
+    assert_eq!(ids(&store, i, Some("post")).await, vec![1, 2]);
 }

@@ -5,6 +5,7 @@ pub mod batch_plan;
 pub mod conformance;
 mod records;
 pub mod sync_row;
+pub mod tombstones;
 
 pub use records::*;
 
@@ -118,6 +119,14 @@ pub trait Store: Send + Sync + 'static {
         integration_id: i64,
         kind: ItemKind,
         type_name: &str,
+        ids: &[i64],
+    ) -> Result<u64>;
+    /// Forgets the tombstones of posts WordPress still has (verification asks for them again), so
+    /// their re-sent upserts apply; answers how many were forgotten.
+    async fn forget_deletions(
+        &self,
+        integration_id: i64,
+        post_type: &str,
         ids: &[i64],
     ) -> Result<u64>;
     /// Synced posts, newest modification first (ties by id, descending).

@@ -519,6 +519,13 @@ pub async fn verify(
                     .delete_content_ids(integration.id, kind, type_name.as_str(), &diff.delete)
                     .await?;
             }
+            if kind == ItemKind::Post && !diff.resend.is_empty() {
+                // WordPress has these posts: a remembered deletion must not refuse their re-send.
+                state
+                    .store
+                    .forget_deletions(integration.id, type_name.as_str(), &diff.resend)
+                    .await?;
+            }
             let found = (diff.resend.len() + diff.delete.len()) as u64;
             state
                 .store

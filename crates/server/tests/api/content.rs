@@ -734,6 +734,15 @@ async fn verification_finds_differences_repairs_them_and_then_proves_the_copy_eq
         .map(|id| post("post", id, T1, "publish", "x"))
         .collect();
     send(&app, &fx, held).await;
+    // A deletion of 6 reached the platform, yet WordPress has 6: verification must win over it.
+    send(
+        &app,
+        &fx,
+        vec![
+            json!({"op": "delete", "kind": "post", "type": "post", "wp_id": 6, "modified_gmt": T2}),
+        ],
+    )
+    .await;
     let wordpress: Vec<(i64, &str)> = vec![(1, T1), (2, T1), (3, T2), (4, T1), (5, T1), (6, T1)];
     let sums: Vec<(i64, u32)> = wordpress
         .iter()
@@ -798,7 +807,8 @@ async fn verification_finds_differences_repairs_them_and_then_proves_the_copy_eq
     assert_eq!(b["data"]["verify"]["state"], "out_of_sync");
     assert_eq!(b["data"]["verify"]["differences"], 5);
 
-    // The plugin re-sends what was asked; the next verification finds nothing.
+    // The plugin re-sends what was asked (6's tombstone was forgotten by the items step); the
+    // next verification finds nothing.
     send(
         &app,
         &fx,
