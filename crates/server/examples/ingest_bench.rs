@@ -16,6 +16,10 @@ use igny8_server::Settings;
 use igny8_store::{NewApiKeyRow, NewUser, Store};
 use sqlx::{Connection, Executor, PgConnection};
 
+/// The allocator of the `igny8` binary, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     items: u64,
     db: String,

@@ -47,34 +47,29 @@ pub async fn apply_batch(
     for step in plan(batch) {
         match step {
             Step::Posts(run) => {
-                let mut rest = &run[..];
-                for size in chunk_sizes(run.len()) {
-                    let (chunk, tail) = rest.split_at(size);
-                    rest = tail;
-                    let mut live = Vec::with_capacity(chunk.len());
-                    for &(index, post) in chunk {
-                        if graves.buries(post) {
-                            outcomes[index] = ItemOutcome::Stale;
-                        } else {
-                            live.push((index, post));
-                        }
+                let mut live = Vec::with_capacity(run.len());
+                for (index, post) in run {
+                    if graves.buries(post) {
+                        outcomes[index] = ItemOutcome::Stale;
+                    } else {
+                        live.push((index, post));
                     }
-                    if live.is_empty() {
-                        continue;
-                    }
-                    let touched = upsert_posts(&mut tx, integration_id, &live, at).await?;
-                    for (index, post) in live {
-                        if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
-                            outcomes[index] = ItemOutcome::Stale;
-                        } else if !graves.is_empty() && graves.remove(post) {
-                            forget(
-                                &mut *tx,
-                                integration_id,
-                                post.post_type.as_str(),
-                                &[post.wp_id],
-                            )
-                            .await?;
-                        }
+                }
+                if live.is_empty() {
+                    continue;
+                }
+                let touched = upsert_posts(&mut tx, integration_id, &live, at).await?;
+                for (index, post) in live {
+                    if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
+                        outcomes[index] = ItemOutcome::Stale;
+                    } else if !graves.is_empty() && graves.remove(post) {
+                        forget(
+                            &mut *tx,
+                            integration_id,
+                            post.post_type.as_str(),
+                            &[post.wp_id],
+                        )
+                        .await?;
                     }
                 }
             }
@@ -170,7 +165,8 @@ fn values(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
-/// Upserts distinct posts in one statement; answers the ones it inserted or updated (the WHERE
+/// Upserts distinct posts in one statement over column arrays (`UNNEST`): one round trip and one
+/// plan for a whole run, whatever its length. Answers the posts it inserted or updated (the WHERE
 /// of DO UPDATE is the staleness rule: an older change touches nothing and is not returned).
 async fn upsert_posts(
     conn: &mut PgConnection,
@@ -178,11 +174,21 @@ async fn upsert_posts(
     posts: &[(usize, &Post)],
     at: DateTime<Utc>,
 ) -> Result<HashSet<(String, i64)>> {
-    let sql = format!(
+    fn column<'p, T>(posts: &[(usize, &'p Post)], f: impl Fn(&'p Post) -> T) -> Vec<T> {
+        posts.iter().map(|(_, p)| f(p)).collect()
+    }
+    sqlx::query_as::<_, (String, i64)>(
         "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
              excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
              meta, checksum, synced_at)
-         VALUES {}
+         SELECT $1, t.post_type, t.wp_id, t.title, t.slug, t.status, t.body, t.body_truncated, t.excerpt,
+             t.author, t.url, t.parent, t.menu_order, t.featured_image, t.date_gmt, t.modified_gmt,
+             t.seo::jsonb, t.terms::jsonb, t.meta::jsonb, t.checksum, $2
+         FROM UNNEST($3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[],
+             $10::text[], $11::text[], $12::text[], $13::int8[], $14::int8[], $15::text[], $16::text[],
+             $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[])
+             AS t(post_type, wp_id, title, slug, status, body, body_truncated, excerpt, author, url, parent,
+                  menu_order, featured_image, date_gmt, modified_gmt, seo, terms, meta, checksum)
          ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
              title = EXCLUDED.title, slug = EXCLUDED.slug, status = EXCLUDED.status, body = EXCLUDED.body,
              body_truncated = EXCLUDED.body_truncated, excerpt = EXCLUDED.excerpt, author = EXCLUDED.author,
@@ -193,34 +199,32 @@ async fn upsert_posts(
              synced_at = EXCLUDED.synced_at
          WHERE content.modified_gmt <= EXCLUDED.modified_gmt
          RETURNING post_type, wp_id",
-        values(posts.len(), 21)
-    );
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-    for (_, p) in posts {
-        q = q
-            .bind(integration_id)
-            .bind(p.post_type.as_str())
-            .bind(p.wp_id)
-            .bind(&p.title)
-            .bind(&p.slug)
-            .bind(&p.status)
-            .bind(&p.content)
-            .bind(p.content_truncated)
-            .bind(&p.excerpt)
-            .bind(&p.author)
-            .bind(&p.url)
-            .bind(p.parent)
-            .bind(p.menu_order)
-            .bind(&p.featured_image)
-            .bind(p.date_gmt.as_ref().map(|t| t.as_str()))
-            .bind(p.modified_gmt.as_str())
-            .bind(&p.seo)
-            .bind(&p.terms)
-            .bind(&p.meta)
-            .bind(i64::from(p.checksum()))
-            .bind(at);
-    }
-    Ok(q.fetch_all(conn).await.map_err(db)?.into_iter().collect())
+    )
+    .bind(integration_id)
+    .bind(at)
+    .bind(column(posts, |p| p.post_type.as_str()))
+    .bind(column(posts, |p| p.wp_id))
+    .bind(column(posts, |p| p.title.as_str()))
+    .bind(column(posts, |p| p.slug.as_str()))
+    .bind(column(posts, |p| p.status.as_str()))
+    .bind(column(posts, |p| p.content.as_str()))
+    .bind(column(posts, |p| p.content_truncated))
+    .bind(column(posts, |p| p.excerpt.as_str()))
+    .bind(column(posts, |p| p.author.as_str()))
+    .bind(column(posts, |p| p.url.as_deref()))
+    .bind(column(posts, |p| p.parent))
+    .bind(column(posts, |p| p.menu_order))
+    .bind(column(posts, |p| p.featured_image.as_deref()))
+    .bind(column(posts, |p| p.date_gmt.as_ref().map(|t| t.as_str())))
+    .bind(column(posts, |p| p.modified_gmt.as_str()))
+    .bind(column(posts, |p| p.seo.to_string()))
+    .bind(column(posts, |p| p.terms.to_string()))
+    .bind(column(posts, |p| p.meta.to_string()))
+    .bind(column(posts, |p| i64::from(p.checksum())))
+    .fetch_all(conn)
+    .await
+    .map_err(db)
+    .map(|rows| rows.into_iter().collect())
 }
 
 /// Upserts distinct terms in one statement: the last delivery wins.

@@ -473,9 +473,18 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ItemOutcome>> {
         // Checksums and JSON text are computed here, beside the request, not on the one writer.
         let prepared = content::PreparedBatch::new(batch.clone(), at);
-        self.db
-            .write(move |c| content::apply_batch(c, integration_id, &prepared))
-            .await
+        let (outcomes, prepared) = self
+            .db
+            .write(move |c| {
+                Ok((
+                    content::apply_batch(c, integration_id, &prepared)?,
+                    prepared,
+                ))
+            })
+            .await?;
+        // Freed here rather than on the writer's thread.
+        drop(prepared);
+        Ok(outcomes)
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]
