@@ -119,6 +119,7 @@ switch ( $cmd ) {
 				'queries'         => $wpdb->num_queries - $queries,
 				'peak_mb'         => round( memory_get_peak_usage() / 1048576, 1 ),
 				'peak_real_mb'    => round( memory_get_peak_usage( true ) / 1048576, 1 ),
+				'gc_runs'         => gc_status()['runs'],
 				'async'           => Igny8_Async_Request::available(),
 				'fast_permalinks' => null !== $links,
 				'status'          => $state['status'],
