@@ -26,6 +26,11 @@ class AsyncSendTest extends Igny8_TestCase {
 	 */
 	private static $base = '';
 
+	/**
+	 * @var string This test's log generation (platform-server.php).
+	 */
+	private $gen = '';
+
 	public static function setUpBeforeClass(): void {
 		parent::setUpBeforeClass();
 		if ( ! function_exists( 'curl_multi_init' ) ) {
@@ -74,7 +79,8 @@ class AsyncSendTest extends Igny8_TestCase {
 		if ( ! self::$server ) {
 			$this->markTestSkipped( 'ext-curl is not loaded' );
 		}
-		array_map( 'unlink', glob( self::$dir . '/*' ) );
+		$this->gen = uniqid( 'g' );
+		$this->control( array() );
 		$this->register_test_post_type( 'igny8_book', array( 'label' => 'Books', 'hierarchical' => true ) );
 		$this->start_content_sync( array( 'post' => 1000, 'igny8_book' => 1000 ), array( 'category' => 100 ) );
 		// From here on the real socket: nothing hooks the HTTP API.
@@ -101,14 +107,14 @@ class AsyncSendTest extends Igny8_TestCase {
 	 * @param array $control What the fixture does (see platform-server.php).
 	 */
 	private function control( array $control ) {
-		file_put_contents( self::$dir . '/control.json', wp_json_encode( $control ) );
+		file_put_contents( self::$dir . '/control.json', wp_json_encode( array_merge( $control, array( 'gen' => $this->gen ) ) ) );
 	}
 
 	/**
 	 * @return array[] The fixture's log: one entry per request.
 	 */
 	private function platform_log() {
-		$file = self::$dir . '/log.jsonl';
+		$file = self::$dir . '/log-' . $this->gen . '.jsonl';
 		return is_file( $file ) ? array_map(
 			static function ( $line ) {
 				return json_decode( $line, true );
@@ -299,7 +305,6 @@ class AsyncSendTest extends Igny8_TestCase {
 		$this->assertSame( $this->batches()[2]['to'], $this->entry( $state, 'igny8_book' )['last_id'] );
 		$this->assertSame( 3, $state['batches'] );
 		$this->assertGreaterThan( time(), igny8_backoff_until(), 'backs off' );
-		usleep( 700000 ); // The platform finishes the abandoned request before the next test.
 	}
 
 	public function test_a_process_killed_while_a_batch_travels_resumes_from_the_last_acknowledged_batch() {
@@ -325,17 +330,22 @@ class AsyncSendTest extends Igny8_TestCase {
 		} catch ( RuntimeException $e ) {
 			igny8_release_lock( 'full_sync' );
 		}
-		usleep( 200000 ); // Let the orphaned request reach the platform.
 		$state = igny8_full_sync_state();
 		$books = $this->entry( $state, 'igny8_book' );
-		$sent  = array_values(
-			array_filter(
-				$this->batches(),
-				static function ( $batch ) {
-					return 'igny8_book' === $batch['type'];
-				}
-			)
-		);
+		for ( $tries = 0; $tries < 100; $tries++ ) { // The orphaned request reaches the platform (logged once answered).
+			$sent = array_values(
+				array_filter(
+					$this->batches(),
+					static function ( $batch ) {
+						return 'igny8_book' === $batch['type'];
+					}
+				)
+			);
+			if ( count( $sent ) >= 2 ) {
+				break;
+			}
+			usleep( 50000 );
+		}
 		$this->assertCount( 2, $sent, 'two batches of books left' );
 		$this->assertSame( $sent[0]['to'], $books['last_id'], 'only the acknowledged one moved the cursor' );
 
