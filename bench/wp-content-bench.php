@@ -55,11 +55,16 @@ switch ( $cmd ) {
 		// counts only for the time spent waiting for its answer). No pre_http_request filter: hooking the
 		// HTTP API turns background sends off.
 		$http_seconds = 0.0;
+		$http_split   = array();
 		add_action(
 			'igny8_http_waited',
-			static function ( $seconds ) use ( &$http_seconds ) {
+			static function ( $seconds, $method, $path ) use ( &$http_seconds, &$http_split ) {
 				$http_seconds += $seconds;
-			}
+				$key           = $method . ' ' . preg_replace( '#^/api/v1/integration/integrations/\d+/#', '', $path );
+				$http_split[ $key ] = round( ( isset( $http_split[ $key ] ) ? $http_split[ $key ] : 0 ) + $seconds, 3 );
+			},
+			10,
+			3
 		);
 		$links = igny8_permalink_context();
 		// IGNY8_BENCH_PROFILE=FILE: sample the run with ext-excimer (if loaded) and write collapsed stacks
@@ -109,6 +114,7 @@ switch ( $cmd ) {
 			array(
 				'seconds'         => round( microtime( true ) - $started, 3 ),
 				'http_seconds'    => round( $http_seconds, 3 ),
+				'http_split'      => $http_split,
 				'cpu_seconds'     => round( ( static function () {
 					$r = getrusage();
 					return $r['ru_utime.tv_sec'] + $r['ru_utime.tv_usec'] / 1e6 + $r['ru_stime.tv_sec'] + $r['ru_stime.tv_usec'] / 1e6;

@@ -74,7 +74,7 @@ HELD=$(curl -s -H "Authorization: Bearer $JWT" "$API/content/?type=post&page_siz
 HELD_TERMS=$(( $(curl -s -H "Authorization: Bearer $JWT" "$API/terms/?taxonomy=category" | php -r 'echo count(json_decode(stream_get_contents(STDIN), true)["data"]);') \
              + $(curl -s -H "Authorization: Bearer $JWT" "$API/terms/?taxonomy=post_tag" | php -r 'echo count(json_decode(stream_get_contents(STDIN), true)["data"]);') ))
 [ "$HELD" = "$POSTS" ] && [ "$HELD_TERMS" = "$TERMS" ] || { log "the platform holds $HELD posts and $HELD_TERMS terms, WordPress $POSTS and $TERMS"; exit 1; }
-log "full sync: $SYNC_S s ($(echo "$SYNC" | json http_seconds) s waiting for the platform, $(echo "$SYNC" | json cpu_seconds) s PHP CPU, background sends: $(echo "$SYNC" | json async), fast permalinks: $(echo "$SYNC" | json fast_permalinks)), platform holds $HELD posts and $HELD_TERMS terms"
+log "full sync: $SYNC_S s ($(echo "$SYNC" | json http_seconds) s waiting for the platform: $(echo "$SYNC" | json http_split), $(echo "$SYNC" | json cpu_seconds) s PHP CPU, background sends: $(echo "$SYNC" | json async), fast permalinks: $(echo "$SYNC" | json fast_permalinks)), platform holds $HELD posts and $HELD_TERMS terms"
 
 # ------------------------------------------------------------------ baselines
 RAW_START=$(now)
