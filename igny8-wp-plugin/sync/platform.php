@@ -233,7 +233,8 @@ function igny8_content_request_args( $endpoint, array $args ) {
 }
 
 /**
- * Sends a batch (POST content/batch/) and reads the platform's per-item answer.
+ * Sends a batch (POST content/batch/) with wp_remote_request() and reads the platform's per-item answer (the
+ * queue; the full sync overlaps its batches with igny8_send_batch_start()).
  *
  * @param Igny8_Batch $batch     The batch.
  * @param array|null  $full_sync Range marker {run_id, type, kind, from_id, to_id}.
@@ -242,7 +243,22 @@ function igny8_content_request_args( $endpoint, array $args ) {
  *                        Every index of the batch is in results, or the answer is an error (nothing acknowledged).
  */
 function igny8_send_batch( Igny8_Batch $batch, $full_sync = null, $timeout = 30 ) {
-	return igny8_send_batch_finish( $batch, igny8_send_batch_start( $batch, $full_sync, $timeout ) );
+	return igny8_send_batch_finish( $batch, igny8_content_request( 'POST', 'content/batch/', igny8_batch_request_args( $batch, $full_sync, $timeout ) ) );
+}
+
+/**
+ * The client arguments of a batch: its body and timeout.
+ *
+ * @param Igny8_Batch $batch     The batch.
+ * @param array|null  $full_sync Range marker.
+ * @param int         $timeout   Seconds.
+ * @return array
+ */
+function igny8_batch_request_args( Igny8_Batch $batch, $full_sync, $timeout ) {
+	return array(
+		'raw_body' => $batch->body( wp_generate_uuid4(), $full_sync ),
+		'timeout'  => $timeout,
+	);
 }
 
 /**
@@ -255,21 +271,14 @@ function igny8_send_batch( Igny8_Batch $batch, $full_sync = null, $timeout = 30 
  * @return Igny8_Async_Request|WP_Error
  */
 function igny8_send_batch_start( Igny8_Batch $batch, $full_sync = null, $timeout = 30 ) {
-	return igny8_content_request_start(
-		'POST',
-		'content/batch/',
-		array(
-			'raw_body' => $batch->body( wp_generate_uuid4(), $full_sync ),
-			'timeout'  => $timeout,
-		)
-	);
+	return igny8_content_request_start( 'POST', 'content/batch/', igny8_batch_request_args( $batch, $full_sync, $timeout ) );
 }
 
 /**
  * Waits for a started batch's answer and reads it item by item.
  *
- * @param Igny8_Batch                  $batch   The batch as sent.
- * @param Igny8_Async_Request|WP_Error $pending From igny8_send_batch_start().
+ * @param Igny8_Batch                        $batch   The batch as sent.
+ * @param Igny8_Async_Request|array|WP_Error $pending From igny8_send_batch_start(), or an answer already read.
  * @return array|WP_Error As igny8_send_batch().
  */
 function igny8_send_batch_finish( Igny8_Batch $batch, $pending ) {
