@@ -27,8 +27,12 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to the database at a `postgres://…` URL; the database must exist.
     pub async fn open(url: &str) -> Result<Self> {
+        // Every push commits (one WAL flush each): more connections let PostgreSQL flush the
+        // commits of concurrent pushes together. No ping before each checkout: a dead connection
+        // fails its statement and is replaced, instead of every request paying a round trip.
         let pool = PgPoolOptions::new()
-            .max_connections(10)
+            .max_connections(32)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(15))
             .connect(url)
             .await
