@@ -1,9 +1,14 @@
 <?php
 /**
  * Full sync (docs/sync-protocol.md): start with totals, walk each synced type by id ascending in batches
- * bounded by rows and bytes, each with its range marker, then finish with the highest ids. The cursor is
- * stored after every acknowledged batch, and each request works for a bounded time, so a killed PHP
- * process or a slow site resumes where it stopped, from the next cron run.
+ * bounded by rows and bytes, each with its range marker, then finish with the highest ids. The cursor of
+ * acknowledged batches is stored at most once a second (igny8_full_sync_cursor_interval), and always after a
+ * type's first batch, at a type's end, when a step ends (time box, error) and at the finish; each request
+ * works for a bounded time, so a killed PHP process or a slow site resumes from the last stored cursor, from
+ * the next cron run. Resuming from a cursor older than the last acknowledged batch sends batches the platform
+ * already applied again, which the protocol makes harmless: upserts are keyed and guarded by modified_gmt,
+ * a range marker re-applied deletes nothing WordPress still has, and the platform's progress recounts a
+ * re-walked range instead of adding it.
  *
  * @package Igny8
  */
@@ -14,6 +19,9 @@ if ( ! defined( 'ABSPATH' ) ) {
 
 /** Cron event that continues a full sync. */
 const IGNY8_FULL_SYNC_HOOK = 'igny8_full_sync_continue';
+
+/** Acknowledged batches whose cursor may wait for the next store (bounds the snapshots kept meanwhile). */
+const IGNY8_FULL_SYNC_UNSTORED_BATCHES = 64;
 
 /**
  * The stored run: status (pending|running|done), run_id, reason, times, settings signature, and per type
@@ -137,12 +145,14 @@ function igny8_full_sync_step( $time_limit = null ) {
 		$result = igny8_full_sync_start( $state );
 	}
 	$in_flight = null; // The batch sent and not acknowledged yet: it travels while the next one is built.
+	$cursor    = igny8_full_sync_cursor(); // Acknowledged batches whose cursor is not stored yet.
 	while ( ! is_wp_error( $result ) && 'running' === $state['status'] && microtime( true ) < $deadline ) {
-		$result = igny8_full_sync_pipeline( $state, $in_flight );
+		$result = igny8_full_sync_pipeline( $state, $in_flight, $cursor );
 	}
 	if ( null !== $in_flight && ! is_wp_error( $result ) ) {
-		$result = igny8_full_sync_acknowledge( $state, $in_flight );
+		$result = igny8_full_sync_acknowledge( $state, $in_flight, $cursor );
 	}
+	igny8_full_sync_store_cursor( $state, $cursor ); // The time box ended, or an error: what was acknowledged is kept.
 	igny8_release_lock( 'full_sync' );
 
 	if ( is_wp_error( $result ) ) {
@@ -252,11 +262,52 @@ function igny8_full_sync_start( array &$state ) {
  */
 function igny8_full_sync_advance( array &$state ) {
 	$in_flight = null;
-	$result    = igny8_full_sync_pipeline( $state, $in_flight );
+	$cursor    = igny8_full_sync_cursor();
+	$result    = igny8_full_sync_pipeline( $state, $in_flight, $cursor );
 	if ( null !== $in_flight && ! is_wp_error( $result ) ) {
-		$result = igny8_full_sync_acknowledge( $state, $in_flight );
+		$result = igny8_full_sync_acknowledge( $state, $in_flight, $cursor );
 	}
+	igny8_full_sync_store_cursor( $state, $cursor );
 	return $result;
+}
+
+/**
+ * The cursor's bookkeeping for one step: when it was last stored, and the acknowledged batches since then
+ * (their ranges and snapshots, re-checked when the cursor is stored).
+ *
+ * @return array
+ */
+function igny8_full_sync_cursor() {
+	/**
+	 * Seconds between two stores of the full sync's cursor while batches are acknowledged. Each store is a
+	 * committed (fsync'd) option write; a process killed in between resumes from the last stored cursor
+	 * and sends the batches acknowledged since then again, which is harmless (the protocol makes them
+	 * idempotent). 0 stores it after every acknowledged batch.
+	 *
+	 * @param float $seconds Default 1.
+	 */
+	return array(
+		'interval' => max( 0.0, (float) apply_filters( 'igny8_full_sync_cursor_interval', 1.0 ) ),
+		'saved_at' => microtime( true ),
+		'pending'  => array(),
+	);
+}
+
+/**
+ * Stores the run with the cursor of every acknowledged batch, after re-checking their ranges for changes
+ * made since they were read (so the cursor never passes a range whose changes were not queued).
+ *
+ * @param array $state  Run (stored).
+ * @param array $cursor From igny8_full_sync_cursor() (updated).
+ */
+function igny8_full_sync_store_cursor( array &$state, array &$cursor ) {
+	if ( ! $cursor['pending'] ) {
+		return;
+	}
+	igny8_full_sync_recheck_ranges( $cursor['pending'] );
+	$cursor['pending']  = array();
+	$cursor['saved_at'] = microtime( true );
+	igny8_save_full_sync_state( $state );
 }
 
 /**
@@ -269,9 +320,10 @@ function igny8_full_sync_advance( array &$state ) {
  *
  * @param array      $state     Run (updated and stored).
  * @param array|null $in_flight The batch sent and not acknowledged yet (updated): position, built, marker, request.
+ * @param array      $cursor    From igny8_full_sync_cursor() (updated).
  * @return true|WP_Error
  */
-function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
+function igny8_full_sync_pipeline( array &$state, &$in_flight, array &$cursor ) {
 	if ( null === $in_flight && $state['position'] >= count( $state['types'] ) ) {
 		return igny8_full_sync_finish( $state );
 	}
@@ -305,14 +357,15 @@ function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
 		);
 	}
 	if ( null !== $sent ) {
-		// The acknowledged batch's cursor is stored while the next one travels (a process killed before
-		// the store sends both again).
-		igny8_full_sync_record( $state, $sent, $answer );
+		// The acknowledged batch's cursor is recorded (and stored, when it is time) while the next one
+		// travels (a process killed before the store sends both again).
+		igny8_full_sync_record( $state, $sent, $answer, $cursor );
 	}
 	if ( null === $built ) {
 		$state['types'][ $state['position'] ]['complete'] = true;
 		++$state['position'];
-		igny8_save_full_sync_state( $state );
+		$cursor['pending'][] = null; // Forces the store.
+		igny8_full_sync_store_cursor( $state, $cursor );
 	}
 	return true;
 }
@@ -322,15 +375,16 @@ function igny8_full_sync_pipeline( array &$state, &$in_flight ) {
  * moved past its range and stored, the range re-checked for changes made meanwhile.
  *
  * @param array $state Run (updated and stored).
- * @param array $sent  The batch in flight (igny8_full_sync_pipeline()).
+ * @param array $sent   The batch in flight (igny8_full_sync_pipeline()).
+ * @param array $cursor From igny8_full_sync_cursor() (updated).
  * @return true|WP_Error
  */
-function igny8_full_sync_acknowledge( array &$state, array $sent ) {
+function igny8_full_sync_acknowledge( array &$state, array $sent, array &$cursor ) {
 	$answer = igny8_full_sync_answer( $state, $sent );
 	if ( is_wp_error( $answer ) ) {
 		return $answer;
 	}
-	igny8_full_sync_record( $state, $sent, $answer );
+	igny8_full_sync_record( $state, $sent, $answer, $cursor );
 	return true;
 }
 
@@ -355,14 +409,16 @@ function igny8_full_sync_answer( array &$state, array $sent ) {
 }
 
 /**
- * Records an acknowledged batch: rejections, the type's cursor past its range (stored), the range
- * re-checked for changes made while it travelled.
+ * Records an acknowledged batch: rejections, the type's cursor past its range; the range is re-checked
+ * for changes made while it travelled and the cursor stored when it is time (igny8_full_sync_cursor():
+ * at most once a second, and after the type's first batch).
  *
- * @param array $state  Run (updated and stored).
+ * @param array $state  Run (updated, stored when it is time).
  * @param array $sent   The batch.
  * @param array $answer Its answer (igny8_full_sync_answer()).
+ * @param array $cursor From igny8_full_sync_cursor() (updated).
  */
-function igny8_full_sync_record( array &$state, array $sent, array $answer ) {
+function igny8_full_sync_record( array &$state, array $sent, array $answer, array &$cursor ) {
 	$built    = $sent['built'];
 	$entry    = $state['types'][ $sent['position'] ];
 	$rejected = array();
@@ -381,8 +437,61 @@ function igny8_full_sync_record( array &$state, array $sent, array $answer ) {
 	$state['types'][ $sent['position'] ]['done']   += $built['batch']->count();
 	$state['types'][ $sent['position'] ]['last_id'] = $built['to_id'];
 	$state['batches']                               = ( isset( $state['batches'] ) ? (int) $state['batches'] : 0 ) + 1;
-	igny8_save_full_sync_state( $state );
-	igny8_full_sync_recheck( $entry, $sent['marker']['from_id'], $built );
+	$cursor['pending'][]                            = array(
+		'entry'    => $entry,
+		'from_id'  => (int) $sent['marker']['from_id'],
+		'to_id'    => (int) $built['to_id'],
+		'snapshot' => $built['snapshot'],
+		'read_at'  => isset( $built['read_at'] ) ? $built['read_at'] : null,
+	);
+	if ( 0 === (int) $entry['last_id'] || count( $cursor['pending'] ) >= IGNY8_FULL_SYNC_UNSTORED_BATCHES || microtime( true ) - $cursor['saved_at'] >= $cursor['interval'] ) {
+		igny8_full_sync_store_cursor( $state, $cursor );
+	}
+}
+
+/**
+ * Re-checks the ranges of acknowledged batches (igny8_full_sync_recheck()). Consecutive ranges of a post
+ * type are checked together first: one count-and-checksum row says whether anything changed in all of
+ * them; only when something did is each range read again.
+ *
+ * @param array $pending From igny8_full_sync_record() (null entries are skipped).
+ */
+function igny8_full_sync_recheck_ranges( array $pending ) {
+	global $wpdb;
+	$pending = array_values( array_filter( $pending ) );
+	$groups  = array();
+	foreach ( $pending as $range ) {
+		$last = count( $groups ) - 1;
+		if ( $last >= 0 && 'post' === $range['entry']['kind'] && $groups[ $last ][0]['entry']['type'] === $range['entry']['type'] && end( $groups[ $last ] )['to_id'] + 1 === $range['from_id'] ) {
+			$groups[ $last ][] = $range;
+		} else {
+			$groups[] = array( $range );
+		}
+	}
+	foreach ( $groups as $group ) {
+		if ( count( $group ) > 1 ) {
+			$entry   = $group[0]['entry'];
+			$sum     = 0;
+			$count   = 0;
+			$read_at = $group[0]['read_at'];
+			foreach ( $group as $range ) {
+				foreach ( $range['snapshot'] as $id => $fingerprint ) {
+					$sum += crc32( $id . '#' . $fingerprint );
+				}
+				$count  += count( $range['snapshot'] );
+				$read_at = min( $read_at, $range['read_at'] );
+			}
+			$where = igny8_synced_posts_where( 'p', $entry['type'], $entry['cutoff'] );
+			// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where().
+			$same = $wpdb->get_row( $wpdb->prepare( "SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS('#', p.ID, p.post_modified_gmt, p.post_status))), 0) AS crc, COALESCE(SUM(p.post_modified_gmt >= %s), 0) AS recent FROM {$wpdb->posts} p WHERE $where AND p.ID BETWEEN %d AND %d", $read_at, $group[0]['from_id'], end( $group )['to_id'] ) );
+			if ( $same && $count === (int) $same->n && (string) $sum === (string) $same->crc && 0 === (int) $same->recent ) {
+				continue;
+			}
+		}
+		foreach ( $group as $range ) {
+			igny8_full_sync_recheck( $range['entry'], $range['from_id'], $range );
+		}
+	}
 }
 
 /**

@@ -218,6 +218,83 @@ class FullSyncTest extends Igny8_TestCase {
 		$this->assertSame( $this->backend->batches[2][0]['full_sync']['from_id'], $this->backend->batches[3][0]['full_sync']['from_id'], 'the unacknowledged range is sent again' );
 	}
 
+	public function test_a_process_killed_between_cursor_stores_resumes_from_the_stored_cursor_and_converges() {
+		$this->make_site( 16 );
+		$this->add_test_filter( 'igny8_batch_max_items', static function () {
+			return 3;
+		} );
+		$this->add_test_filter( 'igny8_full_sync_cursor_interval', static function () {
+			return 3600; // No store by time: only after a type's first batch and at its end.
+		} );
+		$books = 0;
+		$this->backend->on(
+			self::BATCH,
+			function ( $request ) use ( &$books ) {
+				$answer = $this->backend->content_batch( $request );
+				if ( 'igny8_book' === $request['body']['full_sync']['type'] && 4 === ++$books ) {
+					throw new RuntimeException( 'PHP killed after the platform applied the 4th batch of books' );
+				}
+				return $answer;
+			}
+		);
+		igny8_request_full_sync( 'admin' );
+		try {
+			igny8_full_sync_step( 600 );
+			$this->fail( 'the step should have died' );
+		} catch ( RuntimeException $e ) {
+			igny8_release_lock( 'full_sync' );
+		}
+		$sent = array_values(
+			array_filter(
+				array_column( $this->backend->batches, 0 ),
+				static function ( $batch ) {
+					return 'igny8_book' === $batch['full_sync']['type'];
+				}
+			)
+		);
+		$this->assertCount( 4, $sent );
+		$stored = null;
+		foreach ( igny8_full_sync_state()['types'] as $entry ) {
+			if ( 'igny8_book' === $entry['type'] ) {
+				$stored = $entry;
+			}
+		}
+		$this->assertSame( $sent[0]['full_sync']['to_id'], $stored['last_id'], 'batches 2 and 3 were acknowledged, their cursor not stored yet' );
+		$this->assertSame( 3, $stored['done'] );
+
+		// While no process runs: a book of an acknowledged but unstored range is deleted, another edited;
+		// their queue rows are gone (the re-walk alone must bring the platform in line).
+		$deleted = (int) $sent[1]['items'][1]['wp_id'];
+		$edited  = (int) $sent[2]['items'][0]['wp_id'];
+		wp_delete_post( $deleted, true );
+		wp_update_post( array( 'ID' => $edited, 'post_title' => 'Edited after the kill' ) );
+		igny8_queue_clear();
+		$this->assertArrayHasKey( "post:igny8_book:$deleted", $this->backend->held );
+		$this->backend->content_platform();
+		$before = count( $this->backend->batches );
+
+		$this->run_full_sync();
+
+		list( $post_types, $taxonomies ) = $this->synced_types();
+		$this->assertSame( $this->wordpress_content( $post_types, $taxonomies ), $this->platform_content(), 'nothing missing, nothing left over' );
+		$this->assertSame( 'Edited after the kill', $this->backend->held[ "post:igny8_book:$edited" ]['data']['title'] );
+		$this->assertSame( 1, count( $this->backend->runs ), 'the same run went on' );
+		$resumed = array_values(
+			array_filter(
+				array_column( array_slice( $this->backend->batches, $before ), 0 ),
+				static function ( $batch ) {
+					return 'igny8_book' === $batch['full_sync']['type'];
+				}
+			)
+		);
+		$this->assertSame( $sent[1]['full_sync']['from_id'], $resumed[0]['full_sync']['from_id'], 'the walk resumed after the stored cursor, re-sending the acknowledged ranges' );
+		foreach ( igny8_full_sync_state()['types'] as $entry ) {
+			if ( 'igny8_book' === $entry['type'] ) {
+				$this->assertSame( 15, $entry['done'], 'each book counted once' );
+			}
+		}
+	}
+
 	public function test_each_request_works_for_a_bounded_time_and_hands_over_to_cron() {
 		$this->make_site( 3 );
 		igny8_request_full_sync( 'admin' );
