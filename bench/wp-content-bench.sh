@@ -68,13 +68,18 @@ php "$BENCH_PHP" "$DIR" structure >/dev/null
 
 # ------------------------------------------------------------------ full sync
 log "full sync"
+cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+MARIADB_PID=$(pgrep -o -x mariadbd || true)
+IGNY8_CPU0=$(cpu_of "$IGNY8_PID"); MARIADB_CPU0=$(cpu_of "${MARIADB_PID:-0}")
 SYNC=$(php -d memory_limit=512M "$BENCH_PHP" "$DIR" full-sync)
+# CPU the platform and MariaDB used meanwhile (MariaDB's includes whatever else used it at the time).
+IGNY8_CPU=$(echo "$(cpu_of "$IGNY8_PID") - $IGNY8_CPU0" | bc); MARIADB_CPU=$(echo "$(cpu_of "${MARIADB_PID:-0}") - $MARIADB_CPU0" | bc)
 SYNC_S=$(echo "$SYNC" | json seconds)
 HELD=$(curl -s -H "Authorization: Bearer $JWT" "$API/content/?type=post&page_size=1" | json data.count)
 HELD_TERMS=$(( $(curl -s -H "Authorization: Bearer $JWT" "$API/terms/?taxonomy=category" | php -r 'echo count(json_decode(stream_get_contents(STDIN), true)["data"]);') \
              + $(curl -s -H "Authorization: Bearer $JWT" "$API/terms/?taxonomy=post_tag" | php -r 'echo count(json_decode(stream_get_contents(STDIN), true)["data"]);') ))
 [ "$HELD" = "$POSTS" ] && [ "$HELD_TERMS" = "$TERMS" ] || { log "the platform holds $HELD posts and $HELD_TERMS terms, WordPress $POSTS and $TERMS"; exit 1; }
-log "full sync: $SYNC_S s ($(echo "$SYNC" | json http_seconds) s waiting for the platform: $(echo "$SYNC" | json http_split), $(echo "$SYNC" | json cpu_seconds) s PHP CPU, background sends: $(echo "$SYNC" | json async), fast permalinks: $(echo "$SYNC" | json fast_permalinks)), platform holds $HELD posts and $HELD_TERMS terms"
+log "full sync: $SYNC_S s (gc runs: $(echo "$SYNC" | json gc_runs), queries: $(echo "$SYNC" | json queries), $(echo "$SYNC" | json http_seconds) s waiting for the platform: $(echo "$SYNC" | json http_split), $(echo "$SYNC" | json cpu_seconds) s PHP CPU, $IGNY8_CPU s igny8 CPU, $MARIADB_CPU s MariaDB CPU, background sends: $(echo "$SYNC" | json async), fast permalinks: $(echo "$SYNC" | json fast_permalinks)), platform holds $HELD posts and $HELD_TERMS terms"
 
 # ------------------------------------------------------------------ baselines
 RAW_START=$(now)

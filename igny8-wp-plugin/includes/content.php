@@ -737,16 +737,25 @@ function igny8_post_items( array $rows ) {
 	$authors         = array();
 	// WP_Post objects for whoever asks for them (get_permalink(), an igny8_sync_item filter); otherwise
 	// the rows as they are.
-	$wp_posts = null === $links || has_filter( 'igny8_sync_item' );
+	$filtered = has_filter( 'igny8_sync_item' ) || has_filter( 'all' );
+	$wp_posts = null === $links || $filtered;
+	// Posts without any SEO value (a third of them or more on most sites) all get the same fields.
+	$seo_keys = array();
+	foreach ( igny8_seo_meta_keys() as $source_keys ) {
+		$seo_keys += array_fill_keys( $source_keys, true );
+	}
+	$no_seo             = igny8_post_data_maps( array( 'seo' => igny8_seo_fields( array() ) ) )['seo'];
+	$synced_taxonomy_of = array_keys( $synced_taxonomies );
 	foreach ( $rows as $id => $row ) {
 		$post      = $wp_posts ? igny8_raw_post( $row ) : igny8_raw_row( $row );
 		$post_meta = isset( $meta[ $id ] ) ? $meta[ $id ] : array();
+		$type      = $post->post_type;
 
-		if ( ! isset( $type_taxonomies[ $post->post_type ] ) ) {
-			$type_taxonomies[ $post->post_type ] = array_values( array_intersect( get_object_taxonomies( $post->post_type ), array_keys( $synced_taxonomies ) ) );
+		if ( ! isset( $type_taxonomies[ $type ] ) ) {
+			$type_taxonomies[ $type ] = array_values( array_intersect( get_object_taxonomies( $type ), $synced_taxonomy_of ) );
 		}
 		$post_terms = array();
-		foreach ( $type_taxonomies[ $post->post_type ] as $taxonomy ) {
+		foreach ( $type_taxonomies[ $type ] as $taxonomy ) {
 			$post_terms[ $taxonomy ] = isset( $terms[ $id ][ $taxonomy ] ) ? $terms[ $id ][ $taxonomy ] : array();
 		}
 		$author_id = (int) $post->post_author;
@@ -755,13 +764,24 @@ function igny8_post_items( array $rows ) {
 			$authors[ $author_id ] = $user ? (string) $user->display_name : null;
 		}
 		$extra = array();
-		foreach ( $extra_keys as $key ) {
-			if ( array_key_exists( $key, $post_meta ) ) {
-				$extra[ $key ] = $post_meta[ $key ];
+		$seo   = null;
+		if ( $post_meta ) {
+			foreach ( $extra_keys as $key ) {
+				if ( array_key_exists( $key, $post_meta ) ) {
+					$extra[ $key ] = $post_meta[ $key ];
+				}
 			}
+			$thumbnail = isset( $post_meta['_thumbnail_id'] ) ? (int) $post_meta['_thumbnail_id'] : 0;
+			$image     = $thumbnail > 0 ? wp_get_attachment_url( $thumbnail ) : false;
+			if ( array_intersect_key( $post_meta, $seo_keys ) ) {
+				$seo = igny8_seo_fields( $post_meta, isset( $aioseo[ $id ] ) ? $aioseo[ $id ] : null );
+			}
+		} else {
+			$image = false;
 		}
-		$thumbnail = isset( $post_meta['_thumbnail_id'] ) ? (int) $post_meta['_thumbnail_id'] : 0;
-		$image     = $thumbnail > 0 ? wp_get_attachment_url( $thumbnail ) : false;
+		if ( null === $seo && isset( $aioseo[ $id ] ) ) {
+			$seo = igny8_seo_fields( $post_meta, $aioseo[ $id ] );
+		}
 
 		$data = array(
 			'title'          => (string) $post->post_title,
@@ -775,29 +795,45 @@ function igny8_post_items( array $rows ) {
 			'parent'         => (int) $post->post_parent,
 			'menu_order'     => (int) $post->menu_order,
 			'featured_image' => $image ? (string) $image : null,
-			'terms'          => $post_terms,
-			'seo'            => igny8_seo_fields( $post_meta, isset( $aioseo[ $id ] ) ? $aioseo[ $id ] : null ),
-			'meta'           => $extra,
 		);
-		/**
-		 * The data sent for one item (a post here; terms pass their WP_Term-like row and 'term').
-		 * Return null or false to leave the item out of the sync.
-		 *
-		 * @param array          $data   Item data (title, slug, status, content, …, seo, meta).
-		 * @param WP_Post|object $object The post or term.
-		 * @param string         $kind   post|term.
-		 */
-		$data = apply_filters( 'igny8_sync_item', $data, $post, 'post' );
-		if ( ! is_array( $data ) ) {
-			continue;
+		if ( $filtered ) {
+			$data['terms'] = $post_terms;
+			$data['seo']   = null === $seo ? igny8_seo_fields( $post_meta ) : $seo;
+			$data['meta']  = $extra;
+			/**
+			 * The data sent for one item (a post here; terms pass their WP_Term-like row and 'term').
+			 * Return null or false to leave the item out of the sync.
+			 *
+			 * @param array          $data   Item data (title, slug, status, content, …, seo, meta).
+			 * @param WP_Post|object $object The post or term.
+			 * @param string         $kind   post|term.
+			 */
+			$data = apply_filters( 'igny8_sync_item', $data, $post, 'post' );
+			if ( ! is_array( $data ) ) {
+				continue;
+			}
+			$data = igny8_limit_content( igny8_post_data_maps( $data ) );
+		} else {
+			// What igny8_post_data_maps() and igny8_limit_content() make of it, built as such.
+			$data['terms'] = (object) $post_terms;
+			if ( null === $seo ) {
+				$data['seo'] = $no_seo;
+			} else {
+				$seo['raw']  = (object) $seo['raw'];
+				$data['seo'] = $seo;
+			}
+			$data['meta'] = (object) $extra;
+			if ( strlen( $data['content'] ) > IGNY8_MAX_CONTENT_BYTES ) {
+				$data = igny8_limit_content( $data );
+			}
 		}
 		$items[ $id ] = array(
 			'op'           => 'upsert',
 			'kind'         => 'post',
-			'type'         => (string) $post->post_type,
+			'type'         => (string) $type,
 			'wp_id'        => (int) $id,
 			'modified_gmt' => (string) $post->post_modified_gmt,
-			'data'         => igny8_limit_content( igny8_post_data_maps( $data ) ),
+			'data'         => $data,
 		);
 	}
 	igny8_forget_primed( $primed );
