@@ -74,7 +74,8 @@ function igny8_permalink( $post, array $categories, &$context ) {
 	if ( null === $context || 'attachment' === $post->post_type ) {
 		return (string) get_permalink( get_post( $post ) );
 	}
-	$plain = igny8_permalink_is_plain( $post, $context );
+	$key   = $post->post_type . ' ' . $post->post_status;
+	$plain = isset( $context['plain'][ $key ] ) ? $context['plain'][ $key ] : igny8_permalink_is_plain( $post, $context );
 	if ( null === $plain ) {
 		return (string) get_permalink( get_post( $post ) ); // Private: depends on who is asking.
 	}
@@ -152,13 +153,21 @@ function igny8_permalink( $post, array $categories, &$context ) {
 		}
 		$author = $context['nicename'][ $author_id ];
 	}
-	$date = explode( ' ', str_replace( array( '-', ':' ), ' ', $post->post_date ) );
-	$path = str_replace(
-		array( '%year%', '%monthnum%', '%day%', '%hour%', '%minute%', '%second%', '%postname%', '%post_id%', '%category%', '%author%', '%pagename%' ),
-		array( $date[0], $date[1], $date[2], $date[3], $date[4], $date[5], $post->post_name, $post->ID, $category, $author, $post->post_name ),
-		$structure
-	);
-	return igny8_permalink_slash( '' === $path ? $home : $home . '/' . ltrim( $path, '/' ), $context );
+	if ( '/%postname%/' === $structure && false === strpos( $post->post_name, '%' ) ) {
+		// The most common structure: the same as the replacement below (which would go on replacing
+		// tokens inside a slug with percent-encoded octets, as get_permalink() does).
+		$path = '/' . $post->post_name . '/';
+	} else {
+		$date = explode( ' ', str_replace( array( '-', ':' ), ' ', $post->post_date ) );
+		$path = str_replace(
+			array( '%year%', '%monthnum%', '%day%', '%hour%', '%minute%', '%second%', '%postname%', '%post_id%', '%category%', '%author%', '%pagename%' ),
+			array( $date[0], $date[1], $date[2], $date[3], $date[4], $date[5], $post->post_name, $post->ID, $category, $author, $post->post_name ),
+			$structure
+		);
+	}
+	$url = '' === $path ? $home : $home . '/' . ltrim( $path, '/' );
+	// igny8_permalink_slash(), inline.
+	return $context['slash'] ? rtrim( $url, '/\\' ) . '/' : rtrim( $url, '/\\' );
 }
 
 /**
