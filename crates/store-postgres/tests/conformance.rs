@@ -17,8 +17,12 @@ async fn fresh_store() -> Arc<dyn Store> {
     static N: AtomicU32 = AtomicU32::new(0);
     let admin_url =
         std::env::var("IGNY8_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let name = format!(
-        "igny8_t_{}_{}_{:016x}",
+        "igny8_t_{now}_{}_{}_{:016x}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst),
         RandomState::new().hash_one(0u8)
@@ -39,6 +43,7 @@ async fn fresh_store() -> Arc<dyn Store> {
         Ok(Err(e)) => no_server(&e),
         Err(e) => no_server(&e),
     };
+    drop_old_databases(&mut admin, now).await;
     admin
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
@@ -49,6 +54,29 @@ async fn fresh_store() -> Arc<dyn Store> {
         .unwrap_or_else(|e| panic!("cannot open the test database {name}: {e}"));
     store.migrate().await.unwrap();
     Arc::new(store)
+}
+
+/// Test databases live on after their case (a case cannot clean up after a panic); those created
+/// more than an hour ago, by any earlier run, are dropped here so they do not pile up.
+async fn drop_old_databases(admin: &mut PgConnection, now: u64) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'igny8\\_t\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|part| part.parse::<u64>().ok())
+            .unwrap_or(0);
+        if created + 3600 < now {
+            // Another case may drop it at the same moment: IF EXISTS, and errors ignored.
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
+        }
+    }
 }
 
 /// The server URL with its database (the path) replaced, query parameters kept.
