@@ -422,7 +422,7 @@ function igny8_full_sync_record( array &$state, array $sent, array $answer, arra
 	$built    = $sent['built'];
 	$entry    = $state['types'][ $sent['position'] ];
 	$rejected = array();
-	foreach ( $answer['results'] as $index => $result ) {
+	foreach ( empty( $answer['rejected'] ) ? array() : $answer['results'] as $index => $result ) {
 		if ( 'rejected' === $result['status'] ) {
 			$rejected[] = array(
 				'kind'   => $entry['kind'],
