@@ -5,6 +5,8 @@ mod content;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
@@ -453,10 +455,10 @@ impl Store for PostgresStore {
     async fn apply_content_batch(
         &self,
         integration_id: i64,
-        batch: &Batch,
+        batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.pool, integration_id, batch, at).await
+        content::apply_batch(&self.pool, integration_id, &batch, at).await
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]

@@ -2,6 +2,8 @@
 //! then applied item by item with cached prepared statements inside the writer's transaction;
 //! newest-first lists; checksums summed in SQL.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
@@ -35,7 +37,7 @@ fn json(text: &str) -> rusqlite::Result<Value> {
 /// What the writer needs of a batch beyond the batch itself, computed before it gets there so
 /// the one writer thread only binds and steps statements.
 pub struct PreparedBatch {
-    batch: Batch,
+    batch: Arc<Batch>,
     /// Per item: the checksum and the JSON columns (seo, terms, meta) of an upserted post.
     extras: Vec<Option<(u32, String, String, String)>>,
     term_sums: Vec<Option<u32>>,
@@ -43,7 +45,7 @@ pub struct PreparedBatch {
 }
 
 impl PreparedBatch {
-    pub fn new(batch: Batch, synced_at: DateTime<Utc>) -> Self {
+    pub fn new(batch: Arc<Batch>, synced_at: DateTime<Utc>) -> Self {
         let mut extras = Vec::with_capacity(batch.items.len());
         let mut term_sums = Vec::with_capacity(batch.items.len());
         for item in &batch.items {

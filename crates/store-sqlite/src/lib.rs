@@ -8,6 +8,8 @@ mod conn;
 mod content;
 mod migrate;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
@@ -468,11 +470,11 @@ impl Store for SqliteStore {
     async fn apply_content_batch(
         &self,
         integration_id: i64,
-        batch: &Batch,
+        batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         // Checksums and JSON text are computed here, beside the request, not on the one writer.
-        let prepared = content::PreparedBatch::new(batch.clone(), at);
+        let prepared = content::PreparedBatch::new(batch, at);
         let (outcomes, prepared) = self
             .db
             .write(move |c| {

@@ -484,9 +484,9 @@ async fn apply_with(
     if let Some(m) = marker {
         body["full_sync"] = m;
     }
-    let batch = Batch::parse(&body).expect("a valid batch");
+    let batch = Arc::new(Batch::parse(&body).expect("a valid batch"));
     store
-        .apply_content_batch(integration_id, &batch, Utc::now())
+        .apply_content_batch(integration_id, batch, Utc::now())
         .await
         .expect("batch applies")
         .iter()
@@ -1131,7 +1131,7 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
     // Abandon the batch at different moments: what is held is always none or all of it.
     for delay_us in [0u64, 200, 1_000, 3_000, 10_000] {
         let (s, b) = (store.clone(), batch.clone());
-        let task = tokio::spawn(async move { s.apply_content_batch(i, &b, Utc::now()).await });
+        let task = tokio::spawn(async move { s.apply_content_batch(i, b, Utc::now()).await });
         tokio::time::sleep(std::time::Duration::from_micros(delay_us)).await;
         task.abort();
         let _ = task.await;
@@ -1152,11 +1152,11 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
     }
     // Sending it again converges.
     store
-        .apply_content_batch(i, &batch, Utc::now())
+        .apply_content_batch(i, batch.clone(), Utc::now())
         .await
         .unwrap();
     store
-        .apply_content_batch(i, &batch, Utc::now())
+        .apply_content_batch(i, batch.clone(), Utc::now())
         .await
         .unwrap();
     assert_eq!(

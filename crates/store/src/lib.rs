@@ -9,6 +9,8 @@ pub mod tombstones;
 
 pub use records::*;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
@@ -107,7 +109,7 @@ pub trait Store: Send + Sync + 'static {
     async fn apply_content_batch(
         &self,
         integration_id: i64,
-        batch: &Batch,
+        batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>>;
     /// Deletes every post and term of types not in `keep`, and those above a kept type's `max_id`;

@@ -3,6 +3,7 @@
 //! sync status) for the key and the account's users.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -68,15 +69,15 @@ pub async fn batch(
     BatchBody(body): BatchBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_writer(&state, &caller, &id).await?;
-    let batch = Batch::parse(&body).map_err(|e| match e {
+    let batch = Arc::new(Batch::parse(&body).map_err(|e| match e {
         BatchError::TooManyItems => ApiError::TooManyItems(MAX_BATCH_ITEMS),
         BatchError::Invalid(errors) => ApiError::Validation(errors),
-    })?;
+    })?);
     drop(body);
     let at = now();
     let outcomes = state
         .store
-        .apply_content_batch(integration.id, &batch, at)
+        .apply_content_batch(integration.id, batch.clone(), at)
         .await?;
     let mut results = Vec::with_capacity(outcomes.len());
     let (mut applied, mut stale, mut rejected) = (0u64, 0u64, 0u64);
