@@ -57,7 +57,7 @@ fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     }
 }
 
-type UserRow = (i64, i64, String, String, DateTime<Utc>);
+type UserRow = (i64, i64, String, String, DateTime<Utc>, i64);
 type SiteRow = (i64, i64, String, String, bool, DateTime<Utc>);
 type KeyRow = (
     i64,
@@ -82,7 +82,7 @@ type IntegrationRow = (
     DateTime<Utc>,
 );
 
-const USER_COLS: &str = "id, account_id, email, password_hash, created_at";
+const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
 const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
 const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
@@ -94,6 +94,7 @@ fn user(r: UserRow) -> User {
         email: r.2,
         password_hash: r.3,
         created_at: r.4,
+        session_epoch: r.5,
     }
 }
 
@@ -218,6 +219,18 @@ impl Store for PostgresStore {
                 .await
                 .map_err(db)?;
         Ok(row.map(user))
+    }
+
+    #[instrument(skip_all)]
+    async fn end_sessions(&self, user_id: i64) -> Result<i64> {
+        sqlx::query_scalar(
+            "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
     }
 
     #[instrument(skip_all)]

@@ -59,7 +59,7 @@ fn opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     Ok(row.get::<_, Option<Time>>(i)?.map(|t| t.0))
 }
 
-const USER_COLS: &str = "id, account_id, email, password_hash, created_at";
+const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
 const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
 const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
@@ -71,6 +71,7 @@ fn user(r: &Row<'_>) -> rusqlite::Result<User> {
         email: r.get(2)?,
         password_hash: r.get(3)?,
         created_at: at(r, 4)?,
+        session_epoch: r.get(5)?,
     })
 }
 
@@ -202,6 +203,22 @@ impl Store for SqliteStore {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], user).optional())
                     .map_err(db)
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn end_sessions(&self, user_id: i64) -> Result<i64> {
+        self.db
+            .write(move |c| {
+                c.query_row(
+                    "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
+                    [user_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)
             })
             .await
     }

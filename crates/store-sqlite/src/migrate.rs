@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tombstones",
         include_str!("../migrations/0005_tombstones.sql"),
     ),
+    (
+        6,
+        "session epoch",
+        include_str!("../migrations/0006_session_epoch.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

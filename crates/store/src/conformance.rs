@@ -32,7 +32,8 @@ macro_rules! conformance_suite {
             a_batch_is_all_or_nothing_when_its_caller_goes_away, concurrent_batches_lose_nothing,
             sync_state_steps_are_stored_and_refusals_write_nothing,
             range_markers_move_the_running_full_syncs_progress,
-            a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late);
+            a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late,
+            sessions_end_everywhere_at_once);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1383,4 +1384,44 @@ pub async fn a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late(stor
         ["applied"]
     );
     assert_eq!(ids(&store, i, Some("post")).await, vec![1, 2]);
+}
+
+pub async fn sessions_end_everywhere_at_once(store: S) {
+    let ann = user(&store, "ann@example.com").await;
+    let bob = user(&store, "bob@example.com").await;
+    assert_eq!(ann.session_epoch, 0);
+    assert_eq!(store.end_sessions(ann.id).await.unwrap(), 1);
+    assert_eq!(store.end_sessions(ann.id).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .user_by_id(ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_epoch,
+        2
+    );
+    assert_eq!(
+        store
+            .user_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .session_epoch,
+        2
+    );
+    assert_eq!(
+        store
+            .user_by_id(bob.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_epoch,
+        0,
+        "another user's sessions go on"
+    );
+    assert!(matches!(
+        store.end_sessions(999_999).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -61,6 +61,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Signs the user out everywhere: moves `session_epoch` on; answers the new epoch. `NotFound`
+    /// for an unknown user.
+    async fn end_sessions(&self, user_id: i64) -> Result<i64>;
 
     // Sites.
     async fn create_site(&self, account_id: i64, name: &str, url: &str) -> Result<Site>;

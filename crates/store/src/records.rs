@@ -19,6 +19,10 @@ pub struct User {
     #[serde(skip)]
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// Sessions and refresh tokens carry the epoch they were issued in; signing out moves it on,
+    /// which ends every one issued before.
+    #[serde(skip)]
+    pub session_epoch: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -59,12 +59,8 @@ pub async fn check_credentials(
 
 fn token_pair(state: &AppState, user: &User) -> Value {
     let now = Utc::now();
-    let access = state
-        .tokens
-        .issue(TokenKind::Access, user.id, user.account_id, now);
-    let refresh = state
-        .tokens
-        .issue(TokenKind::Refresh, user.id, user.account_id, now);
+    let access = state.tokens.issue(TokenKind::Access, user.into(), now);
+    let refresh = state.tokens.issue(TokenKind::Refresh, user.into(), now);
     json!({
         "success": true,
         "data": {
@@ -101,11 +97,12 @@ pub async fn refresh(
             TokenError::Expired => ApiError::TokenExpired,
             TokenError::Invalid => ApiError::InvalidToken,
         })?;
-    // A deleted user's refresh token stops working.
+    // A deleted user's refresh token stops working, and so does one issued before a sign-out.
     let user = state
         .store
         .user_by_id(claims.sub)
         .await?
+        .filter(|u| u.session_epoch == claims.ses)
         .ok_or(ApiError::InvalidToken)?;
     Ok(Json(token_pair(&state, &user)))
 }

@@ -31,6 +31,28 @@ pub struct Claims {
     pub exp: i64,
     /// Random per token, so two tokens issued in the same second differ.
     pub jti: String,
+    /// The user's session epoch when issued: a session or refresh token from an earlier epoch (the
+    /// user signed out since) is refused where the user is read.
+    #[serde(default)]
+    pub ses: i64,
+}
+
+/// Whom a token is issued to.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject {
+    pub user_id: i64,
+    pub account_id: i64,
+    pub session_epoch: i64,
+}
+
+impl From<&igny8_store::User> for Subject {
+    fn from(user: &igny8_store::User) -> Self {
+        Self {
+            user_id: user.id,
+            account_id: user.account_id,
+            session_epoch: user.session_epoch,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -71,13 +93,7 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(
-        &self,
-        kind: TokenKind,
-        user_id: i64,
-        account_id: i64,
-        now: DateTime<Utc>,
-    ) -> Issued {
+    pub fn issue(&self, kind: TokenKind, subject: Subject, now: DateTime<Utc>) -> Issued {
         let ttl =
             chrono::Duration::from_std(self.ttl(kind)).unwrap_or(chrono::Duration::minutes(15));
         let expires_at = now + ttl;
@@ -87,12 +103,13 @@ impl TokenKeys {
             B64.encode(bytes)
         };
         let claims = Claims {
-            sub: user_id,
-            acc: account_id,
+            sub: subject.user_id,
+            acc: subject.account_id,
             typ: kind,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti,
+            ses: subject.session_epoch,
         };
         let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = B64.encode(serde_json::to_vec(&claims).expect("claims serialize"));
@@ -157,12 +174,20 @@ mod tests {
         )
     }
 
+    fn subject() -> Subject {
+        Subject {
+            user_id: 7,
+            account_id: 3,
+            session_epoch: 2,
+        }
+    }
+
     #[test]
     fn tokens_verify_for_their_kind_until_they_expire() {
         let now = Utc::now();
-        let t = keys().issue(TokenKind::Access, 7, 3, now);
+        let t = keys().issue(TokenKind::Access, subject(), now);
         let claims = keys().verify(&t.token, TokenKind::Access, now).unwrap();
-        assert_eq!((claims.sub, claims.acc), (7, 3));
+        assert_eq!((claims.sub, claims.acc, claims.ses), (7, 3, 2));
         assert_eq!(
             keys().verify(&t.token, TokenKind::Refresh, now),
             Err(TokenError::Invalid)
@@ -180,7 +205,7 @@ mod tests {
     #[test]
     fn tampered_or_foreign_tokens_are_invalid() {
         let now = Utc::now();
-        let t = keys().issue(TokenKind::Access, 7, 3, now).token;
+        let t = keys().issue(TokenKind::Access, subject(), now).token;
         let other = TokenKeys::new(b"other", Duration::from_secs(60), Duration::from_secs(60));
         assert_eq!(
             other.verify(&t, TokenKind::Access, now),

@@ -1,5 +1,6 @@
 //! Who is signed in to the dashboard, and which forms are genuine. A session is a signed token
-//! (`TokenKind::Session`) in an HttpOnly cookie; every form carries a CSRF token derived from the
+//! (`TokenKind::Session`) in an HttpOnly cookie, valid until it expires or the user signs out (which
+//! moves the user's session epoch on); every form carries a CSRF token derived from the
 //! cookie that keys it (the session, or before sign-in a random per-browser cookie), so a page on
 //! another site can neither read nor compute it.
 
@@ -84,14 +85,21 @@ pub fn anonymous_form(state: &AppState, headers: &HeaderMap) -> (String, Option<
 pub fn start_session(state: &AppState, user: &User) -> HeaderValue {
     let issued = state
         .tokens
-        .issue(TokenKind::Session, user.id, user.account_id, Utc::now());
+        .issue(TokenKind::Session, user.into(), Utc::now());
     let ttl = state.tokens.ttl(TokenKind::Session).as_secs();
     set_cookie(state, SESSION_COOKIE, &issued.token, Some(ttl))
 }
 
-/// Signs out: the `Set-Cookie` value that removes the session.
-pub fn end_session(state: &AppState) -> HeaderValue {
-    set_cookie(state, SESSION_COOKIE, "", Some(0))
+/// Signs out: the user's sessions everywhere end (a copy of this cookie stops working too), and the
+/// `Set-Cookie` value that removes this one.
+pub async fn end_session(
+    state: &AppState,
+    me: Option<&SignedIn>,
+) -> Result<HeaderValue, PageError> {
+    if let Some(me) = me {
+        state.store.end_sessions(me.user.id).await?;
+    }
+    Ok(set_cookie(state, SESSION_COOKIE, "", Some(0)))
 }
 
 /// A signed-in user; handlers that take it answer signed-out visitors with a redirect to /login.
@@ -122,7 +130,7 @@ impl SignedIn {
         };
         let user = state.store.user_by_id(claims.sub).await?;
         Ok(user
-            .filter(|u| u.account_id == claims.acc)
+            .filter(|u| u.account_id == claims.acc && u.session_epoch == claims.ses)
             .map(|user| SignedIn {
                 user,
                 csrf: csrf_token(token),

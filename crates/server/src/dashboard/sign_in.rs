@@ -247,6 +247,13 @@ pub async fn logout_page(
     }
 }
 
-pub async fn logout(State(state): State<AppState>) -> Response {
-    redirect_with_cookie("/login", end_session(&state))
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let me = SignedIn::from_headers(&state, &headers).await?;
+    Ok(redirect_with_cookie(
+        "/login",
+        end_session(&state, me.as_ref()).await?,
+    ))
 }

@@ -183,6 +183,42 @@ async fn refresh_trades_a_refresh_token_for_a_new_pair() {
 }
 
 #[tokio::test]
+async fn signing_out_ends_refresh_tokens_issued_before() {
+    let app = TestApp::spawn().await;
+    let ann = app.user("ann@example.com").await;
+    let (_, login) = app
+        .post(
+            "/api/v1/auth/login/",
+            None,
+            json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let refresh = login["data"]["refresh"].as_str().unwrap();
+    // Ann signs out of the dashboard (or an operator ends her sessions).
+    app.store.end_sessions(ann.id).await.unwrap();
+    let (s, b) = app
+        .post("/api/v1/auth/refresh/", None, json!({"refresh": refresh}))
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+    // A new login is good again.
+    let (_, login) = app
+        .post(
+            "/api/v1/auth/login/",
+            None,
+            json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let (s, b) = app
+        .post(
+            "/api/v1/auth/refresh/",
+            None,
+            json!({"refresh": login["data"]["refresh"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
 async fn expired_access_tokens_say_so() {
     let app = TestApp::spawn_with(Settings {
         access_token_ttl: Duration::ZERO,

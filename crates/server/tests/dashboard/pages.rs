@@ -169,6 +169,12 @@ async fn the_session_cookie_is_http_only_and_same_site() {
 async fn signing_out_ends_the_session() {
     let app = spawn().await;
     let mut v = app.signed_in("ann@example.com").await;
+    // Ann is signed in on a second browser too, and someone copied her first cookie.
+    let mut other = app.visitor();
+    other.sign_in("ann@example.com", PASSWORD).await;
+    let mut thief = app.visitor();
+    thief.cookies = v.cookies.clone();
+    assert_eq!(thief.get("/sites").await.status, StatusCode::OK);
     let csrf = v.get("/sites").await.csrf();
     let out = v.post("/logout", &[("csrf", &csrf)]).await;
     out.assert_redirect("/login");
@@ -177,6 +183,12 @@ async fn signing_out_ends_the_session() {
         .unwrap()
         .contains("Max-Age=0"));
     v.get("/sites").await.assert_redirect("/login");
+    // Signing out ends every session of the user: the copied cookie and the other browser's.
+    thief.get("/sites").await.assert_redirect("/login");
+    other.get("/sites").await.assert_redirect("/login");
+    // Signing in again works at once.
+    v.sign_in("ann@example.com", PASSWORD).await;
+    assert_eq!(v.get("/sites").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
