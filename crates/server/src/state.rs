@@ -1,4 +1,4 @@
-//! What every handler shares: the store, the token keys, the rate limiter.
+//! What every handler shares: the store, the settings, the token keys.
 
 use std::sync::Arc;
 
@@ -7,7 +7,6 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 
 use crate::auth::jwt::TokenKeys;
-use crate::auth::rate_limit::RateLimiter;
 use crate::Settings;
 
 #[derive(Clone)]
@@ -15,7 +14,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub tokens: Arc<TokenKeys>,
-    pub login_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -37,7 +35,6 @@ impl AppState {
                 settings.access_token_ttl,
                 settings.refresh_token_ttl,
             )),
-            login_limiter: Arc::new(RateLimiter::new(settings.login_window)),
             settings: Arc::new(settings),
             store,
         })

@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
+use igny8_store::login_limit;
 use igny8_store::{
-    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, NewApiKeyRow,
-    NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
+    NewApiKeyRow, NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange,
+    TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -219,6 +220,58 @@ impl Store for PostgresStore {
                 .await
                 .map_err(db)?;
         Ok(row.map(user))
+    }
+
+    #[instrument(skip_all)]
+    async fn record_login_attempt(
+        &self,
+        keys: &[LimitKey<'_>],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>> {
+        let mut keys: Vec<(String, u32)> = keys
+            .iter()
+            .map(|k| (login_limit::stored_key(k.key), k.limit))
+            .collect();
+        // Locks in one order, so two sign-ins sharing keys cannot deadlock.
+        keys.sort();
+        let now_ms = now.timestamp_millis();
+        let since = now_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut wait = None;
+        for (key, limit) in &keys {
+            // Replicas count one key's attempts one at a time.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query("DELETE FROM login_attempts WHERE key = $1 AND at_ms <= $2")
+                .bind(key)
+                .bind(since)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let (count, oldest): (i64, Option<i64>) =
+                sqlx::query_as("SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = $1")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
+        }
+        if wait.is_none() {
+            for (key, _) in &keys {
+                sqlx::query("INSERT INTO login_attempts (key, at_ms) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(wait)
     }
 
     #[instrument(skip_all)]

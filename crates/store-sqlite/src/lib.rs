@@ -15,10 +15,11 @@ use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
+use igny8_store::login_limit;
 use igny8_store::{
-    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, NewApiKeyRow,
-    NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
+    NewApiKeyRow, NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange,
+    TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, OptionalExtension, Row};
@@ -203,6 +204,46 @@ impl Store for SqliteStore {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], user).optional())
                     .map_err(db)
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_login_attempt(
+        &self,
+        keys: &[LimitKey<'_>],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>> {
+        let keys: Vec<(String, u32)> = keys
+            .iter()
+            .map(|k| (login_limit::stored_key(k.key), k.limit))
+            .collect();
+        let now_ms = now.timestamp_millis();
+        let since = now_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        self.db
+            .write(move |c| {
+                let mut wait = None;
+                for (key, limit) in &keys {
+                    c.prepare_cached("DELETE FROM login_attempts WHERE key = ? AND at_ms <= ?")
+                        .and_then(|mut q| q.execute(params![key, since]))
+                        .map_err(db)?;
+                    let (count, oldest): (i64, Option<i64>) = c
+                        .prepare_cached(
+                            "SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = ?",
+                        )
+                        .and_then(|mut q| q.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
+                        .map_err(db)?;
+                    wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
+                }
+                if wait.is_none() {
+                    for (key, _) in &keys {
+                        c.prepare_cached("INSERT INTO login_attempts (key, at_ms) VALUES (?, ?)")
+                            .and_then(|mut q| q.execute(params![key, now_ms]))
+                            .map_err(db)?;
+                    }
+                }
+                Ok(wait)
             })
             .await
     }

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session epoch",
         include_str!("../migrations/0006_session_epoch.sql"),
     ),
+    (
+        7,
+        "login attempts",
+        include_str!("../migrations/0007_login_attempts.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

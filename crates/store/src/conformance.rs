@@ -12,7 +12,9 @@ use igny8_domain::checksum::{buckets, post_checksum, term_checksum};
 use igny8_domain::content::sync::{Refused, RunStatus, VerifyState};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 
-use crate::{ConfigUpdate, ContentFilter, NewApiKeyRow, NewUser, Store, StoreError, TypeBound};
+use crate::{
+    ConfigUpdate, ContentFilter, LimitKey, NewApiKeyRow, NewUser, Store, StoreError, TypeBound,
+};
 
 /// Generates one `#[tokio::test]` per conformance case in the calling module.
 #[macro_export]
@@ -33,7 +35,8 @@ macro_rules! conformance_suite {
             sync_state_steps_are_stored_and_refusals_write_nothing,
             range_markers_move_the_running_full_syncs_progress,
             a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late,
-            sessions_end_everywhere_at_once);
+            sessions_end_everywhere_at_once, sign_in_limits_count_per_key_within_the_window,
+            sign_in_limits_hold_under_concurrent_attempts);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1424,4 +1427,72 @@ pub async fn sessions_end_everywhere_at_once(store: S) {
         store.end_sessions(999_999).await,
         Err(StoreError::NotFound)
     ));
+}
+
+fn limits<'a>(email: &'a str, ip: &'a str) -> [LimitKey<'a>; 2] {
+    [
+        LimitKey {
+            key: email,
+            limit: 3,
+        },
+        LimitKey { key: ip, limit: 10 },
+    ]
+}
+
+pub async fn sign_in_limits_count_per_key_within_the_window(store: S) {
+    let window = std::time::Duration::from_secs(60);
+    let t0 = Utc::now();
+    let attempt = |keys: [LimitKey<'static>; 2], at| {
+        let store = store.clone();
+        async move { store.record_login_attempt(&keys, window, at).await.unwrap() }
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt(limits("email:ann", "ip:1"), t0).await, None);
+    }
+    assert_eq!(
+        attempt(limits("email:ann", "ip:1"), t0 + Duration::seconds(10)).await,
+        Some(std::time::Duration::from_secs(50)),
+        "the fourth waits until the first leaves the window"
+    );
+    // The refused attempt was not recorded: the address has 3 attempts, not 4.
+    for n in 0..7 {
+        assert_eq!(
+            attempt(limits(["email:b", "email:c", "email:d"][n % 3], "ip:1"), t0).await,
+            None
+        );
+    }
+    assert!(
+        attempt(limits("email:e", "ip:1"), t0).await.is_some(),
+        "the address is at its limit of 10"
+    );
+    assert_eq!(attempt(limits("email:e", "ip:2"), t0).await, None);
+    assert_eq!(
+        attempt(limits("email:ann", "ip:3"), t0 + Duration::seconds(61)).await,
+        None,
+        "attempts leave the window"
+    );
+}
+
+pub async fn sign_in_limits_hold_under_concurrent_attempts(store: S) {
+    let window = std::time::Duration::from_secs(60);
+    let now = Utc::now();
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let ip = format!("ip:{n}");
+                store
+                    .record_login_attempt(&limits("email:ann", &ip), window, now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        if task.await.unwrap().is_none() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 3, "exactly the limit gets through");
 }

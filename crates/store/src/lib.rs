@@ -3,6 +3,7 @@
 
 pub mod batch_plan;
 pub mod conformance;
+pub mod login_limit;
 mod records;
 pub mod sync_row;
 pub mod tombstones;
@@ -61,6 +62,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Records a sign-in attempt under every key (each with its limit) unless one of them already
+    /// has `limit` attempts in the `window` before `now`: then records nothing and answers how long
+    /// until that key's oldest attempt leaves the window. Atomic across the processes that share
+    /// the database; attempts older than the window are forgotten on the way.
+    async fn record_login_attempt(
+        &self,
+        keys: &[LimitKey<'_>],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>>;
     /// Signs the user out everywhere: moves `session_epoch` on; answers the new epoch. `NotFound`
     /// for an unknown user.
     async fn end_sessions(&self, user_id: i64) -> Result<i64>;

@@ -151,3 +151,10 @@ pub struct TypeBound {
     pub type_name: String,
     pub max_id: Option<i64>,
 }
+
+/// A key of the sign-in limits (`email:…`, `ip:…`) and how many attempts it may make per window.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitKey<'a> {
+    pub key: &'a str,
+    pub limit: u32,
+}

@@ -1,13 +1,12 @@
 //! Sign-in for platform users (email + password → JWTs) and "which sites can I reach".
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use chrono::Utc;
 use igny8_domain::account::Email;
-use igny8_store::User;
+use igny8_store::{LimitKey, User};
 use serde_json::{json, Value};
 
 use super::{ApiError, Caller, JsonBody};
@@ -33,16 +32,23 @@ pub async fn check_credentials(
 ) -> Result<User, ApiError> {
     let email_key = format!("email:{}", email.trim().to_lowercase());
     let ip_key = format!("ip:{}", client.ip());
-    state
-        .login_limiter
-        .check(
-            &[
-                (&email_key, state.settings.login_limit_per_email),
-                (&ip_key, state.settings.login_limit_per_ip),
-            ],
-            Instant::now(),
-        )
-        .map_err(ApiError::RateLimited)?;
+    let keys = [
+        LimitKey {
+            key: &email_key,
+            limit: u32::try_from(state.settings.login_limit_per_email).unwrap_or(u32::MAX),
+        },
+        LimitKey {
+            key: &ip_key,
+            limit: u32::try_from(state.settings.login_limit_per_ip).unwrap_or(u32::MAX),
+        },
+    ];
+    if let Some(wait) = state
+        .store
+        .record_login_attempt(&keys, state.settings.login_window, Utc::now())
+        .await?
+    {
+        return Err(ApiError::RateLimited(wait));
+    }
     let user = match Email::parse(email) {
         Ok(email) => state.store.user_by_email(email.as_str()).await?,
         Err(_) => None,

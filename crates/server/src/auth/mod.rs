@@ -1,5 +1,5 @@
-//! Credentials: password hashing, signed tokens, and the sign-in rate limiter.
+//! Credentials: password hashing and signed tokens (the sign-in limits live in the store, shared by
+//! every process).
 
 pub mod jwt;
 pub mod password;
-pub mod rate_limit;
