@@ -462,7 +462,7 @@ function igny8_full_sync_recheck_ranges( array $pending ) {
 	$groups  = array();
 	foreach ( $pending as $range ) {
 		$last = count( $groups ) - 1;
-		if ( $last >= 0 && 'post' === $range['entry']['kind'] && $groups[ $last ][0]['entry']['type'] === $range['entry']['type'] && end( $groups[ $last ] )['to_id'] + 1 === $range['from_id'] ) {
+		if ( $last >= 0 && 'post' === $range['entry']['kind'] && 'post' === $groups[ $last ][0]['entry']['kind'] && $groups[ $last ][0]['entry']['type'] === $range['entry']['type'] && end( $groups[ $last ] )['to_id'] + 1 === $range['from_id'] ) {
 			$groups[ $last ][] = $range;
 		} else {
 			$groups[] = array( $range );

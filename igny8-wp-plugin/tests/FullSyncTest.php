@@ -396,6 +396,44 @@ class FullSyncTest extends Igny8_TestCase {
 		$this->assertContains( "upsert post igny8_book #$first", $this->queued() ); // With any modified in the second of the read.
 	}
 
+	public function test_changes_in_acknowledged_ranges_whose_cursor_is_not_stored_yet_are_queued_before_it_is() {
+		global $wpdb;
+		$this->make_site( 12 );
+		$this->add_test_filter( 'igny8_batch_max_items', static function () {
+			return 3;
+		} );
+		$this->add_test_filter( 'igny8_full_sync_cursor_interval', static function () {
+			return 3600; // Books' batches 2 to 4 are re-checked together, at the type's end.
+		} );
+		$books   = 0;
+		$changed = array();
+		$this->backend->on(
+			self::BATCH,
+			function ( $request ) use ( &$books, &$changed, $wpdb ) {
+				if ( 'igny8_book' === $request['body']['full_sync']['type'] && 3 === ++$books ) {
+					// While the 3rd batch travels, in the range of the 2nd (acknowledged, cursor not stored):
+					// one book deleted, one made private without a new modified time.
+					$second  = $this->backend->batches[ count( $this->backend->batches ) - 1 ][0]['items'];
+					$changed = array( (int) $second[0]['wp_id'], (int) $second[1]['wp_id'] );
+					wp_delete_post( $changed[0], true );
+					$wpdb->update( $wpdb->posts, array( 'post_status' => 'private' ), array( 'ID' => $changed[1] ) );
+					clean_post_cache( $changed[1] );
+					igny8_queue_clear();
+				}
+				return $this->backend->content_batch( $request );
+			}
+		);
+
+		$this->run_full_sync();
+
+		$this->assertContains( "delete post igny8_book #{$changed[0]}", $this->queued() );
+		$this->assertContains( "upsert post igny8_book #{$changed[1]}", $this->queued() );
+		$this->backend->content_platform();
+		igny8_run_send_queue();
+		list( $post_types, $taxonomies ) = $this->synced_types();
+		$this->assertSame( $this->wordpress_content( $post_types, $taxonomies ), $this->platform_content() );
+	}
+
 	public function test_starting_empties_the_queue_and_clears_an_overflow() {
 		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Queued' ) );
 		update_option( 'igny8_queue_overflowed', array( 'time' => time(), 'requested' => true ), false );
