@@ -43,6 +43,27 @@ function igny8_save_full_sync_state( array $state ) {
 }
 
 /**
+ * Stores a step's progress, unless a new full sync was requested while the step ran (another request,
+ * e.g. "Full sync now", a settings change or the platform, stored one): then the request stays stored,
+ * $state becomes it, and the step's walk ends; the next step starts the requested run.
+ *
+ * @param array $state Run (replaced by the newer request when there is one).
+ * @return bool Whether the progress was stored.
+ */
+function igny8_save_full_sync_progress( array &$state ) {
+	wp_cache_delete( 'igny8_full_sync', 'options' ); // What another process stored, not this one's copy.
+	$stored = igny8_full_sync_state();
+	$newer  = isset( $stored['status'], $stored['request_id'] ) && 'pending' === $stored['status']
+		&& ( ! isset( $state['request_id'] ) || $stored['request_id'] !== $state['request_id'] );
+	if ( $newer ) {
+		$state = $stored;
+		return false;
+	}
+	igny8_save_full_sync_state( $state );
+	return true;
+}
+
+/**
  * @return bool Whether a full sync is waiting to start or running.
  */
 function igny8_full_sync_in_progress() {
@@ -75,6 +96,7 @@ function igny8_request_full_sync( $reason ) {
 		array(
 			'status'       => 'pending',
 			'reason'       => (string) $reason,
+			'request_id'   => wp_generate_password( 16, false ),
 			'requested_at' => time(),
 			'last_done_at' => isset( $previous['finished_at'] ) ? (int) $previous['finished_at'] : ( isset( $previous['last_done_at'] ) ? (int) $previous['last_done_at'] : 0 ),
 		)
@@ -149,10 +171,12 @@ function igny8_full_sync_step( $time_limit = null ) {
 	while ( ! is_wp_error( $result ) && 'running' === $state['status'] && microtime( true ) < $deadline ) {
 		$result = igny8_full_sync_pipeline( $state, $in_flight, $cursor );
 	}
-	if ( null !== $in_flight && ! is_wp_error( $result ) ) {
+	if ( null !== $in_flight && ! is_wp_error( $result ) && 'running' === $state['status'] ) {
 		$result = igny8_full_sync_acknowledge( $state, $in_flight, $cursor );
 	}
-	igny8_full_sync_store_cursor( $state, $cursor ); // The time box ended, or an error: what was acknowledged is kept.
+	if ( 'running' === $state['status'] ) {
+		igny8_full_sync_store_cursor( $state, $cursor ); // The time box ended, or an error: what was acknowledged is kept.
+	}
 	igny8_release_lock( 'full_sync' );
 
 	if ( is_wp_error( $result ) ) {
@@ -248,7 +272,9 @@ function igny8_full_sync_start( array &$state ) {
 			'position'   => 0,
 		)
 	);
-	igny8_save_full_sync_state( $state );
+	if ( ! igny8_save_full_sync_progress( $state ) ) {
+		return true; // A newer request replaced this run before it was stored: the next step starts that.
+	}
 	igny8_log( sprintf( 'Full sync %s started: %d types, %d items.', $run_id, count( $types ), array_sum( $totals ) ) );
 	return true;
 }
@@ -307,7 +333,7 @@ function igny8_full_sync_store_cursor( array &$state, array &$cursor ) {
 	igny8_full_sync_recheck_ranges( $cursor['pending'] );
 	$cursor['pending']  = array();
 	$cursor['saved_at'] = microtime( true );
-	igny8_save_full_sync_state( $state );
+	igny8_save_full_sync_progress( $state );
 }
 
 /**
@@ -360,6 +386,9 @@ function igny8_full_sync_pipeline( array &$state, &$in_flight, array &$cursor ) 
 		// The acknowledged batch's cursor is recorded (and stored, when it is time) while the next one
 		// travels (a process killed before the store sends both again).
 		igny8_full_sync_record( $state, $sent, $answer, $cursor );
+		if ( 'running' !== $state['status'] ) {
+			return true; // A newer request replaced the run while it was stored: the next step starts it.
+		}
 	}
 	if ( null === $built ) {
 		$state['types'][ $state['position'] ]['complete'] = true;
@@ -712,7 +741,9 @@ function igny8_full_sync_finish( array &$state ) {
 	igny8_note_success();
 	$state['status']      = 'done';
 	$state['finished_at'] = time();
-	igny8_save_full_sync_state( $state );
+	if ( ! igny8_save_full_sync_progress( $state ) ) {
+		return true; // A newer request arrived meanwhile: it stays, and its run starts next.
+	}
 	wp_clear_scheduled_hook( IGNY8_FULL_SYNC_HOOK );
 	igny8_log( sprintf( 'Full sync %s finished in %d s.', $state['run_id'], $state['finished_at'] - $state['started_at'] ) );
 	return true;

@@ -434,6 +434,35 @@ class FullSyncTest extends Igny8_TestCase {
 		$this->assertSame( $this->wordpress_content( $post_types, $taxonomies ), $this->platform_content() );
 	}
 
+	public function test_a_full_sync_requested_while_a_step_runs_is_not_lost() {
+		$this->make_site( 4 );
+		igny8_request_full_sync( 'connect' );
+		$asked = 0;
+		$this->backend->on(
+			self::BATCH,
+			function ( $request ) use ( &$asked ) {
+				if ( 1 === ++$asked ) {
+					igny8_request_full_sync( 'admin' ); // "Full sync now", clicked while the step runs.
+				}
+				return $this->backend->content_batch( $request );
+			}
+		);
+		add_filter( 'igny8_full_sync_cursor_interval', '__return_zero' ); // Every acknowledged batch is stored.
+
+		igny8_full_sync_step( 600 );
+
+		$state = igny8_full_sync_state();
+		$this->assertSame( 'pending', $state['status'], 'the step did not write its progress over the request' );
+		$this->assertSame( 'admin', $state['reason'] );
+		$this->assertNotFalse( wp_next_scheduled( IGNY8_FULL_SYNC_HOOK ), 'the requested run starts at the next step' );
+
+		$this->run_full_sync();
+		list( $post_types, $taxonomies ) = $this->synced_types();
+		$this->assertSame( $this->wordpress_content( $post_types, $taxonomies ), $this->platform_content() );
+		$this->assertSame( 'done', igny8_full_sync_state()['status'] );
+		$this->assertSame( 'admin', igny8_full_sync_state()['reason'], 'the run that finished is the requested one' );
+	}
+
 	public function test_starting_empties_the_queue_and_clears_an_overflow() {
 		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Queued' ) );
 		update_option( 'igny8_queue_overflowed', array( 'time' => time(), 'requested' => true ), false );
