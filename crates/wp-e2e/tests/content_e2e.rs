@@ -24,6 +24,7 @@ add_action('init', function () {
 });
 add_filter('igny8_status_poll_interval', '__return_zero');
 add_filter('igny8_batch_max_items', function ($n) { return (int) get_option('e2e_batch_items', $n); });
+add_filter('igny8_full_sync_cursor_interval', function ($s) { return (float) get_option('e2e_cursor_interval', $s); });
 "#;
 
 /// A connected site: the platform, WordPress, a wp-admin session, a dashboard user's token.
@@ -528,8 +529,9 @@ fn batches(state: &Value) -> u64 {
 }
 
 async fn crash_story(dir: &Path) -> Result<()> {
-    // Enough small batches that a cron run takes several seconds.
-    let seed = r#"update_option('e2e_batch_items', 2);
+    // Enough small batches that a cron run takes several seconds, each one's cursor stored (so the
+    // test sees the progress it waits for before killing).
+    let seed = r#"update_option('e2e_batch_items', 2); update_option('e2e_cursor_interval', 0);
         $cat = wp_insert_term('Bulk', 'category');
         for ($i = 1; $i <= 400; $i++) {
             wp_insert_post(['post_type' => $i % 4 ? 'post' : 'page', 'post_status' => 'publish', 'post_title' => "Bulk $i",
