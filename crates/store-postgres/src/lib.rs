@@ -42,6 +42,46 @@ impl PostgresStore {
             .map_err(db)?;
         Ok(Self { pool })
     }
+
+    /// An account and its first user; with `only_first`, only while there is no user at all
+    /// (first-run setups on every replica take one advisory lock, then look).
+    async fn insert_user(&self, new: NewUser<'_>, only_first: bool) -> Result<Option<User>> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        if only_first {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('igny8 first user', 0))")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if any {
+                return Ok(None);
+            }
+        }
+        let account_id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(new.account_name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row: UserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLS}"
+        ))
+        .bind(account_id)
+        .bind(new.email)
+        .bind(new.password_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(write_err("a user with this email already exists"))?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(user(row)))
+    }
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -176,28 +216,14 @@ impl Store for PostgresStore {
 
     #[instrument(skip_all)]
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User> {
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let account_id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(new.account_name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let row: UserRow = sqlx::query_as(&format!(
-            "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLS}"
-        ))
-        .bind(account_id)
-        .bind(new.email)
-        .bind(new.password_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(write_err("a user with this email already exists"))?;
-        tx.commit().await.map_err(db)?;
-        Ok(user(row))
+        self.insert_user(new, false)
+            .await?
+            .ok_or_else(|| db("the user was not created"))
+    }
+
+    #[instrument(skip_all)]
+    async fn create_first_user(&self, new: NewUser<'_>) -> Result<Option<User>> {
+        self.insert_user(new, true).await
     }
 
     #[instrument(skip_all)]

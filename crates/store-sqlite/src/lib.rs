@@ -38,6 +38,43 @@ impl SqliteStore {
             db: Db::open(Location::parse(url)?)?,
         })
     }
+
+    /// An account and its first user; with `only_first`, only while there is no user at all (the
+    /// writer's `BEGIN IMMEDIATE` makes the check and the insert one step for every process).
+    async fn insert_user(&self, new: NewUser<'_>, only_first: bool) -> Result<Option<User>> {
+        let (email, hash, account) = (
+            new.email.to_owned(),
+            new.password_hash.to_owned(),
+            new.account_name.to_owned(),
+        );
+        let now = time(Utc::now());
+        self.db
+            .write(move |c| {
+                if only_first {
+                    let any: bool = c
+                        .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))
+                        .map_err(db)?;
+                    if any {
+                        return Ok(None);
+                    }
+                }
+                let account_id: i64 = c
+                    .query_row(
+                        "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
+                        params![account, now],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                c.query_row(
+                    &format!("INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"),
+                    params![account_id, email, hash, now],
+                    user,
+                )
+                .map(Some)
+                .map_err(write_err("a user with this email already exists"))
+            })
+            .await
+    }
 }
 
 /// A stored time, read back from its RFC 3339 text.
@@ -160,29 +197,14 @@ impl Store for SqliteStore {
 
     #[instrument(skip_all)]
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User> {
-        let (email, hash, account) = (
-            new.email.to_owned(),
-            new.password_hash.to_owned(),
-            new.account_name.to_owned(),
-        );
-        let now = time(Utc::now());
-        self.db
-            .write(move |c| {
-                let account_id: i64 = c
-                    .query_row(
-                        "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
-                        params![account, now],
-                        |r| r.get(0),
-                    )
-                    .map_err(db)?;
-                c.query_row(
-                    &format!("INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"),
-                    params![account_id, email, hash, now],
-                    user,
-                )
-                .map_err(write_err("a user with this email already exists"))
-            })
-            .await
+        self.insert_user(new, false)
+            .await?
+            .ok_or_else(|| db("the user was not created"))
+    }
+
+    #[instrument(skip_all)]
+    async fn create_first_user(&self, new: NewUser<'_>) -> Result<Option<User>> {
+        self.insert_user(new, true).await
     }
 
     #[instrument(skip_all)]

@@ -36,7 +36,7 @@ macro_rules! conformance_suite {
             range_markers_move_the_running_full_syncs_progress,
             a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late,
             sessions_end_everywhere_at_once, sign_in_limits_count_per_key_within_the_window,
-            sign_in_limits_hold_under_concurrent_attempts);
+            sign_in_limits_hold_under_concurrent_attempts, only_one_first_user_however_many_race);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1495,4 +1495,43 @@ pub async fn sign_in_limits_hold_under_concurrent_attempts(store: S) {
         }
     }
     assert_eq!(allowed, 3, "exactly the limit gets through");
+}
+
+pub async fn only_one_first_user_however_many_race(store: S) {
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let email = format!("racer{n}@example.com");
+                store
+                    .create_first_user(NewUser {
+                        email: &email,
+                        password_hash: "$argon2id$fake",
+                        account_name: "Acme",
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if task.await.unwrap().is_some() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1, "exactly one setup wins");
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    let later = store
+        .create_first_user(NewUser {
+            email: "late@example.com",
+            password_hash: "$argon2id$fake",
+            account_name: "Acme",
+        })
+        .await
+        .unwrap();
+    assert!(later.is_none());
+    // Ordinary creation is not limited.
+    user(&store, "ann@example.com").await;
+    assert_eq!(store.count_users().await.unwrap(), 2);
 }

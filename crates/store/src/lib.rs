@@ -60,6 +60,10 @@ pub trait Store: Send + Sync + 'static {
     async fn count_users(&self) -> Result<i64>;
     /// Creates an account and its first user; `Conflict` when the email is taken.
     async fn create_user_with_account(&self, new: NewUser<'_>) -> Result<User>;
+    /// The first-run setup: creates the account and user only while the platform has no user at
+    /// all (`None` otherwise), atomically across the processes sharing the database, so two
+    /// browsers racing on a fresh install cannot both become its first user.
+    async fn create_first_user(&self, new: NewUser<'_>) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
     /// Records a sign-in attempt under every key (each with its limit) unless one of them already

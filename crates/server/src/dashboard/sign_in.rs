@@ -20,10 +20,6 @@ use crate::api::ApiError;
 use crate::auth::password;
 use crate::AppState;
 
-/// Serialises first-run setups within this process, so two browsers racing on a fresh install
-/// cannot both create "the first" account.
-static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[derive(Template)]
 #[template(path = "dashboard/setup.html")]
 struct SetupPage {
@@ -105,7 +101,6 @@ pub async fn set_up(
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, PageError> {
-    let _only_one = SETUP.lock().await;
     if state.store.count_users().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -137,8 +132,10 @@ pub async fn set_up(
         password_hash: &hash,
         account_name: &account_name,
     };
-    let user = match state.store.create_user_with_account(new).await {
-        Ok(user) => user,
+    // Another browser (or replica) may have finished a setup meanwhile: only the first one counts.
+    let user = match state.store.create_first_user(new).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(Redirect::to("/login").into_response()),
         Err(StoreError::Conflict(_)) => {
             let mut errors = FormErrors::default();
             errors.add("email", "is already registered");
