@@ -186,14 +186,7 @@ async fn refresh_trades_a_refresh_token_for_a_new_pair() {
 async fn signing_out_ends_refresh_tokens_issued_before() {
     let app = TestApp::spawn().await;
     let ann = app.user("ann@example.com").await;
-    let (_, login) = app
-        .post(
-            "/api/v1/auth/login/",
-            None,
-            json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let refresh = login["data"]["refresh"].as_str().unwrap();
+    let refresh = app.login_tokens("ann@example.com").await["refresh"].clone();
     // Ann signs out of the dashboard (or an operator ends her sessions).
     app.store.end_sessions(ann.id).await.unwrap();
     let (s, b) = app
@@ -201,19 +194,9 @@ async fn signing_out_ends_refresh_tokens_issued_before() {
         .await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
     // A new login is good again.
-    let (_, login) = app
-        .post(
-            "/api/v1/auth/login/",
-            None,
-            json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .await;
+    let refresh = app.login_tokens("ann@example.com").await["refresh"].clone();
     let (s, b) = app
-        .post(
-            "/api/v1/auth/refresh/",
-            None,
-            json!({"refresh": login["data"]["refresh"]}),
-        )
+        .post("/api/v1/auth/refresh/", None, json!({"refresh": refresh}))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
 }

@@ -172,7 +172,8 @@ impl TestApp {
         }
     }
 
-    pub async fn login(&self, email: &str) -> String {
+    /// A successful login's `data`: the access and refresh tokens.
+    pub async fn login_tokens(&self, email: &str) -> Value {
         let (status, body) = self
             .post(
                 "/api/v1/auth/login/",
@@ -181,7 +182,15 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["data"]["access"].as_str().unwrap().to_owned()
+        body["data"].clone()
+    }
+
+    /// A signed-in user's access token.
+    pub async fn login(&self, email: &str) -> String {
+        self.login_tokens(email).await["access"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn send(
