@@ -62,7 +62,7 @@ pub async fn apply_batch(
                 for (index, post) in live {
                     if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
                         outcomes[index] = ItemOutcome::Stale;
-                    } else if !graves.is_empty() && graves.remove(post) {
+                    } else if graves.remove(post) {
                         forget(
                             &mut *tx,
                             integration_id,
@@ -386,15 +386,8 @@ pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Re
         .await
         .map_err(db)?;
         for type_name in held {
-            let bound = keep
-                .iter()
-                .find(|b| b.kind == kind && b.type_name == type_name);
-            let above = match bound {
-                None => -1,
-                Some(TypeBound { max_id: None, .. }) => continue,
-                Some(TypeBound {
-                    max_id: Some(max), ..
-                }) => *max,
+            let Some(above) = TypeBound::prune_above(keep, kind, &type_name) else {
+                continue;
             };
             deleted += sqlx::query(&format!(
                 "DELETE FROM {table} WHERE integration_id = $1 AND {type_col} = $2 AND wp_id > $3"

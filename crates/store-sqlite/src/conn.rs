@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use igny8_store::{Result, StoreError};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+use rusqlite::{Connection, OpenFlags, Row};
 use tokio::sync::oneshot;
 
 /// Writes one group may hold: enough to amortise the commit, few enough to answer promptly.
@@ -45,14 +46,25 @@ pub fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| db(format!("unreadable time {text:?}: {e}")))
+/// A stored time, read back from its RFC 3339 text.
+struct Time(DateTime<Utc>);
+
+impl FromSql for Time {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        DateTime::parse_from_rfc3339(value.as_str()?)
+            .map(|t| Time(t.with_timezone(&Utc)))
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
 }
 
-pub fn parse_opt_time(text: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    text.as_deref().map(parse_time).transpose()
+/// The time in column `i`.
+pub fn at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    Ok(row.get::<_, Time>(i)?.0)
+}
+
+/// The time, or NULL, in column `i`.
+pub fn opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(row.get::<_, Option<Time>>(i)?.map(|t| t.0))
 }
 
 /// Where the database lives, from a `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` URL

@@ -17,8 +17,7 @@ use igny8_store::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::conn::{db, parse_opt_time, time};
-use crate::{at, opt_at};
+use crate::conn::{at, db, opt_at, time};
 
 /// The table and type column of each kind.
 fn table(kind: ItemKind) -> (&'static str, &'static str) {
@@ -38,37 +37,48 @@ fn json(text: &str) -> rusqlite::Result<Value> {
 /// the one writer thread only binds and steps statements.
 pub struct PreparedBatch {
     batch: Arc<Batch>,
-    /// Per item: the checksum and the JSON columns (seo, terms, meta) of an upserted post.
-    extras: Vec<Option<(u32, String, String, String)>>,
-    term_sums: Vec<Option<u32>>,
+    /// One per item, in order.
+    computed: Vec<Computed>,
     synced_at: String,
+}
+
+/// What an item's row needs beyond the item itself.
+enum Computed {
+    /// An upserted post: its checksum and its JSON columns as text.
+    Post {
+        checksum: u32,
+        seo: String,
+        terms: String,
+        meta: String,
+    },
+    Term {
+        checksum: u32,
+    },
+    /// A delete or a rejected item.
+    Nothing,
 }
 
 impl PreparedBatch {
     pub fn new(batch: Arc<Batch>, synced_at: DateTime<Utc>) -> Self {
-        let mut extras = Vec::with_capacity(batch.items.len());
-        let mut term_sums = Vec::with_capacity(batch.items.len());
-        for item in &batch.items {
-            let (extra, term) = match &item.change {
-                Ok(Change::UpsertPost(p)) => (
-                    Some((
-                        p.checksum(),
-                        p.seo.to_string(),
-                        p.terms.to_string(),
-                        p.meta.to_string(),
-                    )),
-                    None,
-                ),
-                Ok(Change::UpsertTerm(t)) => (None, Some(t.checksum())),
-                _ => (None, None),
-            };
-            extras.push(extra);
-            term_sums.push(term);
-        }
+        let computed = batch
+            .items
+            .iter()
+            .map(|item| match &item.change {
+                Ok(Change::UpsertPost(p)) => Computed::Post {
+                    checksum: p.checksum(),
+                    seo: p.seo.to_string(),
+                    terms: p.terms.to_string(),
+                    meta: p.meta.to_string(),
+                },
+                Ok(Change::UpsertTerm(t)) => Computed::Term {
+                    checksum: t.checksum(),
+                },
+                _ => Computed::Nothing,
+            })
+            .collect();
         Self {
             batch,
-            extras,
-            term_sums,
+            computed,
             synced_at: time(synced_at),
         }
     }
@@ -110,13 +120,19 @@ pub fn apply_batch(
     let mut graves = tombstones(c, integration_id, &Tombstones::ids_to_check(batch))?;
     let mut upsert_post = c.prepare_cached(UPSERT_POST).map_err(db)?;
     let mut upsert_term = c.prepare_cached(UPSERT_TERM).map_err(db)?;
-    for (index, item) in batch.items.iter().enumerate() {
-        let outcome = match &item.change {
-            Err(why) => ItemOutcome::Rejected(why.to_string()),
-            Ok(Change::UpsertPost(p)) if graves.buries(p) => ItemOutcome::Stale,
-            Ok(Change::UpsertPost(p)) => {
-                let (checksum, seo, terms, meta) =
-                    prepared.extras[index].as_ref().expect("prepared post");
+    for (item, computed) in batch.items.iter().zip(&prepared.computed) {
+        let outcome = match (&item.change, computed) {
+            (Err(why), _) => ItemOutcome::Rejected(why.to_string()),
+            (Ok(Change::UpsertPost(p)), _) if graves.buries(p) => ItemOutcome::Stale,
+            (
+                Ok(Change::UpsertPost(p)),
+                Computed::Post {
+                    checksum,
+                    seo,
+                    terms,
+                    meta,
+                },
+            ) => {
                 let touched = upsert_post
                     .execute(params![
                         integration_id,
@@ -152,8 +168,7 @@ pub fn apply_batch(
                     ItemOutcome::Applied
                 }
             }
-            Ok(Change::UpsertTerm(t)) => {
-                let checksum = prepared.term_sums[index].expect("prepared term");
+            (Ok(Change::UpsertTerm(t)), Computed::Term { checksum }) => {
                 upsert_term
                     .execute(params![
                         integration_id,
@@ -164,13 +179,13 @@ pub fn apply_batch(
                         t.description,
                         t.parent,
                         t.count,
-                        i64::from(checksum),
+                        i64::from(*checksum),
                         at,
                     ])
                     .map_err(db)?;
                 ItemOutcome::Applied
             }
-            Ok(change) => {
+            (Ok(change), _) => {
                 let outcome = delete_one(c, integration_id, change)?;
                 if let (
                     ItemOutcome::Applied,
@@ -215,7 +230,7 @@ pub fn apply_batch(
         })
         .map_err(db)?;
         if marker.run_id.is_some() {
-            let (mut state, _) = load_state(c, integration_id)?;
+            let (mut state, version) = load_state(c, integration_id)?;
             if let Some(progress) = state.range_progress(marker) {
                 let (from, to, held) = match progress {
                     Progress::Add => (marker.from_id, marker.to_id, batch.held_in_range(&outcomes)),
@@ -231,7 +246,8 @@ pub fn apply_batch(
                     }
                 };
                 state.record_range(marker, from, to, held);
-                save_state(c, integration_id, &state)?;
+                // The writer's transaction holds the row: it is still at `version`.
+                save_state_if(c, integration_id, &state, version)?;
             }
         }
     }
@@ -360,15 +376,8 @@ pub fn prune(c: &Connection, integration_id: i64, keep: &[TypeBound]) -> Result<
             .and_then(|mut q| q.query_map([integration_id], |r| r.get(0))?.collect())
             .map_err(db)?;
         for type_name in held {
-            let bound = keep
-                .iter()
-                .find(|b| b.kind == kind && b.type_name == type_name);
-            let above = match bound {
-                None => -1,
-                Some(TypeBound { max_id: None, .. }) => continue,
-                Some(TypeBound {
-                    max_id: Some(max), ..
-                }) => *max,
+            let Some(above) = TypeBound::prune_above(keep, kind, &type_name) else {
+                continue;
             };
             deleted += c
                 .execute(
@@ -538,21 +547,21 @@ pub fn counts(c: &Connection, integration_id: i64) -> Result<Vec<TypeCount>> {
              GROUP BY taxonomy ORDER BY taxonomy",
         ),
     ] {
-        let rows: Vec<(String, i64, Option<String>)> = c
+        let rows: Vec<TypeCount> = c
             .prepare_cached(sql)
             .and_then(|mut q| {
-                q.query_map([integration_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect()
+                q.query_map([integration_id], |r| {
+                    Ok(TypeCount {
+                        kind,
+                        type_name: r.get(0)?,
+                        count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        last_synced_at: opt_at(r, 2)?,
+                    })
+                })?
+                .collect()
             })
             .map_err(db)?;
-        for (type_name, count, last) in rows {
-            all.push(TypeCount {
-                kind,
-                type_name,
-                count: u64::try_from(count).unwrap_or(0),
-                last_synced_at: parse_opt_time(last)?,
-            });
-        }
+        all.extend(rows);
     }
     Ok(all)
 }
@@ -647,12 +656,6 @@ pub fn load_state(c: &Connection, integration_id: i64) -> Result<(ContentSyncSta
         None => Ok((ContentSyncState::default(), None)),
         Some((row, version)) => Ok((row.into_state()?, Some(version))),
     }
-}
-
-/// Writes the state whatever the row holds (inside a write that read it first).
-fn save_state(c: &Connection, integration_id: i64, state: &ContentSyncState) -> Result<()> {
-    let version = load_state(c, integration_id)?.1;
-    save_state_if(c, integration_id, state, version).map(|_| ())
 }
 
 /// Writes the state if the row is still at `version` (`None`: still missing); answers whether it

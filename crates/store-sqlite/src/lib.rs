@@ -21,11 +21,10 @@ use igny8_store::{
     NewApiKeyRow, NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange,
     TermRow, TypeBound, TypeCount, User,
 };
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
 
-use conn::{db, time, write_err, Db, Location};
+use conn::{at, db, opt_at, time, write_err, Db, Location};
 
 pub struct SqliteStore {
     db: Db,
@@ -75,26 +74,6 @@ impl SqliteStore {
             })
             .await
     }
-}
-
-/// A stored time, read back from its RFC 3339 text.
-struct Time(DateTime<Utc>);
-
-impl FromSql for Time {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let text = value.as_str()?;
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| Time(t.with_timezone(&Utc)))
-            .map_err(|e| FromSqlError::Other(Box::new(e)))
-    }
-}
-
-fn at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
-    Ok(row.get::<_, Time>(i)?.0)
-}
-
-fn opt_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    Ok(row.get::<_, Option<Time>>(i)?.map(|t| t.0))
 }
 
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";

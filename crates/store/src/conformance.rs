@@ -505,6 +505,15 @@ async fn apply(store: &S, integration_id: i64, items: Vec<Value>) -> Vec<String>
     apply_with(store, integration_id, items, None).await
 }
 
+/// How many posts the integration holds.
+async fn held(store: &S, integration_id: i64) -> u64 {
+    store
+        .list_content(integration_id, ContentFilter::default(), 0, 1)
+        .await
+        .unwrap()
+        .count
+}
+
 async fn ids(store: &S, integration_id: i64, post_type: Option<&str>) -> Vec<i64> {
     let filter = ContentFilter {
         post_type,
@@ -1141,16 +1150,12 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
         let _ = task.await;
         // Let an abandoned transaction roll back before counting.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let held = store
-            .list_content(i, ContentFilter::default(), 0, 1)
-            .await
-            .unwrap()
-            .count;
+        let count = held(&store, i).await;
         assert!(
-            held == 0 || held == 500,
-            "a batch was half applied: {held} of 500 held"
+            count == 0 || count == 500,
+            "a batch was half applied: {count} of 500 held"
         );
-        if held == 500 {
+        if count == 500 {
             store.prune_content(i, &[]).await.unwrap();
         }
     }
@@ -1163,14 +1168,7 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
         .apply_content_batch(i, batch.clone(), Utc::now())
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .list_content(i, ContentFilter::default(), 0, 1)
-            .await
-            .unwrap()
-            .count,
-        500
-    );
+    assert_eq!(held(&store, i).await, 500);
 }
 
 pub async fn concurrent_batches_lose_nothing(store: S) {
@@ -1189,14 +1187,7 @@ pub async fn concurrent_batches_lose_nothing(store: S) {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(
-        store
-            .list_content(i, ContentFilter::default(), 0, 1)
-            .await
-            .unwrap()
-            .count,
-        1200
-    );
+    assert_eq!(held(&store, i).await, 1200);
 }
 
 pub async fn sync_state_steps_are_stored_and_refusals_write_nothing(store: S) {

@@ -152,6 +152,24 @@ pub struct TypeBound {
     pub max_id: Option<i64>,
 }
 
+impl TypeBound {
+    /// What pruning deletes of a held type: the ids above the answer (`-1` for a type not kept:
+    /// all of it), or nothing (`None`) for a kept type without a bound.
+    pub fn prune_above(
+        keep: &[TypeBound],
+        kind: igny8_domain::content::ItemKind,
+        type_name: &str,
+    ) -> Option<i64> {
+        match keep
+            .iter()
+            .find(|b| b.kind == kind && b.type_name == type_name)
+        {
+            None => Some(-1),
+            Some(bound) => bound.max_id,
+        }
+    }
+}
+
 /// A key of the sign-in limits (`email:…`, `ip:…`) and how many attempts it may make per window.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitKey<'a> {

@@ -54,8 +54,4 @@ impl Tombstones {
             .remove(&(post.post_type.as_str().to_owned(), post.wp_id))
             .is_some()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
