@@ -66,10 +66,10 @@ struct ServeArgs {
     secure_cookies: bool,
     /// Sign-in attempts allowed per email in five minutes.
     #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
-    login_limit_per_email: usize,
+    login_limit_per_email: u32,
     /// Sign-in attempts allowed per client address in five minutes.
     #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_IP", default_value_t = 30)]
-    login_limit_per_ip: usize,
+    login_limit_per_ip: u32,
     /// Request log format: text or json.
     #[arg(long, env = "IGNY8_LOG_FORMAT", default_value = "text")]
     log_format: String,

@@ -11,8 +11,8 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Sign-in attempts allowed per email, and per client IP, within `login_window`.
-    pub login_limit_per_email: usize,
-    pub login_limit_per_ip: usize,
+    pub login_limit_per_email: u32,
+    pub login_limit_per_ip: u32,
     pub login_window: Duration,
     /// Largest JSON body the API reads.
     pub max_body_bytes: usize,

@@ -35,11 +35,11 @@ pub async fn check_credentials(
     let keys = [
         LimitKey {
             key: &email_key,
-            limit: u32::try_from(state.settings.login_limit_per_email).unwrap_or(u32::MAX),
+            limit: state.settings.login_limit_per_email,
         },
         LimitKey {
             key: &ip_key,
-            limit: u32::try_from(state.settings.login_limit_per_ip).unwrap_or(u32::MAX),
+            limit: state.settings.login_limit_per_ip,
         },
     ];
     if let Some(wait) = state
