@@ -1420,6 +1420,22 @@ pub async fn sessions_end_everywhere_at_once(store: S) {
     ));
 }
 
+/// Starts `n` racers at once; answers how many of them won.
+async fn winners<F, Fut>(n: usize, racer: F) -> usize
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let racing: Vec<_> = (0..n).map(|i| tokio::spawn(racer(i))).collect();
+    let mut won = 0;
+    for task in racing {
+        if task.await.unwrap() {
+            won += 1;
+        }
+    }
+    won
+}
+
 fn limits<'a>(email: &'a str, ip: &'a str) -> [LimitKey<'a>; 2] {
     [
         LimitKey {
@@ -1467,50 +1483,38 @@ pub async fn sign_in_limits_count_per_key_within_the_window(store: S) {
 pub async fn sign_in_limits_hold_under_concurrent_attempts(store: S) {
     let window = std::time::Duration::from_secs(60);
     let now = Utc::now();
-    let tasks: Vec<_> = (0..20)
-        .map(|n| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let ip = format!("ip:{n}");
-                store
-                    .record_login_attempt(&limits("email:ann", &ip), window, now)
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut allowed = 0;
-    for task in tasks {
-        if task.await.unwrap().is_none() {
-            allowed += 1;
+    let allowed = winners(20, |n| {
+        let store = store.clone();
+        async move {
+            let ip = format!("ip:{n}");
+            store
+                .record_login_attempt(&limits("email:ann", &ip), window, now)
+                .await
+                .unwrap()
+                .is_none()
         }
-    }
+    })
+    .await;
     assert_eq!(allowed, 3, "exactly the limit gets through");
 }
 
 pub async fn only_one_first_user_however_many_race(store: S) {
-    let tasks: Vec<_> = (0..10)
-        .map(|n| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let email = format!("racer{n}@example.com");
-                store
-                    .create_first_user(NewUser {
-                        email: &email,
-                        password_hash: "$argon2id$fake",
-                        account_name: "Acme",
-                    })
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut created = 0;
-    for task in tasks {
-        if task.await.unwrap().is_some() {
-            created += 1;
+    let created = winners(10, |n| {
+        let store = store.clone();
+        async move {
+            let email = format!("racer{n}@example.com");
+            store
+                .create_first_user(NewUser {
+                    email: &email,
+                    password_hash: "$argon2id$fake",
+                    account_name: "Acme",
+                })
+                .await
+                .unwrap()
+                .is_some()
         }
-    }
+    })
+    .await;
     assert_eq!(created, 1, "exactly one setup wins");
     assert_eq!(store.count_users().await.unwrap(), 1);
     let later = store
