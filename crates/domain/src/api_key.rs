@@ -66,15 +66,25 @@ pub fn looks_like_api_key(token: &str) -> bool {
 }
 
 pub fn hash_key(presented: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(presented.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(2 * digest.len());
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// Compares a presented key with a stored hash in constant time.
 pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
-    let computed = hash_key(presented);
-    computed.len() == stored_hash.len()
-        && computed
+    hash_matches(&hash_key(presented), stored_hash)
+}
+
+/// Compares the hash of a presented key (`hash_key`) with a stored one in constant time.
+pub fn hash_matches(presented_hash: &str, stored_hash: &str) -> bool {
+    presented_hash.len() == stored_hash.len()
+        && presented_hash
             .bytes()
             .zip(stored_hash.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
@@ -91,8 +101,21 @@ mod tests {
         assert_eq!(key_prefix(&key.secret), Some(key.prefix.as_str()));
         assert!(key_matches(&key.secret, &key.hash));
         assert!(!key_matches(&format!("{}x", key.secret), &key.hash));
+        assert_eq!(key.hash.len(), 64);
+        assert!(key
+            .hash
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(!format!("{key:?}").contains(&key.secret));
         assert_ne!(NewApiKey::generate().secret, key.secret);
+    }
+
+    #[test]
+    fn hashes_are_lowercase_hex_sha256() {
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

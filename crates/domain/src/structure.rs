@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::names::{TypeKind, TypeName};
@@ -19,6 +20,9 @@ pub const MAX_TYPES_PER_KIND: usize = 1_000;
 pub const MAX_LABEL_CHARS: usize = 200;
 pub const MAX_FETCH_LIMIT: u64 = 1_000_000;
 pub const MAX_COUNT: u64 = 1_000_000_000_000;
+/// What a push that leaves the flags out means.
+const PLUGIN_CONNECTION_DEFAULT: bool = true;
+const TWO_WAY_SYNC_DEFAULT: bool = false;
 
 /// One post type or taxonomy as stored and answered: what WordPress reported plus the effective
 /// sync settings.
@@ -102,9 +106,18 @@ impl SiteStructure {
                 Some(_) => errors.add(field, "must be an object keyed by name"),
             }
         }
-        let plugin_connection_enabled =
-            optional_bool(obj, "plugin_connection_enabled", true, &mut errors);
-        let two_way_sync_enabled = optional_bool(obj, "two_way_sync_enabled", false, &mut errors);
+        let plugin_connection_enabled = optional_bool(
+            obj,
+            "plugin_connection_enabled",
+            PLUGIN_CONNECTION_DEFAULT,
+            &mut errors,
+        );
+        let two_way_sync_enabled = optional_bool(
+            obj,
+            "two_way_sync_enabled",
+            TWO_WAY_SYNC_DEFAULT,
+            &mut errors,
+        );
         let timestamp = match obj.get("timestamp") {
             None | Some(Value::Null) => now,
             Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
@@ -126,6 +139,93 @@ impl SiteStructure {
             content_types,
             plugin_connection_enabled,
             two_way_sync_enabled,
+            timestamp,
+        })
+    }
+}
+
+impl SiteStructure {
+    /// The pushed types with the platform's own settings winning over the plugin's values.
+    fn merged_with(&self, overrides: &PlatformSettings) -> ContentTypes {
+        let mut merged = self.content_types.clone();
+        for kind in TypeKind::ALL {
+            for (name, entry) in merged.of_kind_mut(kind).iter_mut() {
+                if let Some(o) = overrides.of_kind(kind).get(name) {
+                    entry.enabled = o.enabled.unwrap_or(entry.enabled);
+                    entry.fetch_limit = o.fetch_limit.unwrap_or(entry.fetch_limit);
+                }
+            }
+        }
+        merged
+    }
+
+    /// The keys of `config_json` a push sets, given its merged types.
+    fn config_fields(&self, merged: &ContentTypes) -> [(&'static str, Value); 4] {
+        [
+            (
+                "content_types",
+                serde_json::to_value(merged).unwrap_or(Value::Null),
+            ),
+            (
+                "last_structure_fetch",
+                Value::String(self.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            ),
+            (
+                "plugin_connection_enabled",
+                Value::Bool(self.plugin_connection_enabled),
+            ),
+            (
+                "two_way_sync_enabled",
+                Value::Bool(self.two_way_sync_enabled),
+            ),
+        ]
+    }
+}
+
+/// A push as its JSON reads when it is valid: `SiteStructure::parse_valid` reads this straight
+/// from the body (unknown fields ignored), then checks the rules `parse` checks.
+#[derive(Deserialize)]
+struct ValidPush {
+    post_types: BTreeMap<String, TypeEntry>,
+    taxonomies: BTreeMap<String, TypeEntry>,
+    plugin_connection_enabled: Option<bool>,
+    two_way_sync_enabled: Option<bool>,
+    timestamp: Option<String>,
+}
+
+impl SiteStructure {
+    /// The push in a valid body, read straight into its types: the request every connected site
+    /// repeats, without building the body's tree. `None` when anything in it is off; `parse`
+    /// then names every problem with its field path.
+    pub fn parse_valid(body: &[u8], now: DateTime<Utc>) -> Option<Self> {
+        let push: ValidPush = serde_json::from_slice(body).ok()?;
+        let content_types = ContentTypes {
+            post_types: push.post_types,
+            taxonomies: push.taxonomies,
+        };
+        for kind in TypeKind::ALL {
+            let entries = content_types.of_kind(kind);
+            let valid = entries.len() <= MAX_TYPES_PER_KIND
+                && entries.iter().all(|(name, e)| {
+                    TypeName::parse(kind, name).is_ok()
+                        && label_problem(&e.label).is_none()
+                        && e.count <= MAX_COUNT
+                        && (1..=MAX_FETCH_LIMIT).contains(&e.fetch_limit)
+                });
+            if !valid {
+                return None;
+            }
+        }
+        let timestamp = match push.timestamp {
+            None => now,
+            Some(t) => DateTime::parse_from_rfc3339(&t).ok()?.with_timezone(&Utc),
+        };
+        Some(SiteStructure {
+            content_types,
+            plugin_connection_enabled: push
+                .plugin_connection_enabled
+                .unwrap_or(PLUGIN_CONNECTION_DEFAULT),
+            two_way_sync_enabled: push.two_way_sync_enabled.unwrap_or(TWO_WAY_SYNC_DEFAULT),
             timestamp,
         })
     }
@@ -157,21 +257,13 @@ fn parse_entry(entry: &Value, path: &str, errors: &mut FieldErrors) -> Option<Ty
     };
     let before = errors.as_map().len();
     let label = match obj.get("label") {
-        Some(Value::String(s)) if s.chars().any(char::is_control) => {
-            errors.add(
-                format!("{path}.label"),
-                "must not contain control characters",
-            );
-            String::new()
-        }
-        Some(Value::String(s)) if s.chars().count() <= MAX_LABEL_CHARS => s.clone(),
-        Some(Value::String(_)) => {
-            errors.add(
-                format!("{path}.label"),
-                format!("must be at most {MAX_LABEL_CHARS} characters"),
-            );
-            String::new()
-        }
+        Some(Value::String(s)) => match label_problem(s) {
+            Some(why) => {
+                errors.add(format!("{path}.label"), why);
+                String::new()
+            }
+            None => s.clone(),
+        },
         None | Some(Value::Null) => {
             errors.add(format!("{path}.label"), "is required");
             String::new()
@@ -212,6 +304,17 @@ fn parse_entry(entry: &Value, path: &str, errors: &mut FieldErrors) -> Option<Ty
         enabled,
         fetch_limit,
     })
+}
+
+/// What is wrong with a type's label, if anything.
+fn label_problem(label: &str) -> Option<String> {
+    if label.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else if label.chars().count() > MAX_LABEL_CHARS {
+        Some(format!("must be at most {MAX_LABEL_CHARS} characters"))
+    } else {
+        None
+    }
 }
 
 /// An integer in `min..=max`; `None` (with an error recorded) otherwise.
@@ -340,25 +443,37 @@ impl IntegrationConfig {
     }
 
     /// Merges a structure push: WordPress's labels and counts replace the stored ones, types that
-    /// no longer exist leave, and platform-owned settings win over the plugin's values.
-    pub fn apply_structure(&mut self, push: &SiteStructure) {
-        let overrides = self.platform_settings();
-        let mut merged = push.content_types.clone();
-        for kind in TypeKind::ALL {
-            for (name, entry) in merged.of_kind_mut(kind).iter_mut() {
-                if let Some(o) = overrides.of_kind(kind).get(name) {
-                    entry.enabled = o.enabled.unwrap_or(entry.enabled);
-                    entry.fetch_limit = o.fetch_limit.unwrap_or(entry.fetch_limit);
-                }
-            }
+    /// no longer exist leave, and platform-owned settings win over the plugin's values. Answers
+    /// the content types as stored.
+    pub fn apply_structure(&mut self, push: &SiteStructure) -> ContentTypes {
+        let merged = push.merged_with(&self.platform_settings());
+        for (key, value) in push.config_fields(&merged) {
+            self.raw.insert(key.to_owned(), value);
         }
-        self.set("content_types", merged);
-        self.set(
-            "last_structure_fetch",
-            push.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        );
-        self.set("plugin_connection_enabled", push.plugin_connection_enabled);
-        self.set("two_way_sync_enabled", push.two_way_sync_enabled);
+        merged
+    }
+
+    /// `apply_structure` on a stored config's text, without building its tree: keys a push does
+    /// not set are copied as they are, so the text is the same as `apply_structure` then
+    /// `into_json` would write. `None` when the text is not a plain JSON object (a key with
+    /// escapes, for one); `from_json` handles every case.
+    pub fn apply_structure_to_text(
+        stored: &str,
+        push: &SiteStructure,
+    ) -> Option<(String, ContentTypes)> {
+        let mut raw: BTreeMap<&str, &RawValue> = serde_json::from_str(stored).ok()?;
+        let overrides = raw
+            .get("platform_settings")
+            .and_then(|v| serde_json::from_str(v.get()).ok())
+            .unwrap_or_default();
+        let merged = push.merged_with(&overrides);
+        let fields = push
+            .config_fields(&merged)
+            .map(|(key, value)| (key, serde_json::value::to_raw_value(&value)));
+        for (key, value) in &fields {
+            raw.insert(key, value.as_deref().ok()?);
+        }
+        Some((serde_json::to_string(&raw).ok()?, merged))
     }
 
     /// Applies the platform's own change of settings; names the site has not reported are refused.
@@ -577,6 +692,93 @@ mod tests {
         assert_eq!(types.post_types["post"].fetch_limit, 10);
         assert!(!types.taxonomies["category"].enabled);
         assert_eq!(types.taxonomies["category"].fetch_limit, 100);
+    }
+
+    #[test]
+    fn the_typed_reading_accepts_exactly_what_parse_accepts_and_agrees() {
+        let now = Utc::now();
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut body = seed();
+            f(&mut body);
+            body
+        };
+        let long_label = "é".repeat(MAX_LABEL_CHARS + 1);
+        let many: Map<String, Value> = (0..=MAX_TYPES_PER_KIND)
+            .map(|i| (format!("t{i}"), seed()["post_types"]["post"].clone()))
+            .collect();
+        let bodies = [
+            seed(),
+            with(&|b| b["future_field"] = json!({"a": 1})),
+            with(&|b| b["post_types"]["post"]["future"] = json!(true)),
+            with(&|b| {
+                b.as_object_mut()
+                    .unwrap()
+                    .remove("timestamp")
+                    .map(drop)
+                    .unwrap()
+            }),
+            with(&|b| b["timestamp"] = Value::Null),
+            with(&|b| b["plugin_connection_enabled"] = Value::Null),
+            with(&|b| b["two_way_sync_enabled"] = json!(true)),
+            with(&|b| b["post_types"] = json!({})),
+            with(&|b| b["post_types"]["post"]["label"] = json!("<b>Posts</b> \"é\" 📝")),
+            // Every one of these is refused, by both readings.
+            with(&|b| b["post_types"]["post"]["label"] = json!(long_label)),
+            with(&|b| b["post_types"]["post"]["label"] = json!("a\u{7}b")),
+            with(&|b| b["post_types"]["post"]["count"] = json!(-1)),
+            with(&|b| b["post_types"]["post"]["count"] = json!(1.5)),
+            with(&|b| b["post_types"]["post"]["count"] = json!(MAX_COUNT + 1)),
+            with(&|b| b["post_types"]["post"]["fetch_limit"] = json!(0)),
+            with(&|b| b["post_types"]["post"]["fetch_limit"] = json!(MAX_FETCH_LIMIT + 1)),
+            with(&|b| b["post_types"]["post"]["enabled"] = json!("yes")),
+            with(&|b| {
+                b["post_types"]["post"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("label")
+                    .map(drop)
+                    .unwrap()
+            }),
+            with(&|b| b["post_types"]["Bad Name"] = b["post_types"]["post"].clone()),
+            with(&|b| b["taxonomies"]["x".repeat(40)] = b["post_types"]["post"].clone()),
+            with(&|b| b["post_types"] = Value::Object(many.clone())),
+            with(&|b| b["post_types"] = Value::Null),
+            with(&|b| b["taxonomies"] = json!([])),
+            with(&|b| b["timestamp"] = json!("yesterday")),
+            with(&|b| b["timestamp"] = json!(5)),
+            with(&|b| b["plugin_connection_enabled"] = json!(1)),
+            json!([]),
+            json!("post_types"),
+        ];
+        for body in bodies {
+            let typed = SiteStructure::parse_valid(body.to_string().as_bytes(), now);
+            assert_eq!(typed, SiteStructure::parse(&body, now).ok(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_push_on_the_stored_text_writes_what_the_tree_writes() {
+        let mut config =
+            IntegrationConfig::from_json(json!({"api_base": "x", "z": [1, {"b": null}]}));
+        config.apply_structure(&parse(&seed()).unwrap());
+        let change =
+            SettingsChange::parse(&json!({"post_types": {"product": {"enabled": true}}})).unwrap();
+        config.apply_settings(&change).unwrap();
+        let mut again = seed();
+        again["post_types"]["product"]["count"] = json!(7);
+        again["timestamp"] = json!("2026-01-02T03:04:05.5Z");
+        let push = parse(&again).unwrap();
+        let stored = config.clone().into_json().to_string();
+
+        let (text, types) = IntegrationConfig::apply_structure_to_text(&stored, &push).unwrap();
+        let tree_types = config.apply_structure(&push);
+        assert_eq!(text, config.into_json().to_string());
+        assert_eq!(types, tree_types);
+        assert!(types.post_types["product"].enabled);
+        // What the text path does not read, the tree path handles.
+        for odd in ["[]", "null", "{\"k\\u00e9y\": 1}", "not json"] {
+            assert!(IntegrationConfig::apply_structure_to_text(odd, &push).is_none());
+        }
     }
 
     #[test]

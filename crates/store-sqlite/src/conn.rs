@@ -254,8 +254,7 @@ fn checkpoint_loop(conn: Connection, woken: mpsc::Receiver<()>) {
 }
 
 fn apply_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Result<(), String> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())?;
+    run(conn, "BEGIN IMMEDIATE")?;
     if let [job] = group {
         // Alone in its group: the transaction is its savepoint (and a savepoint would copy every
         // page it changes into the statement journal).
@@ -265,31 +264,37 @@ fn apply_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Result<(), Stri
         } else {
             "ROLLBACK"
         };
-        return conn.execute_batch(end).map_err(|e| {
+        return run(conn, end).inspect_err(|_| {
             let _ = conn.execute_batch("ROLLBACK");
-            e.to_string()
         });
     }
     for job in group.iter_mut() {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = run(conn, "SAVEPOINT job") {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.to_string());
+            return Err(e);
         }
         job.run(conn);
         let end = if job.succeeded() {
-            "RELEASE job"
+            run(conn, "RELEASE job")
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"))
         };
-        if let Err(e) = conn.execute_batch(end) {
+        if let Err(e) = end {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.to_string());
+            return Err(e);
         }
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
+    run(conn, "COMMIT").inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
-        e.to_string()
     })
+}
+
+/// One transaction-control statement, prepared once per connection (these run for every write).
+fn run(conn: &Connection, sql: &str) -> Result<(), String> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Reader connections, opened on demand and kept for reuse. In-memory databases have no readers

@@ -18,8 +18,8 @@ use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::login_limit;
 use igny8_store::{
     ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
-    NewApiKeyRow, NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange,
-    TermRow, TypeBound, TypeCount, User,
+    NewApiKeyRow, NewUser, PushOutcome, Result, Site, SiteIntegration, Store, StoreError,
+    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
@@ -498,6 +498,65 @@ impl Store for SqliteStore {
         Err(StoreError::Conflict(
             "config_json kept changing under this update".into(),
         ))
+    }
+
+    /// The whole push is one job of the writer: its reads see the group's open transaction (no
+    /// read transaction of their own, the writer's page cache warm), and nothing can change
+    /// between the checks and the write.
+    #[instrument(skip_all)]
+    async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
+        self.db
+            .write(move |c| {
+                // The key, its site's state and the target integration in one statement.
+                let found = c
+                    .prepare_cached(&format!(
+                        "SELECT {KEY_COLS},
+                            (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
+                            (SELECT site_id FROM site_integrations WHERE id = ?2),
+                            (SELECT config_json FROM site_integrations WHERE id = ?2)
+                         FROM api_keys WHERE prefix = ?1"
+                    ))
+                    .and_then(|mut q| {
+                        q.query_row(params![push.key_prefix, push.integration_id], |r| {
+                            let site_active: Option<bool> = r.get(8)?;
+                            let target: Option<i64> = r.get(9)?;
+                            let config: Option<String> = r.get(10)?;
+                            Ok((key(r)?, site_active.unwrap_or(false), target, config))
+                        })
+                        .optional()
+                    })
+                    .map_err(db)?;
+                let (found, site_active, site_id, config) = match found {
+                    Some((key, active, site_id, config)) => (Some(key), active, site_id, config),
+                    None => (None, false, None, None),
+                };
+                let key = match push.check_key(found.as_ref()) {
+                    Ok(key) => key,
+                    Err(refused) => return Ok(PushOutcome::Refused(refused)),
+                };
+                let now = time(push.at);
+                if push.touches(key) {
+                    c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                        .and_then(|mut q| q.execute(params![now, key.id]))
+                        .map_err(db)?;
+                }
+                if let Err(refused) = push.check_target(key, site_id, site_active) {
+                    return Ok(PushOutcome::Refused(refused));
+                }
+                let config = config.ok_or(StoreError::NotFound)?;
+                let (next, content_types) = push.apply_to_text(&config).map_err(db)?;
+                c.prepare_cached(
+                    "UPDATE site_integrations SET config_json = ?, updated_at = ? WHERE id = ?",
+                )
+                .and_then(|mut q| q.execute(params![next, now, push.integration_id]))
+                .map_err(db)?;
+                let sync = content::load_state(c, push.integration_id)?.0;
+                Ok(PushOutcome::Applied {
+                    content_types,
+                    sync,
+                })
+            })
+            .await
     }
 
     #[instrument(skip_all)]

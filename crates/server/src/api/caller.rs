@@ -6,7 +6,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{Duration, Utc};
 use igny8_domain::api_key;
-use igny8_store::{ApiKey, Site, SiteIntegration};
+use igny8_store::{structure_push, ApiKey, Site, SiteIntegration};
 
 use super::ApiError;
 use crate::auth::jwt::{TokenError, TokenKind};
@@ -21,9 +21,23 @@ pub enum Caller {
 }
 
 /// `last_used_at` is written at most this often per key, so each request is not also a write.
-const TOUCH_EVERY: Duration = Duration::seconds(60);
+pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 
-impl FromRequestParts<AppState> for Caller {
+/// The credential a request presents, its shape checked (and a JWT's signature and expiry) but a
+/// site key not yet looked up: `Caller` does that, or the store does it inside a structure push.
+pub enum Credential {
+    /// `igny8_<prefix>_<secret>`: the prefix finds the stored key, whose hash must match.
+    SiteKey {
+        prefix: String,
+        hash: String,
+    },
+    User {
+        user_id: i64,
+        account_id: i64,
+    },
+}
+
+impl FromRequestParts<AppState> for Credential {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -41,10 +55,14 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .ok_or(ApiError::NotAuthenticated)?;
         if api_key::looks_like_api_key(token) {
-            return site_caller(state, token).await;
+            let prefix = api_key::key_prefix(token).ok_or(ApiError::InvalidToken)?;
+            return Ok(Credential::SiteKey {
+                prefix: prefix.to_owned(),
+                hash: api_key::hash_key(token),
+            });
         }
         match state.tokens.verify(token, TokenKind::Access, Utc::now()) {
-            Ok(claims) => Ok(Caller::User {
+            Ok(claims) => Ok(Credential::User {
                 user_id: claims.sub,
                 account_id: claims.acc,
             }),
@@ -54,26 +72,46 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn site_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let prefix = api_key::key_prefix(token).ok_or(ApiError::InvalidToken)?;
-    let key = state
-        .store
-        .api_key_by_prefix(prefix)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
-    if !api_key::key_matches(token, &key.hash) {
-        return Err(ApiError::InvalidToken);
+impl Credential {
+    /// Who is calling: a site key is looked up, checked, and its use recorded.
+    pub async fn resolve(self, state: &AppState) -> Result<Caller, ApiError> {
+        match self {
+            Credential::SiteKey { prefix, hash } => site_caller(state, &prefix, &hash).await,
+            Credential::User {
+                user_id,
+                account_id,
+            } => Ok(Caller::User {
+                user_id,
+                account_id,
+            }),
+        }
     }
-    if key.revoked_at.is_some() {
-        return Err(ApiError::ApiKeyRevoked);
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Credential::from_request_parts(parts, state)
+            .await?
+            .resolve(state)
+            .await
     }
+}
+
+async fn site_caller(state: &AppState, prefix: &str, hash: &str) -> Result<Caller, ApiError> {
+    let found = state.store.api_key_by_prefix(prefix).await?;
+    let key = structure_push::check_presented_key(found.as_ref(), hash)?.clone();
     let site = state
         .store
         .site(key.site_id)
         .await?
         .ok_or(ApiError::InvalidToken)?;
     let now = Utc::now();
-    if key.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+    if structure_push::touch_due(&key, now, TOUCH_EVERY) {
         state.store.touch_api_key(key.id, now).await?;
     }
     Ok(Caller::Site { key, site })

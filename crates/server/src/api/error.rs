@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use igny8_domain::FieldErrors;
-use igny8_store::StoreError;
+use igny8_store::{PushRefusal, StoreError};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -136,6 +136,18 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(why) => ApiError::Conflict(why),
             e @ StoreError::Database(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<PushRefusal> for ApiError {
+    fn from(refused: PushRefusal) -> Self {
+        match refused {
+            PushRefusal::UnknownKey => ApiError::InvalidToken,
+            PushRefusal::RevokedKey => ApiError::ApiKeyRevoked,
+            PushRefusal::NoSuchIntegration => ApiError::NotFound,
+            PushRefusal::OtherSite => ApiError::Forbidden,
+            PushRefusal::SiteInactive => ApiError::SiteInactive,
         }
     }
 }

@@ -34,7 +34,31 @@ impl FromRequest<AppState> for BatchBody {
     }
 }
 
+/// A JSON body as its bytes (media type and size checked), for a handler that reads a valid body
+/// straight into its types and falls back to `json` for the errors.
+pub struct JsonBytes(pub Bytes);
+
+impl FromRequest<AppState> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read_body(req, state.settings.max_body_bytes)
+            .await
+            .map(JsonBytes)
+    }
+}
+
+impl JsonBytes {
+    pub fn json(&self) -> Result<Value, ApiError> {
+        parse_json(&self.0)
+    }
+}
+
 async fn read_json(req: Request, limit: usize) -> Result<Value, ApiError> {
+    parse_json(&read_body(req, limit).await?)
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -51,10 +75,9 @@ async fn read_json(req: Request, limit: usize) -> Result<Value, ApiError> {
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    let body = axum::body::to_bytes(req.into_body(), limit)
+    axum::body::to_bytes(req.into_body(), limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))?;
-    parse_json(&body)
+        .map_err(|_| ApiError::PayloadTooLarge(limit))
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiError> {

@@ -6,13 +6,19 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::ItemKind;
 use igny8_domain::names::TypeKind;
-use igny8_domain::structure::{IntegrationConfig, SettingsChange, SiteStructure};
-use igny8_store::{ConfigUpdate, SiteIntegration, StoreError, TypeCount};
+use igny8_domain::structure::{ContentTypes, IntegrationConfig, SettingsChange, SiteStructure};
+use igny8_store::{
+    ConfigUpdate, PushOutcome, SiteIntegration, StoreError, StructurePush, TypeCount,
+};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::caller::{Credential, TOUCH_EVERY};
+use super::extract::JsonBytes;
 use super::{ApiError, Caller, JsonBody};
 use crate::AppState;
 
@@ -105,15 +111,43 @@ pub async fn show(
     Ok(ok(json!(integration)))
 }
 
+/// A site's structure push. With the site's key and a valid request, the store checks and applies
+/// it as one unit (`Store::push_structure`): the request every connected site repeats. Anything
+/// else (a user's token, or a request that will be refused) takes the general path, whose checks
+/// run in the order the API documents: credentials, the integration, the site, then the body.
 pub async fn update_structure(
     State(state): State<AppState>,
-    caller: Caller,
+    credential: Credential,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<JsonBytes, ApiError>,
+) -> Result<Json<Success<StructureAnswer>>, ApiError> {
+    let now = Utc::now();
+    if let (Credential::SiteKey { prefix, hash }, Ok(id), Ok(JsonBytes(body))) =
+        (&credential, path_id(&id), &body)
+    {
+        if let Some(structure) = SiteStructure::parse_valid(body, now) {
+            let fetched = structure.timestamp;
+            let push = StructurePush {
+                key_prefix: prefix.clone(),
+                key_hash: hash.clone(),
+                integration_id: id,
+                structure,
+                at: now,
+                touch_every: TOUCH_EVERY,
+            };
+            return match state.store.push_structure(push).await? {
+                PushOutcome::Applied {
+                    content_types,
+                    sync,
+                } => Ok(structure_answer(content_types, fetched, &sync)),
+                PushOutcome::Refused(refused) => Err(refused.into()),
+            };
+        }
+    }
+    let caller = credential.resolve(&state).await?;
     let (integration, site) = caller.integration(&state, path_id(&id)?).await?;
     Caller::require_active(&site)?;
-    let push = SiteStructure::parse(&body, Utc::now())?;
+    let push = SiteStructure::parse(&body?.json()?, now)?;
     let outcome = state
         .store
         .update_integration_config(integration.id, &|current| {
@@ -127,25 +161,54 @@ pub async fn update_structure(
             "a structure push cannot be rejected after parsing"
         )));
     };
-    let config = IntegrationConfig::from_json(updated.config_json);
-    let types = config.content_types();
-    // The plugin learns here too whether the platform asked for a full sync or a verification.
+    let content_types = IntegrationConfig::from_json(updated.config_json).content_types();
     let sync = state.store.content_sync_state(integration.id).await?;
-    tracing::info!(
-        integration_id = integration.id,
-        post_types = types.post_types.len(),
-        taxonomies = types.taxonomies.len(),
+    Ok(structure_answer(content_types, push.timestamp, &sync))
+}
+
+/// The envelope of a success (DESIGN.md §2) around a typed answer, written without building a
+/// `Value` first. Fields in alphabetical order, as `json!` writes them.
+#[derive(Serialize)]
+pub struct Success<T> {
+    data: T,
+    success: bool,
+}
+
+/// The answer to a structure push: what the platform now holds of the site's types, and whether
+/// the platform asked for a full sync or a verification (the plugin learns it here too).
+#[derive(Serialize)]
+pub struct StructureAnswer {
+    content_types: ContentTypes,
+    full_sync_requested: bool,
+    last_structure_fetch: String,
+    message: &'static str,
+    post_types_count: usize,
+    taxonomies_count: usize,
+    verify_requested: bool,
+}
+
+fn structure_answer(
+    content_types: ContentTypes,
+    fetched: DateTime<Utc>,
+    sync: &ContentSyncState,
+) -> Json<Success<StructureAnswer>> {
+    tracing::debug!(
+        post_types = content_types.post_types.len(),
+        taxonomies = content_types.taxonomies.len(),
         "structure updated"
     );
-    Ok(ok(json!({
-        "message": "Site structure updated successfully",
-        "post_types_count": types.post_types.len(),
-        "taxonomies_count": types.taxonomies.len(),
-        "last_structure_fetch": push.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        "content_types": types,
-        "full_sync_requested": sync.full_sync_requested,
-        "verify_requested": sync.verify_requested,
-    })))
+    Json(Success {
+        data: StructureAnswer {
+            full_sync_requested: sync.full_sync_requested,
+            last_structure_fetch: fetched.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            message: "Site structure updated successfully",
+            post_types_count: content_types.post_types.len(),
+            taxonomies_count: content_types.taxonomies.len(),
+            verify_requested: sync.verify_requested,
+            content_types,
+        },
+        success: true,
+    })
 }
 
 /// What the platform holds of each type of an integration, for `content_types_view`.

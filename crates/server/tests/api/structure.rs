@@ -218,3 +218,76 @@ async fn concurrent_pushes_and_setting_changes_lose_nothing() {
             >= 1000
     );
 }
+
+#[tokio::test]
+async fn a_users_push_answers_as_a_sites_push_does() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    let (s, by_key) = app.push_structure(&fx, seed_structure()).await;
+    assert_eq!(s, StatusCode::OK, "{by_key}");
+    let by_key_config = app.config_json(fx.integration_id).await;
+    let token = app.login("ann@example.com").await;
+    let (s, by_user) = app
+        .post(
+            &format!(
+                "/api/v1/integration/integrations/{}/update-structure/",
+                fx.integration_id
+            ),
+            Some(&token),
+            seed_structure(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{by_user}");
+    assert_eq!(by_user, by_key);
+    assert_eq!(app.config_json(fx.integration_id).await, by_key_config);
+}
+
+/// A push is checked in the order the API documents, whatever else is wrong with it: the key,
+/// then the integration, then the site, then the body.
+#[tokio::test]
+async fn push_errors_come_in_order_credentials_integration_site_body() {
+    let app = TestApp::spawn().await;
+    let ann = app.fixture("ann@example.com").await;
+    let bob = app.fixture("bob@example.com").await;
+    let unknown_key = format!("igny8_zzzzzzzz_{}", "z".repeat(40));
+    let invalid = json!({"post_types": {"Bad Name": {}}, "taxonomies": []});
+    let push = |id: i64, key: String, body: &str| {
+        let req = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/integration/integrations/{id}/update-structure/"
+            )))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        let app = &app;
+        async move { app.send(req, Some(&key)).await }
+    };
+    let (invalid, seed) = (invalid.to_string(), seed_structure().to_string());
+
+    for body in ["{", &invalid, &seed] {
+        let (s, b) = push(ann.integration_id, unknown_key.clone(), body).await;
+        assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+        let (s, b) = push(bob.integration_id, ann.key.clone(), body).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+        let (s, b) = push(bob.integration_id + 1_000, ann.key.clone(), body).await;
+        assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    }
+    app.store.set_site_active(ann.site.id, false).await.unwrap();
+    for body in ["{", &invalid] {
+        let (s, b) = push(ann.integration_id, ann.key.clone(), body).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "site_inactive");
+    }
+    app.store.set_site_active(ann.site.id, true).await.unwrap();
+    let (s, b) = push(ann.integration_id, ann.key.clone(), "{").await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "malformed_json");
+    let (s, b) = push(ann.integration_id, ann.key.clone(), &invalid).await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert!(b["errors"]["post_types.Bad Name"].is_array(), "{b}");
+    assert!(b["errors"]["taxonomies"].is_array(), "{b}");
+    assert_eq!(
+        app.config_json(ann.integration_id)
+            .await
+            .get("content_types"),
+        None
+    );
+}

@@ -1,0 +1,114 @@
+//! A site's structure push (`update-structure` with the site's API key) as one store operation:
+//! the key, its site and the integration are checked, the structure is applied to the config, and
+//! the content sync state is read. It is the request every connected site repeats, so a store may
+//! run all of it as one unit of work (SQLite: one job of its writer) instead of five reads and a
+//! write. Who may push is decided here, once, for every store.
+
+use chrono::{DateTime, Duration, Utc};
+use igny8_domain::api_key;
+use igny8_domain::content::sync::ContentSyncState;
+use igny8_domain::structure::{ContentTypes, IntegrationConfig, SiteStructure};
+use serde_json::Value;
+
+use crate::ApiKey;
+
+/// A validated push and the credential it came with.
+#[derive(Debug, Clone)]
+pub struct StructurePush {
+    /// The presented key's prefix (`api_key::key_prefix`) and the SHA-256 of the whole key
+    /// (`api_key::hash_key`): the key itself never reaches the store.
+    pub key_prefix: String,
+    pub key_hash: String,
+    pub integration_id: i64,
+    pub structure: SiteStructure,
+    pub at: DateTime<Utc>,
+    /// The key's `last_used_at` is written when it is older than this, so each push is not also
+    /// a write of the key.
+    pub touch_every: Duration,
+}
+
+/// Why a push was refused; nothing but the key's `last_used_at` was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRefusal {
+    /// No key has this prefix, or its hash differs.
+    UnknownKey,
+    RevokedKey,
+    NoSuchIntegration,
+    /// The integration belongs to another site than the key's.
+    OtherSite,
+    SiteInactive,
+}
+
+#[derive(Debug)]
+pub enum PushOutcome {
+    /// The content types the integration's config now holds, with the content sync state.
+    Applied {
+        content_types: ContentTypes,
+        sync: ContentSyncState,
+    },
+    Refused(PushRefusal),
+}
+
+/// A presented key, as found by its prefix, may be used: it exists, its hash matches, it is not
+/// revoked. The rule of every request made with a site's key.
+pub fn check_presented_key<'k>(
+    found: Option<&'k ApiKey>,
+    presented_hash: &str,
+) -> Result<&'k ApiKey, PushRefusal> {
+    let key = found
+        .filter(|k| api_key::hash_matches(presented_hash, &k.hash))
+        .ok_or(PushRefusal::UnknownKey)?;
+    if key.revoked_at.is_some() {
+        return Err(PushRefusal::RevokedKey);
+    }
+    Ok(key)
+}
+
+/// Whether a valid key's `last_used_at` is due to be written, at `at`.
+pub fn touch_due(key: &ApiKey, at: DateTime<Utc>, every: Duration) -> bool {
+    key.last_used_at.is_none_or(|t| at - t >= every)
+}
+
+impl StructurePush {
+    pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
+        check_presented_key(found, &self.key_hash)
+    }
+
+    /// Whether the key's `last_used_at` is written with this push (whatever the push's fate).
+    pub fn touches(&self, key: &ApiKey) -> bool {
+        touch_due(key, self.at, self.touch_every)
+    }
+
+    /// The integration (its owning site, when it exists) is the key's own site's, and that site
+    /// is active.
+    pub fn check_target(
+        &self,
+        key: &ApiKey,
+        integration_site: Option<i64>,
+        site_active: bool,
+    ) -> Result<(), PushRefusal> {
+        match integration_site {
+            None => Err(PushRefusal::NoSuchIntegration),
+            Some(site) if site != key.site_id => Err(PushRefusal::OtherSite),
+            Some(_) if !site_active => Err(PushRefusal::SiteInactive),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The stored config with this push applied (the platform's own settings kept), and the
+    /// content types it now holds.
+    pub fn apply(&self, config: Value) -> (Value, ContentTypes) {
+        let mut config = IntegrationConfig::from_json(config);
+        let types = config.apply_structure(&self.structure);
+        (config.into_json(), types)
+    }
+
+    /// `apply` on the stored text of the config, for stores that keep it as text.
+    pub fn apply_to_text(&self, stored: &str) -> serde_json::Result<(String, ContentTypes)> {
+        if let Some(applied) = IntegrationConfig::apply_structure_to_text(stored, &self.structure) {
+            return Ok(applied);
+        }
+        let (config, types) = self.apply(serde_json::from_str(stored)?);
+        Ok((config.to_string(), types))
+    }
+}
