@@ -159,26 +159,23 @@ impl SiteStructure {
         merged
     }
 
-    /// The keys of `config_json` a push sets, given its merged types.
-    fn config_fields(&self, merged: &ContentTypes) -> [(&'static str, Value); 4] {
-        [
-            (
-                "content_types",
-                serde_json::to_value(merged).unwrap_or(Value::Null),
-            ),
-            (
-                "last_structure_fetch",
-                Value::String(self.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-            ),
+    /// The keys of `config_json` a push sets, given its merged types, as JSON text. (Writing
+    /// these plain values cannot fail.)
+    fn config_fields(
+        &self,
+        merged: &ContentTypes,
+    ) -> serde_json::Result<[(&'static str, Box<RawValue>); 4]> {
+        use serde_json::value::to_raw_value as raw;
+        let fetched = self.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        Ok([
+            ("content_types", raw(merged)?),
+            ("last_structure_fetch", raw(&fetched)?),
             (
                 "plugin_connection_enabled",
-                Value::Bool(self.plugin_connection_enabled),
+                raw(&self.plugin_connection_enabled)?,
             ),
-            (
-                "two_way_sync_enabled",
-                Value::Bool(self.two_way_sync_enabled),
-            ),
-        ]
+            ("two_way_sync_enabled", raw(&self.two_way_sync_enabled)?),
+        ])
     }
 }
 
@@ -447,15 +444,16 @@ impl IntegrationConfig {
     /// the content types as stored.
     pub fn apply_structure(&mut self, push: &SiteStructure) -> ContentTypes {
         let merged = push.merged_with(&self.platform_settings());
-        for (key, value) in push.config_fields(&merged) {
+        for (key, value) in push.config_fields(&merged).into_iter().flatten() {
+            let value = serde_json::from_str(value.get()).unwrap_or(Value::Null);
             self.raw.insert(key.to_owned(), value);
         }
         merged
     }
 
     /// `apply_structure` on a stored config's text, without building its tree: keys a push does
-    /// not set are copied as they are, so the text is the same as `apply_structure` then
-    /// `into_json` would write. `None` when the text is not a plain JSON object (a key with
+    /// not set are copied as they are, so the text holds what `apply_structure` then `into_json`
+    /// would (keys inside the pushed types in their declared order). `None` when the text is not a plain JSON object (a key with
     /// escapes, for one); `from_json` handles every case.
     pub fn apply_structure_to_text(
         stored: &str,
@@ -467,11 +465,9 @@ impl IntegrationConfig {
             .and_then(|v| serde_json::from_str(v.get()).ok())
             .unwrap_or_default();
         let merged = push.merged_with(&overrides);
-        let fields = push
-            .config_fields(&merged)
-            .map(|(key, value)| (key, serde_json::value::to_raw_value(&value)));
+        let fields = push.config_fields(&merged).ok()?;
         for (key, value) in &fields {
-            raw.insert(key, value.as_deref().ok()?);
+            raw.insert(key, value);
         }
         Some((serde_json::to_string(&raw).ok()?, merged))
     }
@@ -772,7 +768,14 @@ mod tests {
 
         let (text, types) = IntegrationConfig::apply_structure_to_text(&stored, &push).unwrap();
         let tree_types = config.apply_structure(&push);
-        assert_eq!(text, config.into_json().to_string());
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            config.into_json()
+        );
+        assert!(
+            text.contains(r#""z":[1,{"b":null}]"#),
+            "other keys are copied as they are"
+        );
         assert_eq!(types, tree_types);
         assert!(types.post_types["product"].enabled);
         // What the text path does not read, the tree path handles.
