@@ -2,7 +2,7 @@
 //! inside one transaction (the sync-state row locked only when a range marker moves progress),
 //! newest-first lists, checksums summed in SQL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
@@ -759,6 +759,41 @@ pub async fn state(pool: &PgPool, integration_id: i64) -> Result<ContentSyncStat
     .await
     .map_err(db)?;
     state_of(row)
+}
+
+/// The sync states of several integrations, in a transaction's snapshot; integrations without a
+/// state row are left out (their state is the default one).
+pub async fn states_of(
+    conn: &mut PgConnection,
+    integration_ids: &[i64],
+) -> Result<HashMap<i64, ContentSyncState>> {
+    type StateRowOf = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Value,
+        Value,
+        Value,
+        bool,
+        bool,
+        String,
+        i64,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<StateRowOf> = sqlx::query_as(&format!(
+        "SELECT integration_id, {STATE_COLS} FROM content_sync_state WHERE integration_id = ANY($1)"
+    ))
+    .bind(integration_ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|(id, a, b, c, d, e, f, g, h, i, j, k, l)| {
+            Ok((id, state_of(Some((a, b, c, d, e, f, g, h, i, j, k, l)))?))
+        })
+        .collect()
 }
 
 pub async fn update_state(

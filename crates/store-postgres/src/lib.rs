@@ -2,6 +2,7 @@
 //! Read-modify-writes lock the row they change (`SELECT … FOR UPDATE`) inside a transaction.
 
 mod content;
+mod pushes;
 
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::login_limit;
 use igny8_store::{
     ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
-    NewApiKeyRow, NewUser, Result, Site, SiteIntegration, Store, StoreError, SyncStateChange,
-    TermRow, TypeBound, TypeCount, User,
+    NewApiKeyRow, NewUser, PushOutcome, Result, Site, SiteIntegration, Store, StoreError,
+    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -25,6 +26,7 @@ use tracing::instrument;
 
 pub struct PostgresStore {
     pool: PgPool,
+    pushes: pushes::Pushes,
 }
 
 impl PostgresStore {
@@ -40,7 +42,10 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(db)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pushes: pushes::Pushes::start(pool.clone()),
+            pool,
+        })
     }
 
     /// An account and its first user; with `only_first`, only while there is no user at all
@@ -518,6 +523,12 @@ impl Store for PostgresStore {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(ConfigUpdate::Updated(integration(row)))
+    }
+
+    /// Batched with the pushes that arrive meanwhile (`pushes.rs`).
+    #[instrument(skip_all)]
+    async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
+        self.pushes.push(push).await
     }
 
     #[instrument(skip_all)]

@@ -41,7 +41,8 @@ macro_rules! conformance_suite {
             a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late,
             sessions_end_everywhere_at_once, sign_in_limits_count_per_key_within_the_window,
             sign_in_limits_hold_under_concurrent_attempts, only_one_first_user_however_many_race,
-            structure_pushes_are_checked_then_applied, concurrent_structure_pushes_lose_nothing);
+            structure_pushes_are_checked_then_applied, concurrent_structure_pushes_lose_nothing,
+            concurrent_structure_pushes_are_each_decided_on_their_own);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -1727,4 +1728,45 @@ pub async fn concurrent_structure_pushes_lose_nothing(store: S) {
         );
     }
     assert_eq!(config["content_types"]["post_types"]["post"]["count"], 123);
+}
+
+pub async fn concurrent_structure_pushes_are_each_decided_on_their_own(store: S) {
+    let ann = integration(&store, "ann@example.com").await;
+    let bob = integration(&store, "bob@example.com").await;
+    let ann_site = store.integration(ann).await.unwrap().unwrap().site_id;
+    let secret = site_key(&store, ann_site, "keyann01").await;
+    let racing: Vec<_> = (0..60)
+        .map(|i| {
+            let (store, secret) = (store.clone(), secret.clone());
+            tokio::spawn(async move {
+                let push = match i % 3 {
+                    0 => structure_push("keyann01", &secret, ann, Utc::now()),
+                    1 => structure_push("keyann01", &secret, bob, Utc::now()),
+                    _ => structure_push("nokey001", &secret, ann, Utc::now()),
+                };
+                match store.push_structure(push).await.expect("push") {
+                    PushOutcome::Applied { .. } => None,
+                    PushOutcome::Refused(why) => Some(why),
+                }
+            })
+        })
+        .collect();
+    for (i, task) in racing.into_iter().enumerate() {
+        let want = match i % 3 {
+            0 => None,
+            1 => Some(PushRefusal::OtherSite),
+            _ => Some(PushRefusal::UnknownKey),
+        };
+        assert_eq!(task.await.unwrap(), want, "push {i}");
+    }
+    let config = |id| {
+        let store = store.clone();
+        async move { store.integration(id).await.unwrap().unwrap().config_json }
+    };
+    assert_eq!(
+        config(ann).await["content_types"]["post_types"]["post"]["count"],
+        123
+    );
+    assert_eq!(config(bob).await.get("content_types"), None);
+    assert!(last_used(&store, "keyann01").await.is_some());
 }

@@ -19,7 +19,6 @@ use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Refused};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
-use igny8_domain::structure::IntegrationConfig;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,37 +114,9 @@ pub trait Store: Send + Sync + 'static {
         change: ConfigChange<'_>,
     ) -> Result<ConfigUpdate>;
     /// A site's structure push with its key: checked, applied and answered with the content sync
-    /// state (`structure_push`). This default makes the steps separate calls; a store may run them
-    /// as one unit of work.
-    async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
-        let found = self.api_key_by_prefix(&push.key_prefix).await?;
-        let key = match push.check_key(found.as_ref()) {
-            Ok(key) => key,
-            Err(refused) => return Ok(PushOutcome::Refused(refused)),
-        };
-        if push.touches(key) {
-            self.touch_api_key(key.id, push.at).await?;
-        }
-        let target = self.integration(push.integration_id).await?;
-        let site_active = self.site(key.site_id).await?.is_some_and(|s| s.is_active);
-        if let Err(refused) = push.check_target(key, target.map(|i| i.site_id), site_active) {
-            return Ok(PushOutcome::Refused(refused));
-        }
-        let ConfigUpdate::Updated(integration) = self
-            .update_integration_config(push.integration_id, &|config| Ok(push.apply(config).0))
-            .await?
-        else {
-            return Err(StoreError::Conflict(
-                "a structure push is never rejected".into(),
-            ));
-        };
-        let content_types = IntegrationConfig::from_json(integration.config_json).content_types();
-        let sync = self.content_sync_state(push.integration_id).await?;
-        Ok(PushOutcome::Applied {
-            content_types,
-            sync,
-        })
-    }
+    /// state, as one unit of work (`structure_push`: the rules; each store runs them inside one
+    /// transaction, so nothing changes between the checks and the write).
+    async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome>;
     /// Records the outcome of a sync step the dashboard shows: status, time, last error.
     async fn record_integration_sync(
         &self,

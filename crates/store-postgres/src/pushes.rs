@@ -1,0 +1,210 @@
+//! Structure pushes on PostgreSQL, in batches: the pushes that arrive while one batch runs go
+//! together into the next, as one transaction with one commit however many sites push at once.
+//! A push alone costs the same round trips as before; two hundred at once cost about as many as
+//! one. The rules are `igny8_store::structure_push`'s, applied in arrival order, so pushes to
+//! the same integration within a batch build on each other as they would one after another.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use igny8_store::{ApiKey, PushOutcome, Result, StoreError, StructurePush};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::{content, db, key, KEY_COLS};
+
+/// The most pushes one transaction takes.
+const MAX_BATCH: usize = 256;
+/// Batches in flight at once: while one waits for its commit to be flushed, the next is read and
+/// decided.
+const WORKERS: usize = 2;
+
+struct Queued {
+    push: StructurePush,
+    reply: oneshot::Sender<Result<PushOutcome>>,
+}
+
+/// The handle to the batching task; the task ends when the last handle is dropped.
+pub struct Pushes {
+    queue: mpsc::UnboundedSender<Queued>,
+}
+
+impl Pushes {
+    pub fn start(pool: PgPool) -> Self {
+        let (queue, queued) = mpsc::unbounded_channel();
+        let queued = Arc::new(Mutex::new(queued));
+        for _ in 0..WORKERS {
+            tokio::spawn(run(pool.clone(), queued.clone()));
+        }
+        Self { queue }
+    }
+
+    /// Queues `push` and answers its outcome once its batch is committed.
+    pub async fn push(&self, push: StructurePush) -> Result<PushOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Queued { push, reply })
+            .map_err(|_| db("the structure push task has stopped"))?;
+        answer
+            .await
+            .map_err(|_| db("the structure push task has stopped"))?
+    }
+}
+
+async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) {
+    loop {
+        let batch = {
+            let mut queued = queued.lock().await;
+            let Some(first) = queued.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queued.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let pushes: Vec<&StructurePush> = batch.iter().map(|q| &q.push).collect();
+        match apply(&pool, &pushes).await {
+            Ok(outcomes) => {
+                for (q, outcome) in batch.into_iter().zip(outcomes) {
+                    // The caller may have gone away; its push is committed regardless.
+                    let _ = q.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, pushes = batch.len(), "a batch of structure pushes failed");
+                for q in batch {
+                    let _ = q.reply.send(Err(StoreError::Database(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+type KeyAndSiteRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<bool>,
+);
+
+/// One transaction for the whole batch: the integrations locked and read, the keys with their
+/// sites' state, the sync states; the pushes decided in order; the configs and key uses written.
+async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<PushOutcome>>> {
+    let prefixes: Vec<&str> = pushes.iter().map(|p| p.key_prefix.as_str()).collect();
+    let ids: Vec<i64> = pushes.iter().map(|p| p.integration_id).collect();
+    let mut tx = pool.begin().await.map_err(db)?;
+    // Locked in id order, so batches of several replicas cannot deadlock.
+    let mut targets: HashMap<i64, (i64, String)> = sqlx::query_as::<_, (i64, i64, String)>(
+        "SELECT id, site_id, config_json::text FROM site_integrations
+         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?
+    .into_iter()
+    .map(|(id, site, config)| (id, (site, config)))
+    .collect();
+    let keys: HashMap<String, (ApiKey, bool)> = sqlx::query_as::<_, KeyAndSiteRow>(&format!(
+        "SELECT {KEY_COLS}, (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id)
+             FROM api_keys WHERE prefix = ANY($1)"
+    ))
+    .bind(&prefixes)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?
+    .into_iter()
+    .map(|r| {
+        let active = r.8.unwrap_or(false);
+        let k = key((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7));
+        (k.prefix.clone(), (k, active))
+    })
+    .collect();
+    let states = content::states_of(&mut tx, &ids).await?;
+
+    let mut touched: HashSet<i64> = HashSet::new();
+    let mut touches: (Vec<i64>, Vec<DateTime<Utc>>) = (Vec::new(), Vec::new());
+    let mut written: HashSet<i64> = HashSet::new();
+    let mut outcomes = Vec::with_capacity(pushes.len());
+    for push in pushes {
+        let found = keys.get(&push.key_prefix);
+        let key = match push.check_key(found.map(|(k, _)| k)) {
+            Ok(key) => key,
+            Err(refused) => {
+                outcomes.push(Ok(PushOutcome::Refused(refused)));
+                continue;
+            }
+        };
+        if push.touches(key) && touched.insert(key.id) {
+            touches.0.push(key.id);
+            touches.1.push(push.at);
+        }
+        let site_active = found.is_some_and(|(_, active)| *active);
+        let target = targets.get_mut(&push.integration_id);
+        if let Err(refused) = push.check_target(key, target.as_ref().map(|t| t.0), site_active) {
+            outcomes.push(Ok(PushOutcome::Refused(refused)));
+            continue;
+        }
+        let Some((_, config)) = target else {
+            unreachable!("check_target refuses a missing integration")
+        };
+        outcomes.push(
+            push.apply_to_text(config)
+                .map_err(db)
+                .map(|(next, content_types)| {
+                    *config = next;
+                    written.insert(push.integration_id);
+                    PushOutcome::Applied {
+                        content_types,
+                        sync: states
+                            .get(&push.integration_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                    }
+                }),
+        );
+    }
+
+    let (ids, configs): (Vec<i64>, Vec<&str>) = written
+        .iter()
+        .map(|id| (*id, targets[id].1.as_str()))
+        .unzip();
+    if !ids.is_empty() {
+        sqlx::query(
+            "UPDATE site_integrations SET config_json = u.config::jsonb, updated_at = $3
+             FROM UNNEST($1::bigint[], $2::text[]) AS u(id, config)
+             WHERE site_integrations.id = u.id",
+        )
+        .bind(&ids)
+        .bind(&configs)
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    if !touches.0.is_empty() {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = u.at
+             FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, at)
+             WHERE api_keys.id = u.id",
+        )
+        .bind(&touches.0)
+        .bind(&touches.1)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(outcomes)
+}
