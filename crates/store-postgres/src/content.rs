@@ -658,7 +658,9 @@ pub async fn checksums(
         .collect()
 }
 
+/// A state row; the first column is its integration's id.
 type StateRow = (
+    i64,
     Option<String>,
     Option<String>,
     Option<DateTime<Utc>>,
@@ -674,26 +676,26 @@ type StateRow = (
 );
 
 const STATE_COLS: &str =
-    "run_id, run_status, run_started_at, run_finished_at, run_totals, run_done, run_cursors,
-    full_sync_requested, verify_requested, verify_state, verify_differences, verified_at";
+    "integration_id, run_id, run_status, run_started_at, run_finished_at, run_totals, run_done,
+    run_cursors, full_sync_requested, verify_requested, verify_state, verify_differences, verified_at";
 
 fn state_of(row: Option<StateRow>) -> Result<ContentSyncState> {
     let Some(r) = row else {
         return Ok(ContentSyncState::default());
     };
     SyncStateRow {
-        run_id: r.0,
-        run_status: r.1,
-        run_started_at: r.2,
-        run_finished_at: r.3,
-        run_totals: r.4,
-        run_done: r.5,
-        run_cursors: r.6,
-        full_sync_requested: r.7,
-        verify_requested: r.8,
-        verify_state: r.9,
-        verify_differences: r.10,
-        verified_at: r.11,
+        run_id: r.1,
+        run_status: r.2,
+        run_started_at: r.3,
+        run_finished_at: r.4,
+        run_totals: r.5,
+        run_done: r.6,
+        run_cursors: r.7,
+        full_sync_requested: r.8,
+        verify_requested: r.9,
+        verify_state: r.10,
+        verify_differences: r.11,
+        verified_at: r.12,
     }
     .into_state()
 }
@@ -767,32 +769,15 @@ pub async fn states_of(
     conn: &mut PgConnection,
     integration_ids: &[i64],
 ) -> Result<HashMap<i64, ContentSyncState>> {
-    type StateRowOf = (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Value,
-        Value,
-        Value,
-        bool,
-        bool,
-        String,
-        i64,
-        Option<DateTime<Utc>>,
-    );
-    let rows: Vec<StateRowOf> = sqlx::query_as(&format!(
-        "SELECT integration_id, {STATE_COLS} FROM content_sync_state WHERE integration_id = ANY($1)"
+    let rows: Vec<StateRow> = sqlx::query_as(&format!(
+        "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = ANY($1)"
     ))
     .bind(integration_ids)
     .fetch_all(conn)
     .await
     .map_err(db)?;
     rows.into_iter()
-        .map(|(id, a, b, c, d, e, f, g, h, i, j, k, l)| {
-            Ok((id, state_of(Some((a, b, c, d, e, f, g, h, i, j, k, l)))?))
-        })
+        .map(|row| Ok((row.0, state_of(Some(row))?)))
         .collect()
 }
 

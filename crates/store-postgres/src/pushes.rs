@@ -12,7 +12,7 @@ use igny8_store::{ApiKey, PushOutcome, Result, StoreError, StructurePush};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::{content, db, key, KEY_COLS};
+use crate::{content, db, key, KeyRow, KEY_COLS};
 
 /// The most pushes one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -86,18 +86,6 @@ async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) 
     }
 }
 
-type KeyAndSiteRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<bool>,
-);
-
 /// One transaction for the whole batch: the integrations locked and read, the keys with their
 /// sites' state, the sync states; the pushes decided in order; the configs and key uses written.
 async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<PushOutcome>>> {
@@ -116,21 +104,28 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     .into_iter()
     .map(|(id, site, config)| (id, (site, config)))
     .collect();
-    let keys: HashMap<String, (ApiKey, bool)> = sqlx::query_as::<_, KeyAndSiteRow>(&format!(
-        "SELECT {KEY_COLS}, (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id)
-             FROM api_keys WHERE prefix = ANY($1)"
+    let keys: HashMap<String, ApiKey> = sqlx::query_as::<_, KeyRow>(&format!(
+        "SELECT {KEY_COLS} FROM api_keys WHERE prefix = ANY($1)"
     ))
     .bind(&prefixes)
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?
     .into_iter()
-    .map(|r| {
-        let active = r.8.unwrap_or(false);
-        let k = key((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7));
-        (k.prefix.clone(), (k, active))
+    .map(|row| {
+        let key = key(row);
+        (key.prefix.clone(), key)
     })
     .collect();
+    let site_ids: Vec<i64> = keys.values().map(|k| k.site_id).collect();
+    let active_sites: HashSet<i64> =
+        sqlx::query_scalar("SELECT id FROM sites WHERE id = ANY($1) AND is_active")
+            .bind(&site_ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .collect();
     let states = content::states_of(&mut tx, &ids).await?;
 
     let mut touched: HashSet<i64> = HashSet::new();
@@ -138,8 +133,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     let mut written: HashSet<i64> = HashSet::new();
     let mut outcomes = Vec::with_capacity(pushes.len());
     for push in pushes {
-        let found = keys.get(&push.key_prefix);
-        let key = match push.check_key(found.map(|(k, _)| k)) {
+        let key = match push.check_key(keys.get(&push.key_prefix)) {
             Ok(key) => key,
             Err(refused) => {
                 outcomes.push(Ok(PushOutcome::Refused(refused)));
@@ -150,7 +144,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
             touches.0.push(key.id);
             touches.1.push(push.at);
         }
-        let site_active = found.is_some_and(|(_, active)| *active);
+        let site_active = active_sites.contains(&key.site_id);
         let target = targets.get_mut(&push.integration_id);
         if let Err(refused) = push.check_target(key, target.as_ref().map(|t| t.0), site_active) {
             outcomes.push(Ok(PushOutcome::Refused(refused)));

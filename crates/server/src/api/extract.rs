@@ -16,8 +16,9 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        read_json(req, state.settings.max_body_bytes)
-            .await
+        JsonBytes::from_request(req, state)
+            .await?
+            .json()
             .map(JsonBody)
     }
 }
