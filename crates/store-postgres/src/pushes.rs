@@ -4,11 +4,11 @@
 //! one. The rules are `igny8_store::structure_push`'s, applied in arrival order, so pushes to
 //! the same integration within a batch build on each other as they would one after another.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use igny8_store::{ApiKey, PushOutcome, Result, StoreError, StructurePush};
+use igny8_store::{ApiKey, PushOutcome, PushRefusal, Result, StoreError, StructurePush};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -128,8 +128,8 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
             .collect();
     let states = content::states_of(&mut tx, &ids).await?;
 
-    let mut touched: HashSet<i64> = HashSet::new();
-    let mut touches: (Vec<i64>, Vec<DateTime<Utc>>) = (Vec::new(), Vec::new());
+    // Keys whose use is recorded, in id order: the order their rows are locked in by every batch.
+    let mut touches: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
     let mut written: HashSet<i64> = HashSet::new();
     let mut outcomes = Vec::with_capacity(pushes.len());
     for push in pushes {
@@ -140,18 +140,22 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
                 continue;
             }
         };
-        if push.touches(key) && touched.insert(key.id) {
-            touches.0.push(key.id);
-            touches.1.push(push.at);
+        if push.touches(key) {
+            touches.entry(key.id).or_insert(push.at);
         }
         let site_active = active_sites.contains(&key.site_id);
         let target = targets.get_mut(&push.integration_id);
-        if let Err(refused) = push.check_target(key, target.as_ref().map(|t| t.0), site_active) {
-            outcomes.push(Ok(PushOutcome::Refused(refused)));
-            continue;
-        }
-        let Some((_, config)) = target else {
-            unreachable!("check_target refuses a missing integration")
+        let target_site = target.as_ref().map(|(site, _)| *site);
+        let config = match (push.check_target(key, target_site, site_active), target) {
+            (Ok(()), Some((_, config))) => config,
+            (Err(refused), _) => {
+                outcomes.push(Ok(PushOutcome::Refused(refused)));
+                continue;
+            }
+            (Ok(()), None) => {
+                outcomes.push(Ok(PushOutcome::Refused(PushRefusal::NoSuchIntegration)));
+                continue;
+            }
         };
         outcomes.push(
             push.apply_to_text(config)
@@ -187,14 +191,15 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         .await
         .map_err(db)?;
     }
-    if !touches.0.is_empty() {
+    if !touches.is_empty() {
+        let (key_ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = touches.into_iter().unzip();
         sqlx::query(
             "UPDATE api_keys SET last_used_at = u.at
              FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, at)
              WHERE api_keys.id = u.id",
         )
-        .bind(&touches.0)
-        .bind(&touches.1)
+        .bind(&key_ids)
+        .bind(&ats)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
