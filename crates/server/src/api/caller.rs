@@ -27,13 +27,12 @@ pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 /// site key not yet looked up: `Caller` does that, or the store does it inside a structure push.
 pub enum Credential {
     /// `igny8_<prefix>_<secret>`: the prefix finds the stored key, whose hash must match.
-    SiteKey {
-        prefix: String,
-        hash: String,
-    },
+    SiteKey { prefix: String, hash: String },
+    /// An access token's claims: its user, account and the session epoch it was issued in.
     User {
         user_id: i64,
         account_id: i64,
+        session_epoch: i64,
     },
 }
 
@@ -65,6 +64,7 @@ impl FromRequestParts<AppState> for Credential {
             Ok(claims) => Ok(Credential::User {
                 user_id: claims.sub,
                 account_id: claims.acc,
+                session_epoch: claims.ses,
             }),
             Err(TokenError::Expired) => Err(ApiError::TokenExpired),
             Err(TokenError::Invalid) => Err(ApiError::InvalidToken),
@@ -73,17 +73,27 @@ impl FromRequestParts<AppState> for Credential {
 }
 
 impl Credential {
-    /// Who is calling: a site key is looked up, checked, and its use recorded.
+    /// Who is calling: a site key is looked up, checked, and its use recorded; an access token's
+    /// user must still exist in its account and not have signed out since it was issued.
     pub async fn resolve(self, state: &AppState) -> Result<Caller, ApiError> {
         match self {
             Credential::SiteKey { prefix, hash } => site_caller(state, &prefix, &hash).await,
             Credential::User {
                 user_id,
                 account_id,
-            } => Ok(Caller::User {
-                user_id,
-                account_id,
-            }),
+                session_epoch,
+            } => {
+                state
+                    .store
+                    .user_by_id(user_id)
+                    .await?
+                    .filter(|u| u.account_id == account_id && u.session_epoch == session_epoch)
+                    .ok_or(ApiError::InvalidToken)?;
+                Ok(Caller::User {
+                    user_id,
+                    account_id,
+                })
+            }
         }
     }
 }

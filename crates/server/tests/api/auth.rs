@@ -202,6 +202,29 @@ async fn signing_out_ends_refresh_tokens_issued_before() {
 }
 
 #[tokio::test]
+async fn signing_out_ends_access_tokens_issued_before() {
+    let app = TestApp::spawn().await;
+    let ann = app.fixture("ann@example.com").await;
+    let access = app.login("ann@example.com").await;
+    let (s, b) = app.get("/api/v1/auth/sites/", Some(&access)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    app.store.end_sessions(ann.user.id).await.unwrap();
+    let content_types = format!(
+        "/api/v1/integration/integrations/{}/content-types/",
+        ann.integration_id
+    );
+    for path in ["/api/v1/auth/sites/", content_types.as_str()] {
+        let (s, b) = app.get(path, Some(&access)).await;
+        assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+    let (s, b) = app.push_structure(&ann, seed_structure()).await;
+    assert_eq!(s, StatusCode::OK, "the site's key is not a session: {b}");
+    let access = app.login("ann@example.com").await;
+    let (s, b) = app.get(&content_types, Some(&access)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
 async fn expired_access_tokens_say_so() {
     let app = TestApp::spawn_with(Settings {
         access_token_ttl: Duration::ZERO,
