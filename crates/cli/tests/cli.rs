@@ -258,6 +258,11 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// `igny8 serve` on `port` with JSON logs on a pipe, once `/healthz` answers (its body).
 fn serve(db: &Db, port: u16) -> (std::process::Child, String) {
+    serve_logging(db, port, "json")
+}
+
+/// `igny8 serve` with logs in `format` on a pipe, once `/healthz` answers (its body).
+fn serve_logging(db: &Db, port: u16, format: &str) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_igny8"))
         .args([
             "--database",
@@ -266,7 +271,7 @@ fn serve(db: &Db, port: u16) -> (std::process::Child, String) {
             "--addr",
             &format!("127.0.0.1:{port}"),
             "--log-format",
-            "json",
+            format,
         ])
         .env("IGNY8_JWT_SECRET", "a-secret-that-must-not-be-logged")
         .stdout(Stdio::null())
@@ -301,12 +306,24 @@ fn serve(db: &Db, port: u16) -> (std::process::Child, String) {
 fn serve_answers_on_its_port_and_stops_on_sigterm() {
     let db = fresh_db("serve");
     let port = free_port();
-    let (mut server, answer) = serve(&db, port);
+    let (server, answer) = serve(&db, port);
     assert!(answer.contains("ok"));
     assert!(
         std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists(),
         "the SQLite file is created on first start"
     );
+    let (exit, log) = stop(server);
+    assert!(exit.success(), "graceful stop exits 0");
+    assert!(
+        log.contains("\"route\":\"/healthz\""),
+        "structured request log: {log}"
+    );
+    assert!(!log.contains("a-secret-that-must-not-be-logged"));
+}
+
+/// Sends SIGTERM, waits (at most 10 s) for the server to stop, and answers how it exited and what
+/// it logged.
+fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, String) {
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
@@ -320,14 +337,21 @@ fn serve_answers_on_its_port_and_stops_on_sigterm() {
         assert!(Instant::now() < deadline, "igny8 did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(exit.success(), "graceful stop exits 0");
     let mut log = String::new();
     std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut log).unwrap();
+    (exit, log)
+}
+
+#[test]
+fn text_logs_on_a_pipe_carry_no_colour_codes() {
+    let db = fresh_db("textlog");
+    let (server, _) = serve_logging(&db, free_port(), "text");
+    let (_, log) = stop(server);
+    assert!(log.contains("request") && log.contains("/healthz"), "{log}");
     assert!(
-        log.contains("\"route\":\"/healthz\""),
-        "structured request log: {log}"
+        !log.contains('\x1b'),
+        "escape codes in a piped log: {log:?}"
     );
-    assert!(!log.contains("a-secret-that-must-not-be-logged"));
 }
 
 #[test]
