@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login attempts",
         include_str!("../migrations/0007_login_attempts.sql"),
     ),
+    (
+        8,
+        "content newest covers filters",
+        include_str!("../migrations/0008_content_newest_covers_filters.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several
