@@ -474,8 +474,10 @@ pub async fn list(
             .await
             .map_err(db)?;
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "SELECT {SUMMARY_COLS} FROM content WHERE {filter_sql}
-         ORDER BY modified_gmt DESC, wp_id DESC LIMIT $4 OFFSET $5"
+        "SELECT {SUMMARY_COLS} FROM content WHERE (integration_id, post_type, wp_id) IN (
+             SELECT integration_id, post_type, wp_id FROM content WHERE {filter_sql}
+             ORDER BY modified_gmt DESC, wp_id DESC LIMIT $4 OFFSET $5)
+         ORDER BY modified_gmt DESC, wp_id DESC"
     ))
     .bind(integration_id)
     .bind(filter.post_type)
