@@ -83,15 +83,7 @@ pub async fn apply_batch(
             }
             Step::Single(index, change) => {
                 outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
-                if let (
-                    ItemOutcome::Applied,
-                    Change::DeletePost {
-                        post_type,
-                        wp_id,
-                        modified_gmt: Some(deleted),
-                    },
-                ) = (&outcomes[index], change)
-                {
+                if let Some(grave) = graves.record(&outcomes[index], change) {
                     sqlx::query(
                         "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
                          VALUES ($1, $2, $3, $4, $5)
@@ -100,14 +92,13 @@ pub async fn apply_batch(
                              deleted_at = EXCLUDED.deleted_at",
                     )
                     .bind(integration_id)
-                    .bind(post_type.as_str())
-                    .bind(wp_id)
-                    .bind(deleted.as_str())
+                    .bind(grave.post_type)
+                    .bind(grave.wp_id)
+                    .bind(grave.modified_gmt)
                     .bind(at)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                    graves.insert(post_type.as_str(), *wp_id, deleted.as_str().to_owned());
                 }
             }
         }

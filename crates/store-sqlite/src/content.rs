@@ -9,7 +9,7 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome};
 use igny8_store::sync_row::SyncStateRow;
-use igny8_store::tombstones::{Tombstones, KEEP_DAYS};
+use igny8_store::tombstones::{Grave, Tombstones, KEEP_DAYS};
 use igny8_store::{
     ContentFilter, ContentItem, ContentPage, ContentSummary, Result, StoreError, TermRow,
     TypeBound, TypeCount,
@@ -187,24 +187,8 @@ pub fn apply_batch(
             }
             (Ok(change), _) => {
                 let outcome = delete_one(c, integration_id, change)?;
-                if let (
-                    ItemOutcome::Applied,
-                    Change::DeletePost {
-                        post_type,
-                        wp_id,
-                        modified_gmt: Some(deleted),
-                    },
-                ) = (&outcome, change)
-                {
-                    bury(
-                        c,
-                        integration_id,
-                        post_type.as_str(),
-                        *wp_id,
-                        deleted.as_str(),
-                        at,
-                    )?;
-                    graves.insert(post_type.as_str(), *wp_id, deleted.as_str().to_owned());
+                if let Some(grave) = graves.record(&outcome, change) {
+                    bury(c, integration_id, grave, at)?;
                 }
                 outcome
             }
@@ -280,21 +264,22 @@ fn tombstones(c: &Connection, integration_id: i64, ids: &[i64]) -> Result<Tombst
 }
 
 /// Remembers a post's deletion (the most recent one wins).
-fn bury(
-    c: &Connection,
-    integration_id: i64,
-    post_type: &str,
-    wp_id: i64,
-    deleted: &str,
-    at: &str,
-) -> Result<()> {
+fn bury(c: &Connection, integration_id: i64, grave: Grave<'_>, at: &str) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
          VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
              modified_gmt = MAX(modified_gmt, excluded.modified_gmt), deleted_at = excluded.deleted_at",
     )
-    .and_then(|mut q| q.execute(params![integration_id, post_type, wp_id, deleted, at]))
+    .and_then(|mut q| {
+        q.execute(params![
+            integration_id,
+            grave.post_type,
+            grave.wp_id,
+            grave.modified_gmt,
+            at
+        ])
+    })
     .map_err(db)?;
     Ok(())
 }

@@ -4,11 +4,19 @@
 
 use std::collections::HashMap;
 
-use igny8_domain::content::{Batch, Change, Post};
+use igny8_domain::content::{Batch, Change, ItemOutcome, Post};
 
 /// How long a tombstone is kept: far longer than any retry or queue delay, short enough that
 /// the table stays small.
 pub const KEEP_DAYS: i64 = 30;
+
+/// A tombstone to write: the deleted post and the deletion's `modified_gmt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grave<'a> {
+    pub post_type: &'a str,
+    pub wp_id: i64,
+    pub modified_gmt: &'a str,
+}
 
 /// The tombstones that matter to one batch, kept current while the batch is applied in order.
 #[derive(Debug, Default)]
@@ -28,6 +36,28 @@ impl Tombstones {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// The tombstone a change leaves once applied (a post deleted with the deletion's time):
+    /// remembered for the rest of the batch, and answered for the store to write.
+    pub fn record<'c>(&mut self, outcome: &ItemOutcome, change: &'c Change) -> Option<Grave<'c>> {
+        let (
+            ItemOutcome::Applied,
+            Change::DeletePost {
+                post_type,
+                wp_id,
+                modified_gmt: Some(deleted),
+            },
+        ) = (outcome, change)
+        else {
+            return None;
+        };
+        self.insert(post_type.as_str(), *wp_id, deleted.as_str().to_owned());
+        Some(Grave {
+            post_type: post_type.as_str(),
+            wp_id: *wp_id,
+            modified_gmt: deleted.as_str(),
+        })
     }
 
     pub fn insert(&mut self, post_type: &str, wp_id: i64, modified_gmt: String) {
