@@ -8,7 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use igny8_domain::api_key;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::structure::{ContentTypes, IntegrationConfig, SiteStructure};
-use serde_json::Value;
 
 use crate::ApiKey;
 
@@ -95,20 +94,52 @@ impl StructurePush {
         }
     }
 
-    /// The stored config with this push applied (the platform's own settings kept), and the
-    /// content types it now holds.
-    pub fn apply(&self, config: Value) -> (Value, ContentTypes) {
-        let mut config = IntegrationConfig::from_json(config);
-        let types = config.apply_structure(&self.structure);
-        (config.into_json(), types)
-    }
-
-    /// `apply` on the stored text of the config, for stores that keep it as text.
+    /// The stored config's text with this push applied (the platform's own settings kept), and
+    /// the content types it now holds. The text path copies the keys a push does not set; a
+    /// config it cannot read that way (not an object, keys with escapes) takes the tree path.
     pub fn apply_to_text(&self, stored: &str) -> serde_json::Result<(String, ContentTypes)> {
         if let Some(applied) = IntegrationConfig::apply_structure_to_text(stored, &self.structure) {
             return Ok(applied);
         }
-        let (config, types) = self.apply(serde_json::from_str(stored)?);
-        Ok((config.to_string(), types))
+        let mut config = IntegrationConfig::from_json(serde_json::from_str(stored)?);
+        let types = config.apply_structure(&self.structure);
+        Ok((config.into_json().to_string(), types))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn push() -> StructurePush {
+        let body = json!({
+            "post_types": {"post": {"label": "Posts", "count": 3, "enabled": true, "fetch_limit": 10}},
+            "taxonomies": {},
+            "timestamp": "2026-01-02T03:04:05Z",
+        });
+        StructurePush {
+            key_prefix: "abcdefgh".into(),
+            key_hash: "h".into(),
+            integration_id: 1,
+            structure: SiteStructure::parse(&body, Utc::now()).unwrap(),
+            at: Utc::now(),
+            touch_every: Duration::seconds(60),
+        }
+    }
+
+    #[test]
+    fn configs_the_text_path_cannot_read_take_the_tree_path() {
+        let push = push();
+        // A key with an escape keeps its value; a config that is not an object starts empty.
+        let (text, types) = push.apply_to_text(r#"{"k\u00e9y": 1}"#).unwrap();
+        let config: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(config["kéy"], 1);
+        assert_eq!(config["content_types"]["post_types"]["post"]["count"], 3);
+        assert_eq!(types.post_types["post"].fetch_limit, 10);
+        let (text, _) = push.apply_to_text("[]").unwrap();
+        let config: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(config["last_structure_fetch"], "2026-01-02T03:04:05Z");
+        assert!(push.apply_to_text("not json").is_err());
     }
 }
