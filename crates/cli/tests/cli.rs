@@ -321,6 +321,22 @@ fn serve_answers_on_its_port_and_stops_on_sigterm() {
     assert!(!log.contains("a-secret-that-must-not-be-logged"));
 }
 
+/// POSTs `body` with the site key `key` and answers the JSON answer.
+fn post_json(client: &reqwest::Client, url: String, key: &str, body: &Value) -> Value {
+    block_on(async {
+        client
+            .post(url)
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
 /// Sends SIGTERM, waits (at most 10 s) for the server to stop, and answers how it exited and what
 /// it logged.
 fn stop(mut server: std::process::Child) -> (std::process::ExitStatus, String) {
@@ -420,18 +436,12 @@ fn a_server_killed_mid_batch_applies_nothing_and_a_resend_converges() {
 
     let port = free_port();
     let (mut server, _) = serve(&db, port);
-    let created: Value = block_on(async {
-        client
-            .post(integrations_url(port))
-            .bearer_auth(&key)
-            .json(&serde_json::json!({"site": site_id}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let created = post_json(
+        &client,
+        integrations_url(port),
+        &key,
+        &serde_json::json!({"site": site_id}),
+    );
     let integration_id = created["data"]["id"].as_i64().unwrap();
     let batch_url = |port| format!("{}{integration_id}/content/batch/", integrations_url(port));
     server.kill().unwrap();
@@ -489,18 +499,7 @@ fn a_server_killed_mid_batch_applies_nothing_and_a_resend_converges() {
 
     let port = free_port();
     let (mut server, _) = serve(&db, port);
-    let answer: Value = block_on(async {
-        client
-            .post(batch_url(port))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let answer = post_json(&client, batch_url(port), &key, &body);
     assert_eq!(answer["data"]["applied"], 500, "{answer}");
     assert_eq!(held_posts(&file), 500);
     server.kill().unwrap();
