@@ -323,13 +323,7 @@ class AsyncSendTest extends Igny8_TestCase {
 			10,
 			3
 		);
-		igny8_request_full_sync( 'admin' );
-		try {
-			igny8_full_sync_step( 600 );
-			$this->fail( 'the step should have died' );
-		} catch ( RuntimeException $e ) {
-			igny8_release_lock( 'full_sync' );
-		}
+		$this->full_sync_step_dies();
 		$state = igny8_full_sync_state();
 		$books = $this->entry( $state, 'igny8_book' );
 		for ( $tries = 0; $tries < 100; $tries++ ) { // The orphaned request reaches the platform (logged once answered).

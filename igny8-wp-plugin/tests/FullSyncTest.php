@@ -198,13 +198,7 @@ class FullSyncTest extends Igny8_TestCase {
 				return $answer;
 			}
 		);
-		igny8_request_full_sync( 'admin' );
-		try {
-			igny8_full_sync_step( 600 );
-			$this->fail( 'the step should have died' );
-		} catch ( RuntimeException $e ) {
-			igny8_release_lock( 'full_sync' ); // Its connection is gone, and the lock with it.
-		}
+		$this->full_sync_step_dies();
 		wp_clear_scheduled_hook( 'igny8_full_sync_continue' ); // WP-Cron took the event off before running it.
 		$this->backend->content_platform();
 
@@ -237,13 +231,7 @@ class FullSyncTest extends Igny8_TestCase {
 				return $answer;
 			}
 		);
-		igny8_request_full_sync( 'admin' );
-		try {
-			igny8_full_sync_step( 600 );
-			$this->fail( 'the step should have died' );
-		} catch ( RuntimeException $e ) {
-			igny8_release_lock( 'full_sync' );
-		}
+		$this->full_sync_step_dies();
 		$sent = array_values(
 			array_filter(
 				array_column( $this->backend->batches, 0 ),

@@ -247,6 +247,20 @@ abstract class Igny8_TestCase extends PHPUnit\Framework\TestCase {
 	}
 
 	/**
+	 * Requests a full sync and runs one step that dies (a hook throws, as a killed PHP process would
+	 * stop), then frees the step's lock as the dead process's lost connection would.
+	 */
+	protected function full_sync_step_dies() {
+		igny8_request_full_sync( 'admin' );
+		try {
+			igny8_full_sync_step( 600 );
+			$this->fail( 'the step should have died' );
+		} catch ( RuntimeException $e ) {
+			igny8_release_lock( 'full_sync' );
+		}
+	}
+
+	/**
 	 * Runs a requested full sync to its end, step after step (as successive cron runs would).
 	 *
 	 * @param int $max_steps Give up after this many steps.
