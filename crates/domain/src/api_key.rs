@@ -95,7 +95,10 @@ mod tests {
         let key = NewApiKey::generate();
         assert_eq!(key_prefix(&key.secret), Some(key.prefix.as_str()));
         assert!(hash_matches(&hash_key(&key.secret), &key.hash));
-        assert!(!hash_matches(&hash_key(&format!("{}x", key.secret)), &key.hash));
+        assert!(!hash_matches(
+            &hash_key(&format!("{}x", key.secret)),
+            &key.hash
+        ));
         assert_eq!(key.hash.len(), 64);
         assert!(key
             .hash

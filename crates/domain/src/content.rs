@@ -692,7 +692,7 @@ fn parse_term(data: &Map<String, Value>, key: &ItemKey, errors: &mut FieldErrors
     })
 }
 
-fn is_status(s: &str) -> bool {
+pub(crate) fn is_status(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_STATUS_CHARS
         && s.bytes()
@@ -793,14 +793,14 @@ fn parse_seo(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
 }
 
 #[derive(Clone, Copy)]
-enum Limit {
+pub(crate) enum Limit {
     Bytes(usize),
     Chars(usize),
 }
 
 /// A string field; absent or null is "" unless required. Strings must not hold NUL, which
 /// neither database keeps in text.
-fn text_field(
+pub(crate) fn text_field(
     value: Option<&Value>,
     path: &str,
     required: bool,
@@ -858,7 +858,7 @@ fn optional_text(
     }
 }
 
-fn type_name(
+pub(crate) fn type_name(
     value: Option<&Value>,
     kind: ItemKind,
     path: &str,
@@ -880,7 +880,12 @@ fn type_name(
 }
 
 /// A whole number `min..=i64::MAX`.
-fn whole(value: Option<&Value>, path: &str, min: i64, errors: &mut FieldErrors) -> Option<i64> {
+pub(crate) fn whole(
+    value: Option<&Value>,
+    path: &str,
+    min: i64,
+    errors: &mut FieldErrors,
+) -> Option<i64> {
     match value {
         Some(Value::Number(n)) => match n.as_i64() {
             Some(v) if v >= min => Some(v),
@@ -913,7 +918,7 @@ fn optional_whole(value: Option<&Value>, path: &str, min: i64, errors: &mut Fiel
 }
 
 /// Free-form JSON (meta, raw SEO values) must not hold NUL anywhere, keys included.
-fn no_nul(value: &Value, path: &str, errors: &mut FieldErrors) {
+pub(crate) fn no_nul(value: &Value, path: &str, errors: &mut FieldErrors) {
     let found = match value {
         Value::String(s) => s.contains('\0'),
         Value::Array(a) => {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod changes;
 pub mod checksum;
 pub mod content;
 pub mod names;
