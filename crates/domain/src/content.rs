@@ -33,7 +33,8 @@ pub const MAX_TERMS_PER_TAXONOMY: usize = 10_000;
 pub const MAX_ID_CHARS: usize = 100;
 
 /// Posts (any post type) or terms (any taxonomy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     Post,
     Term,

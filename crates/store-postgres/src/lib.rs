@@ -1,6 +1,7 @@
 //! The `Store` on PostgreSQL, for several stateless igny8 replicas sharing one database.
 //! Read-modify-writes lock the row they change (`SELECT … FOR UPDATE`) inside a transaction.
 
+mod changes;
 mod content;
 mod pushes;
 
@@ -10,14 +11,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::login_limit;
 use igny8_store::{
-    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
-    NewApiKeyRow, NewUser, PushOutcome, Result, Site, SiteIntegration, Store, StoreError,
-    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
+    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
+    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
+    TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -656,5 +659,97 @@ impl Store for PostgresStore {
         change: SyncStateChange<'_>,
     ) -> Result<ContentSyncState> {
         content::update_state(&self.pool, integration_id, change).await
+    }
+    #[instrument(skip_all, fields(integration_id = new.integration_id))]
+    async fn create_change(&self, new: NewChange) -> Result<(ChangeRecord, bool)> {
+        changes::create(&self.pool, &new).await
+    }
+
+    #[instrument(skip_all)]
+    async fn change(&self, integration_id: i64, id: i64) -> Result<Option<ChangeRecord>> {
+        changes::get(&self.pool, integration_id, id).await
+    }
+
+    #[instrument(skip_all)]
+    async fn list_changes(
+        &self,
+        integration_id: i64,
+        filter: ChangeFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ChangeRecord>)> {
+        changes::list(&self.pool, integration_id, filter, offset, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn deliver_changes(
+        &self,
+        integration_id: i64,
+        limit: u64,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ChangeRecord>> {
+        changes::deliver(&self.pool, integration_id, limit, at).await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_pending_changes(&self, integration_id: i64) -> Result<u64> {
+        changes::count_pending(&self.pool, integration_id).await
+    }
+
+    #[instrument(skip_all)]
+    async fn cancel_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<ChangeRecord> {
+        changes::cancel(&self.pool, integration_id, id, at).await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_change_outcomes(
+        &self,
+        integration_id: i64,
+        outcomes: &[ChangeOutcome],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>> {
+        changes::record_outcomes(&self.pool, integration_id, outcomes, at).await
+    }
+
+    #[instrument(skip_all)]
+    async fn resolve_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        resolution: &Resolution,
+        next: Option<NewChange>,
+    ) -> Result<(ChangeRecord, Option<ChangeRecord>)> {
+        changes::resolve(&self.pool, integration_id, id, resolution, next.as_ref()).await
+    }
+
+    #[instrument(skip_all)]
+    async fn set_change_receiver(
+        &self,
+        integration_id: i64,
+        url: &str,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        changes::set_receiver(&self.pool, integration_id, url, secret, at).await
+    }
+
+    #[instrument(skip_all)]
+    async fn change_receiver(&self, integration_id: i64) -> Result<Option<ChangeReceiver>> {
+        changes::receiver(&self.pool, integration_id).await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_nudge(
+        &self,
+        integration_id: i64,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        changes::record_nudge(&self.pool, integration_id, at, error).await
     }
 }

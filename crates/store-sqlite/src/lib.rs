@@ -4,6 +4,7 @@
 //! caller's closure (`config_json`, the sync state) read, change, then write only if the row is
 //! still what was read, retrying otherwise.
 
+mod changes;
 mod conn;
 mod content;
 mod migrate;
@@ -12,14 +13,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::login_limit;
 use igny8_store::{
-    ApiKey, ConfigChange, ConfigUpdate, ContentFilter, ContentItem, ContentPage, LimitKey,
-    NewApiKeyRow, NewUser, PushOutcome, Result, Site, SiteIntegration, Store, StoreError,
-    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
+    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
+    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
+    TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
@@ -751,5 +754,123 @@ impl Store for SqliteStore {
         Err(StoreError::Conflict(
             "the sync state kept changing under this update".into(),
         ))
+    }
+
+    #[instrument(skip_all, fields(integration_id = new.integration_id))]
+    async fn create_change(&self, new: NewChange) -> Result<(ChangeRecord, bool)> {
+        self.db.write(move |c| changes::create(c, &new)).await
+    }
+
+    #[instrument(skip_all)]
+    async fn change(&self, integration_id: i64, id: i64) -> Result<Option<ChangeRecord>> {
+        self.db
+            .read_now(move |c| changes::get(c, integration_id, id))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn list_changes(
+        &self,
+        integration_id: i64,
+        filter: ChangeFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ChangeRecord>)> {
+        let filter = changes::owned_filter(filter);
+        self.db
+            .read(move |c| changes::list(c, integration_id, filter, offset, limit))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn deliver_changes(
+        &self,
+        integration_id: i64,
+        limit: u64,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ChangeRecord>> {
+        self.db
+            .write(move |c| changes::deliver(c, integration_id, limit, at))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn count_pending_changes(&self, integration_id: i64) -> Result<u64> {
+        self.db
+            .read_now(move |c| changes::count_pending(c, integration_id))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn cancel_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<ChangeRecord> {
+        self.db
+            .write(move |c| changes::cancel(c, integration_id, id, at))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_change_outcomes(
+        &self,
+        integration_id: i64,
+        outcomes: &[ChangeOutcome],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>> {
+        let outcomes = outcomes.to_vec();
+        self.db
+            .write(move |c| changes::record_outcomes(c, integration_id, &outcomes, at))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn resolve_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        resolution: &Resolution,
+        next: Option<NewChange>,
+    ) -> Result<(ChangeRecord, Option<ChangeRecord>)> {
+        let resolution = resolution.clone();
+        self.db
+            .write(move |c| changes::resolve(c, integration_id, id, &resolution, next.as_ref()))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn set_change_receiver(
+        &self,
+        integration_id: i64,
+        url: &str,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (url, secret) = (url.to_owned(), secret.to_owned());
+        self.db
+            .write(move |c| changes::set_receiver(c, integration_id, &url, &secret, at))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn change_receiver(&self, integration_id: i64) -> Result<Option<ChangeReceiver>> {
+        self.db
+            .read_now(move |c| changes::receiver(c, integration_id))
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_nudge(
+        &self,
+        integration_id: i64,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let error = error.map(str::to_owned);
+        self.db
+            .write(move |c| changes::record_nudge(c, integration_id, at, error.as_deref()))
+            .await
     }
 }

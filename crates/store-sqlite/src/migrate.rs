@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "content newest covers filters",
         include_str!("../migrations/0008_content_newest_covers_filters.sql"),
     ),
+    (9, "changes", include_str!("../migrations/0009_changes.sql")),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

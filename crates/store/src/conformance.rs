@@ -43,6 +43,13 @@ macro_rules! conformance_suite {
             sign_in_limits_hold_under_concurrent_attempts, only_one_first_user_however_many_race,
             structure_pushes_are_checked_then_applied, concurrent_structure_pushes_lose_nothing,
             concurrent_structure_pushes_are_each_decided_on_their_own);
+        $crate::conformance_suite!(@area $make; changes;
+            changes_are_numbered_per_integration_and_keys_make_retries_safe,
+            pending_changes_are_delivered_in_order_until_reported,
+            outcomes_are_recorded_per_integration_and_over_a_late_cancellation,
+            a_resolution_queues_the_next_change_in_the_same_step,
+            receivers_are_replaced_and_nudges_recorded,
+            concurrent_writers_and_pulls_skip_nothing_and_deliver_once_as_new);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -52,7 +59,17 @@ macro_rules! conformance_suite {
             }
         )*
     };
+    (@area $make:path; $area:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::conformance::$area::$case($make().await).await;
+            }
+        )*
+    };
 }
+
+pub mod changes;
 
 type S = Arc<dyn Store>;
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Refused};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
@@ -198,4 +199,72 @@ pub trait Store: Send + Sync + 'static {
         integration_id: i64,
         change: SyncStateChange<'_>,
     ) -> Result<ContentSyncState>;
+
+    // Two-way sync: the outbox of changes for WordPress (docs/sync-protocol.md). Every call is
+    // scoped to one integration.
+    /// Queues a change with the integration's next `seq` (allocated with the integration locked,
+    /// so the order is the commit order); a change with an idempotency key already used on this
+    /// integration is answered instead (`false`: nothing queued). `NotFound` for an unknown
+    /// integration.
+    async fn create_change(&self, new: NewChange) -> Result<(ChangeRecord, bool)>;
+    async fn change(&self, integration_id: i64, id: i64) -> Result<Option<ChangeRecord>>;
+    /// Changes newest first, with the number of all matching.
+    async fn list_changes(
+        &self,
+        integration_id: i64,
+        filter: ChangeFilter<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ChangeRecord>)>;
+    /// Hands the oldest pending changes to the plugin, in `seq` order, counting the delivery in
+    /// each one's `attempt` (concurrent pulls each see their own count).
+    async fn deliver_changes(
+        &self,
+        integration_id: i64,
+        limit: u64,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ChangeRecord>>;
+    /// Pending changes of the integration.
+    async fn count_pending_changes(&self, integration_id: i64) -> Result<u64>;
+    /// Cancels a pending change; `Conflict` when it is not pending, `NotFound` when unknown.
+    async fn cancel_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<ChangeRecord>;
+    /// Records the plugin's outcomes (`changes::record_outcome`); answers, per outcome, whether
+    /// the integration has that change.
+    async fn record_change_outcomes(
+        &self,
+        integration_id: i64,
+        outcomes: &[ChangeOutcome],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>>;
+    /// Marks a change in conflict `resolved` with `resolution` in its result and queues the
+    /// change the choices made, in one transaction; `Conflict` when the change is no longer in
+    /// conflict. Answers the resolved change and the new one.
+    async fn resolve_change(
+        &self,
+        integration_id: i64,
+        id: i64,
+        resolution: &Resolution,
+        next: Option<NewChange>,
+    ) -> Result<(ChangeRecord, Option<ChangeRecord>)>;
+    /// Stores where the site is nudged (a reconnect replaces the secret).
+    async fn set_change_receiver(
+        &self,
+        integration_id: i64,
+        url: &str,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn change_receiver(&self, integration_id: i64) -> Result<Option<ChangeReceiver>>;
+    /// Records a nudge's time and error (None: delivered).
+    async fn record_nudge(
+        &self,
+        integration_id: i64,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()>;
 }

@@ -176,3 +176,80 @@ pub struct LimitKey<'a> {
     pub key: &'a str,
     pub limit: u32,
 }
+
+/// A change the platform queued for WordPress (two-way sync), as stored and answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeRecord {
+    pub id: i64,
+    #[serde(skip)]
+    pub integration_id: i64,
+    pub seq: i64,
+    pub op: igny8_domain::changes::ChangeOp,
+    pub kind: igny8_domain::content::ItemKind,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub wp_id: Option<i64>,
+    pub fields: Value,
+    pub base: Value,
+    pub base_modified_gmt: Option<String>,
+    pub policy: igny8_domain::changes::ConflictPolicy,
+    pub status: igny8_domain::changes::ChangeStatus,
+    /// How often the plugin was handed this change.
+    pub attempt: i64,
+    pub result: Option<Value>,
+    pub idempotency_key: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+/// A change to queue: checked, its base filled.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub integration_id: i64,
+    pub op: igny8_domain::changes::ChangeOp,
+    pub kind: igny8_domain::content::ItemKind,
+    pub type_name: String,
+    pub wp_id: Option<i64>,
+    pub fields: Value,
+    pub base: Value,
+    pub base_modified_gmt: Option<String>,
+    pub policy: igny8_domain::changes::ConflictPolicy,
+    pub idempotency_key: Option<String>,
+    pub created_by: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// Which changes a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChangeFilter<'a> {
+    pub status: Option<igny8_domain::changes::ChangeStatus>,
+    /// One object's changes: kind, type, WordPress id.
+    pub object: Option<(igny8_domain::content::ItemKind, &'a str, i64)>,
+}
+
+/// Where and how the platform nudges a site when it queues a change. The secret signs nudges;
+/// it is never answered back.
+#[derive(Clone, PartialEq)]
+pub struct ChangeReceiver {
+    pub integration_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub registered_at: DateTime<Utc>,
+    pub last_nudge_at: Option<DateTime<Utc>>,
+    pub last_nudge_error: Option<String>,
+}
+
+impl std::fmt::Debug for ChangeReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeReceiver")
+            .field("integration_id", &self.integration_id)
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .field("registered_at", &self.registered_at)
+            .field("last_nudge_at", &self.last_nudge_at)
+            .field("last_nudge_error", &self.last_nudge_error)
+            .finish()
+    }
+}
