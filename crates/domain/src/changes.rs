@@ -91,12 +91,6 @@ string_enum!(
     }
 );
 
-impl Default for ConflictPolicy {
-    fn default() -> Self {
-        ConflictPolicy::Manual
-    }
-}
-
 /// A platform user's request for a change, checked: every field valid for its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeRequest {
@@ -525,7 +519,7 @@ pub fn parse_outcomes(
     Ok(list.iter().map(parse_outcome).collect())
 }
 
-fn parse_outcome(value: &Value) -> Result<ChangeOutcome, (Option<i64>, String)> {
+fn parse_outcome(value: &Value) -> Result<ChangeOutcome, BadOutcome> {
     let obj = value
         .as_object()
         .ok_or((None, "an outcome must be an object".to_owned()))?;
@@ -593,10 +587,10 @@ fn parse_outcome(value: &Value) -> Result<ChangeOutcome, (Option<i64>, String)> 
             errors.add("wp_id", "is required when applied")
         }
         ChangeStatus::Conflict
-            if !result
+            if result
                 .get("conflicts")
                 .and_then(Value::as_object)
-                .is_some_and(|c| !c.is_empty()) =>
+                .is_none_or(|c| c.is_empty()) =>
         {
             errors.add("conflicts", "must name the conflicting fields")
         }
