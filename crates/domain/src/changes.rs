@@ -502,10 +502,11 @@ pub struct ChangeOutcome {
     pub result: Map<String, Value>,
 }
 
+/// An outcome the platform cannot record: the change's id when it was readable, and why.
+pub type BadOutcome = (Option<i64>, String);
+
 /// A results body: each outcome parsed on its own, so one bad outcome never fails the others.
-pub fn parse_outcomes(
-    body: &Value,
-) -> Result<Vec<Result<ChangeOutcome, (Option<i64>, String)>>, FieldErrors> {
+pub fn parse_outcomes(body: &Value) -> Result<Vec<Result<ChangeOutcome, BadOutcome>>, FieldErrors> {
     let list = match body.get("results") {
         Some(Value::Array(list)) if list.len() <= MAX_OUTCOMES => list,
         Some(Value::Array(_)) => {
