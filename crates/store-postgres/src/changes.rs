@@ -364,29 +364,32 @@ pub async fn set_receiver(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct ReceiverRow {
+    integration_id: i64,
+    url: String,
+    secret: String,
+    registered_at: DateTime<Utc>,
+    last_nudge_at: Option<DateTime<Utc>>,
+    last_nudge_error: Option<String>,
+}
+
 pub async fn receiver(pool: &PgPool, integration_id: i64) -> Result<Option<ChangeReceiver>> {
-    let row: Option<(
-        i64,
-        String,
-        String,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let row: Option<ReceiverRow> = sqlx::query_as(
         "SELECT integration_id, url, secret, registered_at, last_nudge_at, last_nudge_error
-             FROM change_receivers WHERE integration_id = $1",
+         FROM change_receivers WHERE integration_id = $1",
     )
     .bind(integration_id)
     .fetch_optional(pool)
     .await
     .map_err(db)?;
     Ok(row.map(|r| ChangeReceiver {
-        integration_id: r.0,
-        url: r.1,
-        secret: r.2,
-        registered_at: r.3,
-        last_nudge_at: r.4,
-        last_nudge_error: r.5,
+        integration_id: r.integration_id,
+        url: r.url,
+        secret: r.secret,
+        registered_at: r.registered_at,
+        last_nudge_at: r.last_nudge_at,
+        last_nudge_error: r.last_nudge_error,
     }))
 }
 
