@@ -65,6 +65,10 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when served over https).
     #[arg(long, env = "IGNY8_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Let outgoing requests (nudges to sites) reach private, loopback and link-local addresses:
+    /// for self-hosting on a private network and tests. Off: such addresses are refused.
+    #[arg(long, env = "IGNY8_ALLOW_PRIVATE_TARGETS")]
+    allow_private_targets: bool,
     /// Sign-in attempts allowed per email in five minutes.
     #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
     login_limit_per_email: u32,
@@ -176,6 +180,7 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let settings = Settings {
         jwt_secret: args.jwt_secret,
         secure_cookies: args.secure_cookies,
+        allow_private_targets: args.allow_private_targets,
         login_limit_per_email: args.login_limit_per_email,
         login_limit_per_ip: args.login_limit_per_ip,
         ..Settings::default()

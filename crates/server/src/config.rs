@@ -18,6 +18,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Marks session cookies `Secure`; set when served over https.
     pub secure_cookies: bool,
+    /// Lets outgoing requests (nudges) reach private, loopback and link-local addresses:
+    /// self-hosting on a private network, and tests.
+    pub allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             login_window: Duration::from_secs(5 * 60),
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
+            allow_private_targets: false,
         }
     }
 }
@@ -49,6 +53,7 @@ impl fmt::Debug for Settings {
             .field("login_window", &self.login_window)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("secure_cookies", &self.secure_cookies)
+            .field("allow_private_targets", &self.allow_private_targets)
             .finish()
     }
 }

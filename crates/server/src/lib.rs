@@ -5,6 +5,8 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+pub mod nudge;
+pub mod services;
 mod state;
 
 use std::future::Future;

@@ -7,6 +7,7 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 
 use crate::auth::jwt::TokenKeys;
+use crate::nudge::OutgoingClient;
 use crate::Settings;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub tokens: Arc<TokenKeys>,
+    /// Requests to sites (nudges), refused to private addresses unless the settings allow them.
+    pub outgoing: OutgoingClient,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             }
         };
         Ok(Self {
+            outgoing: OutgoingClient::new(settings.allow_private_targets)?,
             tokens: Arc::new(TokenKeys::new(
                 secret.as_bytes(),
                 settings.access_token_ttl,

@@ -229,7 +229,10 @@ pub async fn status(
 ) -> Result<Json<Value>, ApiError> {
     let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
     let sync = state.store.content_sync_state(integration.id).await?;
-    Ok(ok(status_view(&sync, &integration)))
+    let mut view = status_view(&sync, &integration);
+    // The plugin pulls two-way sync's changes when some wait (docs/sync-protocol.md).
+    view["changes_pending"] = json!(state.store.count_pending_changes(integration.id).await?);
+    Ok(ok(view))
 }
 
 pub async fn full_sync(
@@ -590,7 +593,7 @@ fn name_param(
     }
 }
 
-fn whole_param(
+pub(super) fn whole_param(
     query: &HashMap<String, String>,
     key: &str,
     default: u64,

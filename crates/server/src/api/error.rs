@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use igny8_domain::FieldErrors;
 use igny8_store::{PushRefusal, StoreError};
+
+use crate::services::changes::ChangeError;
 use serde_json::json;
 
 #[derive(Debug)]
@@ -24,6 +26,8 @@ pub enum ApiError {
     NotFound,
     MethodNotAllowed,
     Conflict(String),
+    /// A 409 with its own code (`two_way_sync_disabled`, `stale_base`…).
+    ConflictCode(&'static str, String),
     PayloadTooLarge(usize),
     /// A content batch with more items than the protocol allows.
     TooManyItems(usize),
@@ -96,6 +100,7 @@ impl ApiError {
                 "This address does not accept that method.".into(),
             ),
             Conflict(why) => (StatusCode::CONFLICT, "conflict", why.clone()),
+            ConflictCode(code, why) => (StatusCode::CONFLICT, code, why.clone()),
             PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -148,6 +153,27 @@ impl From<PushRefusal> for ApiError {
             PushRefusal::NoSuchIntegration => ApiError::NotFound,
             PushRefusal::OtherSite => ApiError::Forbidden,
             PushRefusal::SiteInactive => ApiError::SiteInactive,
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        let message = e.to_string();
+        match e {
+            ChangeError::Invalid(errors) => ApiError::Validation(errors),
+            ChangeError::NotFound => ApiError::NotFound,
+            ChangeError::SiteInactive => ApiError::ConflictCode("site_inactive", message),
+            ChangeError::TwoWayOff => ApiError::ConflictCode("two_way_sync_disabled", message),
+            ChangeError::StaleBase => ApiError::ConflictCode("stale_base", message),
+            ChangeError::WrongState(why) if why.ends_with("not pending") => {
+                ApiError::ConflictCode("not_pending", format!("{why}; only a pending change can be cancelled."))
+            }
+            ChangeError::WrongState(why) if why.ends_with("not in conflict") => {
+                ApiError::ConflictCode("not_in_conflict", format!("{why}; only a change in conflict can be resolved."))
+            }
+            ChangeError::WrongState(why) => ApiError::Conflict(why),
+            ChangeError::Store(e) => ApiError::from(e),
         }
     }
 }

@@ -103,3 +103,21 @@ fn classify(e: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Io => "it could not be read",
     }
 }
+
+/// A body of up to the content protocol's limit (`MAX_BATCH_BYTES`) as bytes: a change may carry
+/// a post's whole content. The handler parses it after its credential and tenant checks.
+pub struct ContentBytes(pub Bytes);
+
+impl FromRequest<AppState> for ContentBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
+        read_body(req, MAX_BATCH_BYTES).await.map(ContentBytes)
+    }
+}
+
+impl ContentBytes {
+    pub fn json(&self) -> Result<Value, ApiError> {
+        parse_json(&self.0)
+    }
+}

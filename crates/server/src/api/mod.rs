@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 mod caller;
+mod changes;
 pub(crate) mod content;
 mod error;
 mod extract;
@@ -33,7 +34,10 @@ pub fn router() -> Router<AppState> {
             "/integration/integrations",
             get(integrations::list).post(integrations::create),
         )
-        .route("/integration/integrations/{id}", get(integrations::show))
+        .route(
+            "/integration/integrations/{id}",
+            get(integrations::show).patch(changes::update_integration),
+        )
         .route(
             "/integration/integrations/{id}/update-structure",
             post(integrations::update_structure),
@@ -68,6 +72,34 @@ pub fn router() -> Router<AppState> {
             get(content::show),
         )
         .route("/integration/integrations/{id}/terms", get(content::terms))
+        .route(
+            "/integration/integrations/{id}/changes",
+            get(changes::list).post(changes::create),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/pending",
+            get(changes::pending),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/results",
+            post(changes::results),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/receiver",
+            post(changes::register_receiver),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/{cid}",
+            get(changes::show),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/{cid}/cancel",
+            post(changes::cancel),
+        )
+        .route(
+            "/integration/integrations/{id}/changes/{cid}/resolve",
+            post(changes::resolve),
+        )
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

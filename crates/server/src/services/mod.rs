@@ -1,0 +1,4 @@
+//! The platform's operations, below both transports: the API and the dashboard decide who is
+//! calling and translate HTTP; what happens lives here once.
+
+pub mod changes;
