@@ -68,9 +68,8 @@ impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = found
                 .into_iter()
                 .filter(|a| allow_private || is_public(a.ip()))
@@ -175,8 +174,9 @@ async fn send(state: &AppState, integration_id: i64) -> Result<Option<()>, Strin
         let bytes: [u8; 16] = rand::thread_rng().gen();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     };
-    let body = serde_json::json!({"integration_id": integration_id, "nonce": nonce, "pending": pending})
-        .to_string();
+    let body =
+        serde_json::json!({"integration_id": integration_id, "nonce": nonce, "pending": pending})
+            .to_string();
     let timestamp = Utc::now().timestamp();
     let url = parse_target(&receiver.url)?;
     let answer = state
@@ -219,8 +219,18 @@ mod tests {
     #[test]
     fn private_loopback_and_link_local_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -245,7 +255,12 @@ mod tests {
     fn only_http_urls_with_a_host_are_targets() {
         assert!(parse_target("https://blog.example/wp-json/igny8/v1/nudge").is_ok());
         assert!(parse_target("http://127.0.0.1:8080/?rest_route=/igny8/v1/nudge").is_ok());
-        for bad in ["ftp://x.example/", "file:///etc/passwd", "javascript:alert(1)", "not a url"] {
+        for bad in [
+            "ftp://x.example/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "not a url",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
     }

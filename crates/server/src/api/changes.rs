@@ -56,9 +56,10 @@ pub async fn create(
     let (user_id, integration, site) = user_of(&state, &caller, &id).await?;
     let header_key = match headers.get("idempotency-key") {
         None => None,
-        Some(v) => Some(v.to_str().map_err(|_| {
-            ApiError::validation("Idempotency-Key", "must be printable ASCII")
-        })?),
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::validation("Idempotency-Key", "must be printable ASCII"))?,
+        ),
     };
     let request = ChangeRequest::parse(&body.json()?, header_key)?;
     let (change, created) = service::queue(&state, &integration, &site, user_id, request).await?;
@@ -88,12 +89,21 @@ pub async fn list(
     let object = match query.get("object").filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => parse_object(raw).or_else(|| {
-            errors.add("object", "must be kind:type:wp_id (post:post:12) or type:wp_id (post:12)");
+            errors.add(
+                "object",
+                "must be kind:type:wp_id (post:post:12) or type:wp_id (post:12)",
+            );
             None
         }),
     };
     let page = whole_param(&query, "page", 1, 1_000_000, &mut errors);
-    let page_size = whole_param(&query, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut errors);
+    let page_size = whole_param(
+        &query,
+        "page_size",
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -137,7 +147,11 @@ pub async fn cancel(
 ) -> Result<Json<Value>, ApiError> {
     let (_, integration, _) = user_of(&state, &caller, &id).await?;
     let change = service::cancel(&state, integration.id, path_id(&cid)?).await?;
-    tracing::info!(integration_id = integration.id, change_id = change.id, "change cancelled");
+    tracing::info!(
+        integration_id = integration.id,
+        change_id = change.id,
+        "change cancelled"
+    );
     Ok(ok(json!(change)))
 }
 
@@ -176,7 +190,13 @@ pub async fn pending(
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_of(&state, &caller, &id).await?;
     let mut errors = FieldErrors::new();
-    let limit = whole_param(&query, "limit", 50, igny8_domain::changes::MAX_PULL, &mut errors);
+    let limit = whole_param(
+        &query,
+        "limit",
+        50,
+        igny8_domain::changes::MAX_PULL,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -230,9 +250,22 @@ mod tests {
 
     #[test]
     fn objects_are_named_by_type_and_id() {
-        assert_eq!(parse_object("post:12"), Some((ItemKind::Post, "post".into(), 12)));
-        assert_eq!(parse_object("term:category:5"), Some((ItemKind::Term, "category".into(), 5)));
-        for bad in ["post", "post:0", "post:x", "bogus:post:1", "Bad Type:1", "a:b:c:d"] {
+        assert_eq!(
+            parse_object("post:12"),
+            Some((ItemKind::Post, "post".into(), 12))
+        );
+        assert_eq!(
+            parse_object("term:category:5"),
+            Some((ItemKind::Term, "category".into(), 5))
+        );
+        for bad in [
+            "post",
+            "post:0",
+            "post:x",
+            "bogus:post:1",
+            "Bad Type:1",
+            "a:b:c:d",
+        ] {
             assert_eq!(parse_object(bad), None, "{bad}");
         }
     }

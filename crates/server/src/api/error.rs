@@ -166,11 +166,15 @@ impl From<ChangeError> for ApiError {
             ChangeError::SiteInactive => ApiError::ConflictCode("site_inactive", message),
             ChangeError::TwoWayOff => ApiError::ConflictCode("two_way_sync_disabled", message),
             ChangeError::StaleBase => ApiError::ConflictCode("stale_base", message),
-            ChangeError::WrongState(why) if why.ends_with("not pending") => {
-                ApiError::ConflictCode("not_pending", format!("{why}; only a pending change can be cancelled."))
-            }
+            ChangeError::WrongState(why) if why.ends_with("not pending") => ApiError::ConflictCode(
+                "not_pending",
+                format!("{why}; only a pending change can be cancelled."),
+            ),
             ChangeError::WrongState(why) if why.ends_with("not in conflict") => {
-                ApiError::ConflictCode("not_in_conflict", format!("{why}; only a change in conflict can be resolved."))
+                ApiError::ConflictCode(
+                    "not_in_conflict",
+                    format!("{why}; only a change in conflict can be resolved."),
+                )
             }
             ChangeError::WrongState(why) => ApiError::Conflict(why),
             ChangeError::Store(e) => ApiError::from(e),

@@ -271,7 +271,7 @@ pub fn document() -> Value {
                 "E401": error_response("not_authenticated, invalid_token, token_expired or invalid_credentials"),
                 "E403": error_response("forbidden, api_key_revoked or site_inactive"),
                 "E404": error_response("not_found"),
-                "E409": error_response("conflict"),
+                "E409": error_response("conflict; for changes also site_inactive, two_way_sync_disabled, stale_base, not_pending, not_in_conflict"),
                 "E413": error_response("payload_too_large (body, or a batch over 500 items)"),
                 "E415": error_response("unsupported_media_type"),
                 "E422": error_response("validation_error, with field paths in 'errors'"),
@@ -281,6 +281,125 @@ pub fn document() -> Value {
     });
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(content_paths().into_iter().map(|(p, v)| (p.to_owned(), v)));
+        paths.extend(changes_paths().into_iter().map(|(p, v)| (p.to_owned(), v)));
     }
+    doc["paths"]["/api/v1/integration/integrations/{id}/"]["patch"] = json!({
+        "summary": "Change the platform-owned integration settings: the conflict policy of new two-way changes. Platform users only.",
+        "parameters": [id_param()],
+        "requestBody": json_body(json!({"type": "object", "required": ["conflict_policy"], "properties": {
+            "conflict_policy": {"enum": ["manual", "merge", "platform_wins", "wordpress_wins"]}}})),
+        "responses": responses(200, answer("The integration.", json!({"$ref": "#/components/schemas/SiteIntegration"})), &[400, 401, 403, 404, 415, 422])});
+    doc["components"]["schemas"]["Change"] = change_schema();
+    doc["components"]["schemas"]["ContentSyncStatus"]["properties"]["changes_pending"] =
+        json!({"type": "integer", "description": "Two-way changes waiting for the plugin."});
     doc
+}
+
+fn change_schema() -> Value {
+    json!({"type": "object", "description": "One platform edit of one WordPress object (docs/sync-protocol.md, Two-way sync).",
+        "properties": {"id": {"type": "integer"}, "seq": {"type": "integer", "description": "1, 2, 3… per integration, in queue order."},
+            "op": {"enum": ["create", "update", "trash"]}, "kind": {"enum": ["post", "term"]}, "type": {"type": "string"},
+            "wp_id": {"type": ["integer", "null"]},
+            "fields": {"type": "object", "description": "Posts: title, content, excerpt, slug, status, date_gmt, parent, menu_order, terms (taxonomy → ids or names), seo (title, description, focus_keyword, canonical, robots), featured_image. Terms: name, slug, description, parent."},
+            "base": {"type": "object", "description": "The written fields' values in the version the edit started from."},
+            "base_modified_gmt": {"type": ["string", "null"]},
+            "policy": {"enum": ["manual", "merge", "platform_wins", "wordpress_wins"]},
+            "status": {"enum": ["pending", "applied", "conflict", "rejected", "refused", "cancelled", "resolved"]},
+            "attempt": {"type": "integer", "description": "How often the plugin was handed the change."},
+            "result": {"type": ["object", "null"], "description": "The plugin's outcome: wp_id, modified_gmt, overwritten, dropped, conflicts, applied, reason; resolution once resolved."},
+            "idempotency_key": {"type": ["string", "null"]}, "created_by": {"type": ["integer", "null"]},
+            "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+            "applied_at": {"type": ["string", "null"], "format": "date-time"}}})
+}
+
+/// Two-way sync (docs/sync-protocol.md): users' changes and the plugin's pull.
+fn changes_paths() -> Vec<(&'static str, Value)> {
+    let change = || {
+        answer(
+            "The change.",
+            json!({"$ref": "#/components/schemas/Change"}),
+        )
+    };
+    let cid = json!({"name": "cid", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}});
+    vec![
+        (
+            "/api/v1/integration/integrations/{id}/changes/",
+            json!({
+            "get": {"summary": "The integration's changes, newest first. Platform users only.",
+                "parameters": [id_param(),
+                    query("status", json!({"enum": ["pending", "applied", "conflict", "rejected", "refused", "cancelled", "resolved"]}), "Only this status."),
+                    query("object", json!({"type": "string"}), "One object's changes: post:12, page:7, term:category:5."),
+                    query("page", json!({"type": "integer", "minimum": 1, "default": 1}), "1-based page."),
+                    query("page_size", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}), "Changes per page.")],
+                "responses": responses(200, answer("A page of changes.", json!({"type": "object", "properties": {
+                    "count": {"type": "integer"}, "page": {"type": "integer"}, "page_size": {"type": "integer"},
+                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}}}})), &[401, 403, 404, 422])},
+            "post": {"summary": "Queue a change for WordPress (202); a repeated Idempotency-Key answers the first change (200). Platform users only.",
+                "parameters": [id_param(), {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+                "requestBody": json_body(json!({"type": "object", "required": ["op", "type"], "properties": {
+                    "op": {"enum": ["create", "update", "trash"]}, "kind": {"enum": ["post", "term"], "default": "post"},
+                    "type": {"type": "string"}, "wp_id": {"type": "integer", "minimum": 1}, "fields": {"type": "object"},
+                    "base": {"type": "object"}, "base_modified_gmt": {"type": "string"},
+                    "policy": {"enum": ["manual", "merge", "platform_wins", "wordpress_wins"]},
+                    "idempotency_key": {"type": "string", "maxLength": 200}}})),
+                "responses": {"202": answer("Queued.", json!({"$ref": "#/components/schemas/Change"})),
+                    "200": answer("Queued before with this idempotency key.", json!({"$ref": "#/components/schemas/Change"})),
+                    "400": {"$ref": "#/components/responses/E400"}, "401": {"$ref": "#/components/responses/E401"},
+                    "403": {"$ref": "#/components/responses/E403"}, "404": {"$ref": "#/components/responses/E404"},
+                    "409": {"$ref": "#/components/responses/E409"}, "413": {"$ref": "#/components/responses/E413"},
+                    "415": {"$ref": "#/components/responses/E415"}, "422": {"$ref": "#/components/responses/E422"}}}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/{cid}/",
+            json!({"get": {"summary": "One change. Platform users only.", "parameters": [id_param(), cid.clone()],
+                "responses": responses(200, change(), &[401, 403, 404])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/{cid}/cancel/",
+            json!({"post": {"summary": "Cancel a pending change. Platform users only.", "parameters": [id_param(), cid.clone()],
+                "responses": responses(200, change(), &[401, 403, 404, 409])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/{cid}/resolve/",
+            json!({"post": {"summary": "Choose per conflicting field; the fields chosen platform go to WordPress as a new change (201). Platform users only.",
+                "parameters": [id_param(), cid],
+                "requestBody": json_body(json!({"type": "object", "required": ["choices"], "properties": {
+                    "choices": {"type": "object", "additionalProperties": {"enum": ["platform", "wordpress"]}}}})),
+                "responses": {"201": answer("The new change.", json!({"$ref": "#/components/schemas/Change"})),
+                    "200": answer("Resolved; nothing to send.", json!({"$ref": "#/components/schemas/Change"})),
+                    "400": {"$ref": "#/components/responses/E400"}, "401": {"$ref": "#/components/responses/E401"},
+                    "403": {"$ref": "#/components/responses/E403"}, "404": {"$ref": "#/components/responses/E404"},
+                    "409": {"$ref": "#/components/responses/E409"}, "422": {"$ref": "#/components/responses/E422"}}}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/pending/",
+            json!({"get": {"summary": "The oldest pending changes in seq order, each delivery counted. The site's key only.",
+                "parameters": [id_param(), query("limit", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 50}), "Changes to take.")],
+                "responses": responses(200, answer("Pending changes.", json!({"type": "object", "properties": {
+                    "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}}, "more": {"type": "boolean"},
+                    "two_way_sync_enabled": {"type": "boolean"}}})), &[401, 403, 404, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/results/",
+            json!({"post": {"summary": "The plugin's outcomes (applied, conflict, rejected, refused), acknowledged one by one. The site's key only.",
+                "parameters": [id_param()],
+                "requestBody": json_body(json!({"type": "object", "required": ["results"], "properties": {
+                    "results": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id", "status"], "properties": {
+                        "id": {"type": "integer"}, "status": {"enum": ["applied", "conflict", "rejected", "refused"]},
+                        "wp_id": {"type": "integer"}, "modified_gmt": {"type": "string"}, "overwritten": {"type": "object"},
+                        "dropped": {"type": "object"}, "conflicts": {"type": "object"}, "applied": {"type": "array", "items": {"type": "string"}},
+                        "reason": {"type": "string"}}}}}})),
+                "responses": responses(200, answer("One acknowledgement per outcome.", json!({"type": "object", "properties": {
+                    "results": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
+                        "status": {"enum": ["recorded", "unknown", "invalid"]}, "reason": {"type": "string"}}}}}})), &[400, 401, 403, 404, 413, 415, 422])}}),
+        ),
+        (
+            "/api/v1/integration/integrations/{id}/changes/receiver/",
+            json!({"post": {"summary": "Where and with which secret the platform nudges the site when a change is queued. The site's key only.",
+                "parameters": [id_param()],
+                "requestBody": json_body(json!({"type": "object", "required": ["url", "secret"], "properties": {
+                    "url": {"type": "string", "format": "uri"}, "secret": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}})),
+                "responses": responses(200, answer("Registered.", json!({"type": "object", "properties": {"registered": {"const": true}}})), &[400, 401, 403, 404, 415, 422])}}),
+        ),
+    ]
 }

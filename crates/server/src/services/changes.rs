@@ -11,7 +11,9 @@ use igny8_domain::content::{ItemKind, WpTime};
 use igny8_domain::names::TypeKind;
 use igny8_domain::structure::IntegrationConfig;
 use igny8_domain::FieldErrors;
-use igny8_store::{ChangeFilter, ChangeRecord, ConfigUpdate, NewChange, Site, SiteIntegration, StoreError};
+use igny8_store::{
+    ChangeFilter, ChangeRecord, ConfigUpdate, NewChange, Site, SiteIntegration, StoreError,
+};
 use serde_json::{json, Map, Value};
 
 use crate::{nudge, AppState};
@@ -246,7 +248,9 @@ pub async fn queue(
         fields: Value::Object(request.fields),
         base: Value::Object(base),
         base_modified_gmt,
-        policy: request.policy.unwrap_or_else(|| conflict_policy(integration)),
+        policy: request
+            .policy
+            .unwrap_or_else(|| conflict_policy(integration)),
         idempotency_key: request.idempotency_key,
         created_by: Some(user_id),
         at: Utc::now(),
@@ -287,7 +291,10 @@ pub async fn get(state: &AppState, integration_id: i64, id: i64) -> Result<Chang
 }
 
 pub async fn cancel(state: &AppState, integration_id: i64, id: i64) -> Result<ChangeRecord> {
-    Ok(state.store.cancel_change(integration_id, id, Utc::now()).await?)
+    Ok(state
+        .store
+        .cancel_change(integration_id, id, Utc::now())
+        .await?)
 }
 
 /// A person's choices in a conflict: the change becomes `resolved`, and the fields chosen
@@ -327,7 +334,11 @@ pub async fn resolve(
     });
     let next = resolution.next.clone().map(|(fields, base)| NewChange {
         integration_id: integration.id,
-        op: if wp_id.is_some() { ChangeOp::Update } else { change.op },
+        op: if wp_id.is_some() {
+            ChangeOp::Update
+        } else {
+            change.op
+        },
         kind: change.kind,
         type_name: change.type_name.clone(),
         wp_id,
@@ -351,19 +362,22 @@ pub async fn resolve(
     if created.is_some() {
         nudge::spawn(state, integration.id);
     }
-    tracing::info!(integration_id = integration.id, change_id = id, "conflict resolved");
+    tracing::info!(
+        integration_id = integration.id,
+        change_id = id,
+        "conflict resolved"
+    );
     Ok((resolved, created))
 }
 
 /// The plugin's receiver for nudges: an http(s) URL and a 64-hex secret.
-pub async fn register_receiver(
-    state: &AppState,
-    integration_id: i64,
-    body: &Value,
-) -> Result<()> {
+pub async fn register_receiver(state: &AppState, integration_id: i64, body: &Value) -> Result<()> {
     let mut errors = FieldErrors::new();
     let url = body.get("url").and_then(Value::as_str).unwrap_or_default();
-    let secret = body.get("secret").and_then(Value::as_str).unwrap_or_default();
+    let secret = body
+        .get("secret")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if nudge::parse_target(url).is_err() {
         errors.add("url", "must be an http(s) URL of the site's nudge route");
     }
@@ -382,7 +396,11 @@ pub async fn register_receiver(
 }
 
 /// The oldest pending changes for the plugin, and whether more wait.
-pub async fn pull(state: &AppState, integration_id: i64, limit: u64) -> Result<(Vec<ChangeRecord>, bool)> {
+pub async fn pull(
+    state: &AppState,
+    integration_id: i64,
+    limit: u64,
+) -> Result<(Vec<ChangeRecord>, bool)> {
     let limit = limit.clamp(1, MAX_PULL);
     let changes = state
         .store
@@ -396,7 +414,10 @@ pub async fn pull(state: &AppState, integration_id: i64, limit: u64) -> Result<(
 /// Records the plugin's outcomes; answers one acknowledgement per outcome, in order.
 pub async fn report(state: &AppState, integration_id: i64, body: &Value) -> Result<Vec<Value>> {
     let parsed = parse_outcomes(body)?;
-    let valid: Vec<_> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let valid: Vec<_> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
     let known = state
         .store
         .record_change_outcomes(integration_id, &valid, Utc::now())
@@ -406,7 +427,11 @@ pub async fn report(state: &AppState, integration_id: i64, body: &Value) -> Resu
         .iter()
         .map(|p| match p {
             Ok(outcome) => {
-                let status = if known.next().unwrap_or(false) { "recorded" } else { "unknown" };
+                let status = if known.next().unwrap_or(false) {
+                    "recorded"
+                } else {
+                    "unknown"
+                };
                 json!({"id": outcome.id, "status": status})
             }
             Err((id, why)) => json!({"id": id, "status": "invalid", "reason": why}),

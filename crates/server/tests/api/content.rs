@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, seed_structure, Fixture, TestApp};
 
-const T1: &str = "2025-11-22 10:00:00";
+pub(crate) const T1: &str = "2025-11-22 10:00:00";
 const T2: &str = "2025-11-22 11:00:00";
 
-fn post(ty: &str, id: i64, modified: &str, status: &str, title: &str) -> Value {
+pub(crate) fn post(ty: &str, id: i64, modified: &str, status: &str, title: &str) -> Value {
     json!({"op": "upsert", "kind": "post", "type": ty, "wp_id": id, "modified_gmt": modified,
            "data": {"title": title, "slug": format!("{ty}-{id}"), "status": status,
                     "content": format!("<p>Body of {id}</p>"), "excerpt": format!("Excerpt of {id}"),
@@ -33,14 +33,14 @@ fn delete(id: i64, modified: &str) -> Value {
     json!({"op": "delete", "kind": "post", "type": "post", "wp_id": id, "modified_gmt": modified})
 }
 
-fn path(fx: &Fixture, rest: &str) -> String {
+pub(crate) fn path(fx: &Fixture, rest: &str) -> String {
     format!(
         "/api/v1/integration/integrations/{}/{rest}",
         fx.integration_id
     )
 }
 
-async fn send(app: &TestApp, fx: &Fixture, items: Vec<Value>) -> (StatusCode, Value) {
+pub(crate) async fn send(app: &TestApp, fx: &Fixture, items: Vec<Value>) -> (StatusCode, Value) {
     app.post(
         &path(fx, "content/batch/"),
         Some(&fx.key),
