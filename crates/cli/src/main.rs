@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use igny8_server::Settings;
 use igny8_store::Store;
@@ -63,12 +64,16 @@ struct ServeArgs {
     #[arg(long, env = "IGNY8_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
     /// Mark session cookies Secure (set when served over https).
-    #[arg(long, env = "IGNY8_SECURE_COOKIES")]
+    #[arg(long, env = "IGNY8_SECURE_COOKIES", value_parser = BoolishValueParser::new())]
     secure_cookies: bool,
     /// Let outgoing requests (nudges to sites) reach private, loopback and link-local addresses:
     /// for self-hosting on a private network and tests. Off: such addresses are refused.
-    #[arg(long, env = "IGNY8_ALLOW_PRIVATE_TARGETS")]
+    #[arg(long, env = "IGNY8_ALLOW_PRIVATE_TARGETS", value_parser = BoolishValueParser::new())]
     allow_private_targets: bool,
+    /// The platform's address as sites reach it (https://igny8.example.com), for the plugin's
+    /// update information; by default the address each request came to.
+    #[arg(long, env = "IGNY8_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Sign-in attempts allowed per email in five minutes.
     #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
     login_limit_per_email: u32,
@@ -181,6 +186,7 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
         jwt_secret: args.jwt_secret,
         secure_cookies: args.secure_cookies,
         allow_private_targets: args.allow_private_targets,
+        public_url: args.public_url,
         login_limit_per_email: args.login_limit_per_email,
         login_limit_per_ip: args.login_limit_per_ip,
         ..Settings::default()

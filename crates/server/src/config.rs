@@ -21,6 +21,9 @@ pub struct Settings {
     /// Lets outgoing requests (nudges) reach private, loopback and link-local addresses:
     /// self-hosting on a private network, and tests.
     pub allow_private_targets: bool,
+    /// The platform's own address as sites reach it (`https://igny8.example.com`), for links it
+    /// hands out; when unset, the request's host.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
             allow_private_targets: false,
+            public_url: None,
         }
     }
 }
@@ -54,6 +58,7 @@ impl fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("secure_cookies", &self.secure_cookies)
             .field("allow_private_targets", &self.allow_private_targets)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+pub mod downloads;
 pub mod nudge;
 pub mod services;
 mod state;
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(dashboard::router())
+        .merge(downloads::router())
         .layer(axum::middleware::from_fn(api::log_requests))
         .layer(axum::middleware::from_fn(api::security_headers))
         .with_state(state)

@@ -50,6 +50,8 @@ fn spawn(bin: &Path, dir: &Path, port: u16, database: &str) -> Result<Child> {
             database,
         ])
         .env("IGNY8_JWT_SECRET", "wp-e2e-test-secret-0123456789abcdef")
+        // The test's WordPress is on 127.0.0.1: let nudges reach it.
+        .env("IGNY8_ALLOW_PRIVATE_TARGETS", "1")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

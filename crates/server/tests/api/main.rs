@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod changes;
 mod content;
+mod downloads;
 mod integrations;
 mod openapi;
 mod structure;
