@@ -302,4 +302,3 @@ pub fn assert_same<K: Ord + std::fmt::Debug + Clone>(
     );
     Ok(())
 }
-
