@@ -7,6 +7,10 @@
  *   php bench/wp-content-bench.php WP_DIR full-sync                         run a full sync to its end, as consecutive
  *                                                                          cron runs would; prints JSON: seconds, memory, batches
  *   php bench/wp-content-bench.php WP_DIR app-password                      an application password for the admin (REST saves)
+ *   php bench/wp-content-bench.php WP_DIR status-check                      one status check, as the plugin's cron makes it
+ *                                                                          (pulls two-way changes when some wait)
+ *   php bench/wp-content-bench.php WP_DIR drain                             pulls and applies two-way changes until none is
+ *                                                                          pending; prints JSON: seconds, changes, memory
  */
 $dir = rtrim( $argv[1] ?? '', '/' );
 $cmd = $argv[2] ?? '';
@@ -141,6 +145,30 @@ switch ( $cmd ) {
 			exit( 1 );
 		}
 		echo $created[0], "\n";
+		break;
+
+	case 'status-check':
+		igny8_poll_content_status( true );
+		break;
+
+	case 'drain':
+		$started = microtime( true );
+		$pulls   = 0;
+		do {
+			igny8_pull_changes( 600 );
+			++$pulls;
+			$status = igny8_content_request( 'GET', 'content/status/' );
+			$left   = is_wp_error( $status ) ? -1 : (int) ( $status['changes_pending'] ?? -1 );
+		} while ( $left > 0 && $pulls < 1000 );
+		echo wp_json_encode(
+			array(
+				'seconds'      => round( microtime( true ) - $started, 3 ),
+				'pulls'        => $pulls,
+				'left'         => $left,
+				'peak_mb'      => round( memory_get_peak_usage() / 1048576, 1 ),
+				'peak_real_mb' => round( memory_get_peak_usage( true ) / 1048576, 1 ),
+			)
+		), "\n";
 		break;
 
 	default:
