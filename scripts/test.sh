@@ -38,9 +38,12 @@ fi
 export IGNY8_TEST_POSTGRES_URL=${IGNY8_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 # MariaDB is started by scripts/wp-up.sh when WordPress needs it.
 
-# ---------------------------------------------------------------- build
+# ---------------------------------------------------------------- build and style
 log "building"
 cargo build --workspace --all-targets --locked
+log "style: rustfmt --check and clippy -D warnings (STYLE.md)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 export IGNY8_BIN="$PWD/target/debug/igny8"
 
 # ---------------------------------------------------------------- tests
