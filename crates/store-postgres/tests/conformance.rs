@@ -14,6 +14,16 @@ use sqlx::{Connection, Executor, PgConnection};
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 async fn fresh_store() -> Arc<dyn Store> {
+    let url = fresh_database().await;
+    let store = PostgresStore::open(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the test database {url}: {e}"));
+    store.migrate().await.unwrap();
+    Arc::new(store)
+}
+
+/// A brand-new, empty database on the test server; answers its URL.
+async fn fresh_database() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let admin_url =
         std::env::var("IGNY8_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
@@ -49,11 +59,7 @@ async fn fresh_store() -> Arc<dyn Store> {
         .await
         .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
     admin.close().await.ok();
-    let store = PostgresStore::open(&with_database(&admin_url, &name))
-        .await
-        .unwrap_or_else(|e| panic!("cannot open the test database {name}: {e}"));
-    store.migrate().await.unwrap();
-    Arc::new(store)
+    with_database(&admin_url, &name)
 }
 
 /// Test databases live on after their case (a case cannot clean up after a panic); those created
@@ -95,3 +101,6 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 igny8_store::conformance_suite!(fresh_store);
+
+#[path = "conformance/schema.rs"]
+mod schema;
