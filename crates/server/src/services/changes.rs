@@ -157,6 +157,55 @@ fn unechoed(change: &ChangeRecord, copy_modified: Option<&WpTime>) -> bool {
     }
 }
 
+/// What the platform knows of a post now: its synced copy (the API's field shape) overlaid with
+/// the fields of its changes WordPress has not echoed back yet, oldest first (less the fields
+/// WordPress kept under `wordpress_wins`), and the copy's modification time. The dashboard's edit
+/// form starts from it, so an edit made before the previous one's echo arrives builds on it.
+pub async fn current_post(
+    state: &AppState,
+    integration_id: i64,
+    type_name: &str,
+    wp_id: i64,
+) -> Result<(Map<String, Value>, Option<WpTime>)> {
+    let (mut values, modified) =
+        synced_copy(state, integration_id, ItemKind::Post, type_name, wp_id).await?;
+    let (_, earlier) = state
+        .store
+        .list_changes(
+            integration_id,
+            ChangeFilter {
+                status: None,
+                object: Some((ItemKind::Post, type_name, wp_id)),
+            },
+            0,
+            50,
+        )
+        .await?;
+    for change in earlier
+        .iter()
+        .rev()
+        .filter(|c| unechoed(c, modified.as_ref()))
+    {
+        let Some(fields) = change.fields.as_object() else {
+            continue;
+        };
+        let dropped = change
+            .result
+            .as_ref()
+            .and_then(|r| r.get("dropped"))
+            .and_then(Value::as_object);
+        for path in changes::field_paths(fields) {
+            if dropped.is_some_and(|d| d.contains_key(&path)) {
+                continue;
+            }
+            if let Some(v) = changes::get_path(fields, &path) {
+                changes::set_path(&mut values, &path, v.clone());
+            }
+        }
+    }
+    Ok((values, modified))
+}
+
 /// Queues a platform user's change and nudges the site. Answers the change and whether it was
 /// queued now (`false`: a retry with a known idempotency key).
 pub async fn queue(
