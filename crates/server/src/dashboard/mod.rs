@@ -4,10 +4,14 @@
 
 mod api_docs;
 mod api_keys;
+mod changes;
 mod content;
 mod content_types;
 mod error;
 mod integration;
+mod new_post;
+mod post;
+mod post_form;
 mod session;
 mod sign_in;
 mod sites;
@@ -53,11 +57,30 @@ pub fn router() -> Router<AppState> {
             post(content::request_full_sync),
         )
         .route("/sites/{id}/content/verify", post(content::request_verify))
+        .route(
+            "/sites/{id}/content/new",
+            get(new_post::page).post(new_post::create),
+        )
+        .route(
+            "/sites/{id}/content/{type}/{wp_id}",
+            get(post::page).post(post::save),
+        )
+        .route(
+            "/sites/{id}/content/{type}/{wp_id}/trash",
+            post(post::trash),
+        )
+        .route("/sites/{id}/changes", get(changes::page))
+        .route("/sites/{id}/changes/policy", post(changes::set_policy))
+        .route("/sites/{id}/changes/{cid}/cancel", post(changes::cancel))
+        .route("/sites/{id}/changes/{cid}/resolve", post(changes::resolve))
         .route("/api/docs", get(api_docs::page))
         .route("/assets/dashboard.css", get(stylesheet))
         .route("/assets/dashboard.js", get(script))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(session::csrf_guard))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            session::MAX_FORM_BYTES,
+        ))
         .layer(axum::middleware::from_fn(security_headers))
 }
 
@@ -96,8 +119,9 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// Pages load nothing but this server's own stylesheet and script, cannot be framed, and are not
-/// cached (one of them shows a new API key).
+/// Pages load nothing but this server's own stylesheet and script (which may read this server's
+/// pages back, to show a pending change turn applied), cannot be framed, and are not cached (one
+/// of them shows a new API key).
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
@@ -105,7 +129,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -26,8 +26,9 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "igny8_session";
 /// Keys the CSRF token of the forms shown before sign-in (first-run setup, sign-in).
 pub const FORM_COOKIE: &str = "igny8_form";
-/// Largest form body the dashboard reads.
-const MAX_FORM_BYTES: usize = 1024 * 1024;
+/// Largest form body the dashboard reads: a post's edit form carries its content, which may be as
+/// large as a content batch allows.
+pub const MAX_FORM_BYTES: usize = igny8_domain::content::MAX_BATCH_BYTES;
 
 /// The value of a request cookie.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -98,12 +98,30 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         }
         "site-inactive" => "This site is deactivated: activate it before asking its plugin for anything.",
         "not-connected" => "The plugin is not connected yet: connect it first.",
+        "change-queued" => {
+            "Change sent to WordPress. It shows as Pending until WordPress applies it."
+        }
+        "already-queued" => {
+            "This form was sent before: the change it queued is listed below, and nothing new was queued."
+        }
+        "nothing-to-send" => "Nothing changed: there was nothing to send to WordPress.",
+        "trash-queued" => "Move to trash sent to WordPress. It shows as Pending until WordPress applies it.",
+        "post-queued" => {
+            "New post sent to WordPress. It shows as Pending until WordPress creates it."
+        }
+        "change-cancelled" => "Change cancelled: WordPress will not apply it.",
+        "not-pending" => "That change is no longer pending, so it cannot be cancelled.",
+        "conflict-resolved" => {
+            "Conflict resolved: your choices went to WordPress as a new change."
+        }
+        "conflict-kept" => "Conflict resolved: WordPress's values were kept, so nothing was sent.",
+        "policy-saved" => "Conflict policy saved. It applies to changes sent from now on.",
         _ => return None,
     })
 }
 
 /// Problems with a submitted form, by field name, as the form shows them beside each field.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct FormErrors(std::collections::BTreeMap<String, Vec<String>>);
 
 impl FormErrors {
