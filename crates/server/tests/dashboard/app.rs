@@ -155,6 +155,74 @@ impl Page {
         Some(self.body[start..start + len].to_owned())
     }
 
+    /// What a browser sends for the form holding `id`: its inputs (checkboxes and radios only
+    /// when checked), textareas and selected options, in page order. Values are unescaped.
+    pub fn form(&self, id: &str) -> Vec<(String, String)> {
+        let marker = format!(r#"id="{id}""#);
+        let at = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no #{id} on the page:\n{}", self.body));
+        let start = self.body[..at].rfind("<form").expect("inside a form");
+        let end = start + self.body[start..].find("</form>").expect("the form ends");
+        let html = &self.body[start..end];
+        let mut fields = Vec::new();
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            rest = &rest[open + 1..];
+            let close = rest.find('>').unwrap();
+            let tag = &rest[..close];
+            let name_end = tag.find(|c: char| c.is_whitespace()).unwrap_or(tag.len());
+            let attrs = attributes(&tag[name_end..]);
+            let attr = |k: &str| {
+                attrs
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone().unwrap_or_default())
+            };
+            let Some(name) = attr("name") else {
+                continue;
+            };
+            match &tag[..name_end] {
+                "input" => {
+                    let kind = attr("type").unwrap_or_else(|| "text".into());
+                    if matches!(kind.as_str(), "checkbox" | "radio") && attr("checked").is_none() {
+                        continue;
+                    }
+                    fields.push((name, attr("value").unwrap_or_default()));
+                }
+                "textarea" => {
+                    let body = &rest[close + 1..];
+                    let text = &body[..body.find("</textarea>").unwrap()];
+                    // The HTML parser drops one newline right after the start tag.
+                    let text = text.strip_prefix('\n').unwrap_or(text);
+                    fields.push((name, unescape(text)));
+                }
+                "select" => {
+                    let body = &rest[close + 1..];
+                    let options = &body[..body.find("</select>").unwrap()];
+                    let mut first = None;
+                    let mut chosen = None;
+                    for option in options.split("<option").skip(1) {
+                        let attrs = attributes(&option[..option.find('>').unwrap()]);
+                        let value = attrs
+                            .iter()
+                            .find(|(n, _)| n == "value")
+                            .and_then(|(_, v)| v.clone())
+                            .unwrap_or_default();
+                        first.get_or_insert(value.clone());
+                        if attrs.iter().any(|(n, _)| n == "selected") {
+                            chosen = Some(value);
+                        }
+                    }
+                    fields.push((name, chosen.or(first).unwrap_or_default()));
+                }
+                _ => {}
+            }
+        }
+        fields
+    }
+
     pub fn assert_redirect(&self, to: &str) {
         assert_eq!(
             self.status,
@@ -164,6 +232,39 @@ impl Page {
         );
         assert_eq!(self.location(), Some(to));
     }
+}
+
+/// A tag's attributes: `name="value"` pairs and bare names, values unescaped.
+fn attributes(tag: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = tag.trim_start();
+    while !rest.is_empty() && !rest.starts_with('/') {
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
+            .unwrap_or(rest.len());
+        let name = rest[..end].to_owned();
+        rest = &rest[end..];
+        if let Some(quoted) = rest.strip_prefix("=\"") {
+            let close = quoted.find('"').unwrap();
+            out.push((name, Some(unescape(&quoted[..close]))));
+            rest = &quoted[close + 1..];
+        } else {
+            out.push((name, None));
+        }
+        rest = rest.trim_start();
+    }
+    out
+}
+
+/// Undoes the templates' HTML escaping.
+pub fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A browser without JavaScript: keeps cookies, sends forms, never follows redirects by itself.
@@ -232,6 +333,15 @@ impl Visitor {
             req = req.header("origin", origin);
         }
         self.send(req).await
+    }
+
+    /// Posts fields read from a page (see `Page::form`).
+    pub async fn post_fields(&mut self, path: &str, fields: &[(String, String)]) -> Page {
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.post(path, &pairs).await
     }
 
     /// Opens `page_path`, then posts its form with the page's CSRF token and `fields`.

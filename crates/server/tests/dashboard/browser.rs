@@ -301,6 +301,16 @@ impl Browser {
         .await;
     }
 
+    /// Runs `script` in the page (a function body) and answers what it returns.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
     /// Whether a JavaScript dialog (an `alert`) is open: the XSS check's last word.
     pub async fn alert_open(&self) -> bool {
         self.try_command(reqwest::Method::GET, "/alert/text", None)

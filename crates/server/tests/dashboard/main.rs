@@ -1,7 +1,10 @@
-//! The dashboard's tests, one binary: pages over plain HTTP (`pages`) and the whole story in
-//! Debian's headless Chromium through chromedriver (`story`), sharing the setup in `app`.
+//! The dashboard's tests, one binary: pages over plain HTTP (`pages`, `two_way`) and stories in
+//! Debian's headless Chromium through chromedriver (`story`, `two_way_story`), sharing the setup
+//! in `app`.
 
 mod app;
 mod browser;
 mod pages;
 mod story;
+mod two_way;
+mod two_way_story;

@@ -801,7 +801,9 @@ async fn the_content_page_shows_synced_content_progress_and_the_last_rejection()
     assert!(book < body.find(r#"data-wp-id="27""#).unwrap());
     assert!(!body.contains(XSS_LABEL) && body.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!body.contains("javascript:alert"));
-    assert!(body.contains(r#"<a href="https://blog.example.com/p-27/" rel="noopener noreferrer" target="_blank">Post number 27</a>"#));
+    assert!(body.contains(&format!(
+        r#"<a href="/sites/{site}/content/post/27" class="post-link">Post number 27</a> <a href="https://blog.example.com/p-27/" rel="noopener noreferrer" target="_blank" class="wp-link small""#
+    )));
     let next = page
         .attribute_after(r#"<a class="button secondary small" href=""#)
         .unwrap();
