@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, SubsecRound, Utc};
 use igny8_domain::checksum::{
-    compare_items, differing_buckets, Bucket, BUCKET_SIZE, MAX_BUCKET_SIZE,
+    bucket_start, compare_items, differing_buckets, Bucket, BUCKET_SIZE, MAX_BUCKET_SIZE,
 };
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, BatchError, ItemKind, ItemOutcome, MAX_BATCH_ITEMS};
@@ -19,9 +19,9 @@ use igny8_domain::FieldErrors;
 use igny8_store::{ContentFilter, SiteIntegration, TypeBound};
 use serde_json::{json, Map, Value};
 
-use super::extract::BatchBody;
+use super::extract::LaterBody;
 use super::integrations::{ok, path_id};
-use super::{ApiError, Caller, JsonBody};
+use super::{ApiError, Caller};
 use crate::AppState;
 
 /// Lists answer at most this many posts per page.
@@ -43,15 +43,22 @@ async fn site_writer(
     id: &str,
 ) -> Result<SiteIntegration, ApiError> {
     let (integration, site) = caller.integration(state, path_id(id)?).await?;
-    if !matches!(caller, Caller::Site { .. }) {
-        return Err(ApiError::Forbidden);
-    }
+    only_the_site(caller)?;
     Caller::require_active(&site)?;
     Ok(integration)
 }
 
+/// The steps of a run (start, finish, bucket checks) are the plugin's: only the site's key.
+fn only_the_site(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Site { .. } => Ok(()),
+        Caller::User { .. } => Err(ApiError::Forbidden),
+    }
+}
+
 /// The integration a request (full sync, verification) addresses: the site's key or a user of its
-/// account, while the site is active.
+/// account, while the site is active. Checked before the body is read (docs/api.md: credentials,
+/// integration, site, body), so the action the body names decides only what comes after.
 async fn requester(
     state: &AppState,
     caller: &Caller,
@@ -66,9 +73,10 @@ pub async fn batch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    BatchBody(body): BatchBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_writer(&state, &caller, &id).await?;
+    let body = body.batch().await?;
     let batch = Arc::new(Batch::parse(&body).map_err(|e| match e {
         BatchError::TooManyItems => ApiError::TooManyItems(MAX_BATCH_ITEMS),
         BatchError::Invalid(errors) => ApiError::Validation(errors),
@@ -239,19 +247,20 @@ pub async fn full_sync(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
+    let integration = requester(&state, &caller, &id).await?;
+    let body = body.json(&state).await?;
     let at = now();
     match action(&body)? {
         "request" => {
-            let integration = requester(&state, &caller, &id).await?;
             let answer =
                 record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
             tracing::info!(integration_id = integration.id, "full sync requested");
             Ok(answer)
         }
         "start" => {
-            let integration = site_writer(&state, &caller, &id).await?;
+            only_the_site(&caller)?;
             let run_id = run_id(&body)?;
             let totals: BTreeMap<String, u64> = type_numbers(&body, "totals")?
                 .into_iter()
@@ -268,7 +277,7 @@ pub async fn full_sync(
             Ok(ok(status_view(&sync, &integration)))
         }
         "finish" => {
-            let integration = site_writer(&state, &caller, &id).await?;
+            only_the_site(&caller)?;
             let run_id = run_id(&body)?;
             let max_ids = type_numbers(&body, "max_ids")?;
             let sync = state
@@ -331,9 +340,13 @@ pub async fn resync_request(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = requester(&state, &caller, &id).await?;
+    let body = body.json(&state).await?;
+    let Value::Object(body) = body else {
+        return Err(ApiError::validation("", "must be a JSON object"));
+    };
     let reason = match body.get("reason") {
         None | Some(Value::Null) => "unspecified".to_owned(),
         Some(Value::String(r)) if r.chars().count() <= 200 && !r.chars().any(char::is_control) => {
@@ -428,19 +441,20 @@ pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
+    let integration = requester(&state, &caller, &id).await?;
+    let body = body.json(&state).await?;
     let at = now();
     match action(&body)? {
         "request" => {
-            let integration = requester(&state, &caller, &id).await?;
             let answer =
                 record_request(&state, &integration, ContentSyncState::request_verify).await?;
             tracing::info!(integration_id = integration.id, "verification requested");
             Ok(answer)
         }
         "buckets" => {
-            let integration = site_writer(&state, &caller, &id).await?;
+            only_the_site(&caller)?;
             let (kind, type_name) = verified_type(&body)?;
             let size = bucket_size(&body)?;
             let theirs = list_of(&body, "buckets", |b, path, errors| {
@@ -484,13 +498,15 @@ pub async fn verify(
             ))
         }
         "items" => {
-            let integration = site_writer(&state, &caller, &id).await?;
+            only_the_site(&caller)?;
             let (kind, type_name) = verified_type(&body)?;
             let size = bucket_size(&body)?;
+            // Only a bucket's own range: any other `start` would name (and delete) ids the
+            // bucket comparison never looked at.
             let start = body
                 .get("start")
                 .and_then(Value::as_i64)
-                .filter(|s| *s >= 0)
+                .filter(|s| *s >= 0 && bucket_start(*s, size) == *s)
                 .ok_or_else(|| {
                     ApiError::validation(
                         "start",
@@ -551,7 +567,7 @@ pub async fn verify(
             ))
         }
         "done" => {
-            let integration = site_writer(&state, &caller, &id).await?;
+            only_the_site(&caller)?;
             let sync = state
                 .store
                 .update_content_sync_state(integration.id, &|s| {

@@ -23,15 +23,28 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
-/// A content batch's body: up to the protocol's own limit (`MAX_BATCH_BYTES`, 8 MiB), above
-/// which the plugin splits the batch.
-pub struct BatchBody(pub Value);
+/// A body not read yet: a handler checks the caller, the integration and the site first, then
+/// reads it (`json`, `batch`), so a request that will be refused never has its body read or parsed
+/// (another tenant's 8 MiB batch costs nothing).
+pub struct LaterBody(Request);
 
-impl FromRequest<AppState> for BatchBody {
+impl FromRequest<AppState> for LaterBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
-        read_json(req, MAX_BATCH_BYTES).await.map(BatchBody)
+        Ok(LaterBody(req))
+    }
+}
+
+impl LaterBody {
+    /// The body as JSON, up to the configured limit.
+    pub async fn json(self, state: &AppState) -> Result<Value, ApiError> {
+        read_json(self.0, state.settings.max_body_bytes).await
+    }
+
+    /// A content batch's body, up to the protocol's own limit (`MAX_BATCH_BYTES`).
+    pub async fn batch(self) -> Result<Value, ApiError> {
+        read_json(self.0, MAX_BATCH_BYTES).await
     }
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::caller::{Credential, TOUCH_EVERY};
-use super::extract::JsonBytes;
+use super::extract::{JsonBytes, LaterBody};
 use super::{ApiError, Caller, JsonBody};
 use crate::AppState;
 
@@ -281,14 +281,15 @@ pub async fn change_content_types(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
-    let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
+    let (integration, site) = caller.integration(&state, path_id(&id)?).await?;
     // Sync settings belong to the platform: a site's key reports, it does not decide.
     if matches!(caller, Caller::Site { .. }) {
         return Err(ApiError::Forbidden);
     }
-    let change = SettingsChange::parse(&body)?;
+    Caller::require_active(&site)?;
+    let change = SettingsChange::parse(&body.json(&state).await?)?;
     let outcome = state
         .store
         .update_integration_config(integration.id, &|current| {

@@ -829,3 +829,52 @@ async fn verification_finds_differences_repairs_them_and_then_proves_the_copy_eq
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
     assert!(b["errors"]["items.0.wp_id"].is_array(), "{b}");
 }
+
+/// `items` names one bucket by its first id; any other start would reach ids the bucket check
+/// never compared, and delete them.
+#[tokio::test]
+async fn verifying_items_from_the_middle_of_a_bucket_is_refused_and_deletes_nothing() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    let held: Vec<Value> = (1..=20).map(|id| post("post", id, T1, "publish", "x")).collect();
+    send(&app, &fx, held).await;
+    for (start, size) in [(5, 10), (1, 10_000), (15, 10)] {
+        let (s, b) = app
+            .post(
+                &path(&fx, "content/verify/"),
+                Some(&fx.key),
+                json!({"action": "items", "type": "post", "bucket_size": size, "start": start, "items": []}),
+            )
+            .await;
+        assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+        assert!(b["errors"]["start"].is_array(), "{b}");
+    }
+    assert_eq!(listed_ids(&app, &fx, "").await, (1..=20).collect::<Vec<_>>());
+    // A bucket's own first id is fine: bucket [10, 19] without 10..=19 deletes those.
+    let (s, b) = app
+        .post(
+            &path(&fx, "content/verify/"),
+            Some(&fx.key),
+            json!({"action": "items", "type": "post", "bucket_size": 10, "start": 10, "items": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(listed_ids(&app, &fx, "").await, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 20]);
+}
+
+#[tokio::test]
+async fn a_resync_request_that_is_not_an_object_is_refused() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    for body in [json!([]), json!("queue_overflow"), json!(7), json!(null)] {
+        let (s, b) = app
+            .post(&path(&fx, "content/resync-request/"), Some(&fx.key), body)
+            .await;
+        assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    }
+    assert_eq!(status(&app, &fx).await["full_sync_requested"], false);
+    let (s, _) = app
+        .post(&path(&fx, "content/resync-request/"), Some(&fx.key), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod changes;
+mod check_order;
 mod content;
 mod downloads;
 mod integrations;

@@ -153,6 +153,32 @@ async fn settings_changes_are_checked() {
 }
 
 #[tokio::test]
+async fn settings_of_an_inactive_site_cannot_change() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    app.push_structure(&fx, seed_structure()).await;
+    let jwt = app.login("ann@example.com").await;
+    let path = format!(
+        "/api/v1/integration/integrations/{}/content-types/",
+        fx.integration_id
+    );
+    app.store.set_site_active(fx.site.id, false).await.unwrap();
+    let before = app.config_json(fx.integration_id).await;
+    let (s, b) = app
+        .patch(
+            &path,
+            Some(&jwt),
+            json!({"post_types": {"post": {"enabled": false}}}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "site_inactive");
+    assert_eq!(app.config_json(fx.integration_id).await, before);
+    // Reading stays allowed, as for every inactive site.
+    let (s, _) = app.get(&path, Some(&jwt)).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn repeated_identical_pushes_are_idempotent() {
     let app = TestApp::spawn().await;
     let fx = app.fixture("ann@example.com").await;
