@@ -48,11 +48,7 @@ impl FromRequestParts<AppState> for Credential {
             .get(AUTHORIZATION)
             .ok_or(ApiError::NotAuthenticated)?;
         let header = header.to_str().map_err(|_| ApiError::InvalidToken)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::NotAuthenticated)?;
+        let token = bearer_token(header).ok_or(ApiError::NotAuthenticated)?;
         if api_key::looks_like_api_key(token) {
             let prefix = api_key::key_prefix(token).ok_or(ApiError::InvalidToken)?;
             return Ok(Credential::SiteKey {
@@ -70,6 +66,16 @@ impl FromRequestParts<AppState> for Credential {
             Err(TokenError::Invalid) => Err(ApiError::InvalidToken),
         }
     }
+}
+
+/// The token of `Bearer <token>`: the scheme is case-insensitive (RFC 9110 §11.1), and
+/// spaces around the token do not count.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl Credential {
@@ -170,6 +176,21 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::SiteInactive)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer t", "bearer t", "BEARER t", "bEaReR  t ", " Bearer t"] {
+            assert_eq!(bearer_token(header), Some("t"), "{header:?}");
+        }
+        for header in ["Basic t", "Bearer", "Bearer ", "Bearert", "t"] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
         }
     }
 }

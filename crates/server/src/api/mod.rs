@@ -158,11 +158,19 @@ pub(crate) fn trim_trailing_slash(req: &mut Request) {
     }
 }
 
-/// Answers are never sniffed into another type, framed by other sites, or leak the referrer.
+/// Answers are never sniffed into another type, framed by other sites, or leak the referrer; JSON
+/// answers (tokens, a tenant's content) are never kept by a cache on the way.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     use axum::http::{header, HeaderValue};
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

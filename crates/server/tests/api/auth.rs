@@ -289,6 +289,50 @@ async fn missing_unknown_and_malformed_credentials_are_401() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    let jwt = app.login("ann@example.com").await;
+    for token in [&fx.key, &jwt] {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let response = app
+                .client
+                .get(app.url("/api/v1/auth/sites/"))
+                .header("authorization", format!("{scheme} {token}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+        }
+    }
+}
+
+/// Tokens and a tenant's content must not stay in a shared cache or the browser's.
+#[tokio::test]
+async fn json_answers_are_never_stored_by_caches() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixture("ann@example.com").await;
+    let requests = [
+        app.client
+            .post(app.url("/api/v1/auth/login/"))
+            .json(&json!({"email": "ann@example.com", "password": PASSWORD})),
+        app.client.get(app.url("/api/v1/auth/sites/")).bearer_auth(&fx.key),
+        app.client.get(app.url("/api/v1/auth/sites/")),
+        app.client.get(app.url("/api/v1/nothing-here/")),
+        app.client.get(app.url("/livez")),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{}",
+            response.url()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_revoked_key_is_refused() {
     let app = TestApp::spawn().await;
     let fx = app.fixture("ann@example.com").await;
