@@ -1,7 +1,9 @@
 //! `igny8-bench structure`: N simulated WordPress sites pushing their structure to a real `igny8
 //! serve`, measured side by side with the no-op `/livez` on the same server (issue "backend" item 9).
+//! `igny8-bench logins`: the server's peak memory under concurrent wrong sign-ins (`logins.rs`).
 
 mod load;
+mod logins;
 mod server;
 
 use std::path::Path;
@@ -68,7 +70,7 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         None => bail!("{USAGE}"),
     };
     if command != "structure" {
-        bail!("unknown benchmark {command:?}\n{USAGE}");
+        bail!("unknown benchmark {command:?}\n{USAGE}\n{}", logins::USAGE);
     }
     while let Some(flag) = rest.next() {
         let mut value = || {
@@ -124,6 +126,11 @@ async fn main() {
 }
 
 async fn run(args: &[String]) -> anyhow::Result<()> {
+    if let Some((command, rest)) = args.split_first() {
+        if command == "logins" {
+            return logins::run(rest, &server::locate_binary()?).await;
+        }
+    }
     let options = parse_options(args)?;
     let bin = server::locate_binary()?;
     // One pool for every simulated site, so each keeps its own HTTP/1.1 keep-alive connection.

@@ -129,6 +129,16 @@ impl Server {
         db: &ScratchDatabase,
         client: &reqwest::Client,
     ) -> anyhow::Result<Self> {
+        Self::start_with(bin, db, client, &[]).await
+    }
+
+    /// `start`, with more `serve` flags.
+    pub async fn start_with(
+        bin: &Path,
+        db: &ScratchDatabase,
+        client: &reqwest::Client,
+        serve_flags: &[&str],
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -142,6 +152,7 @@ impl Server {
                 "--addr",
                 &format!("127.0.0.1:{port}"),
             ])
+            .args(serve_flags)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
+use igny8_server::serve::ConnectionLimits;
 use igny8_server::Settings;
 use igny8_store::Store;
 
@@ -83,6 +84,21 @@ struct ServeArgs {
     /// Request log format: text or json.
     #[arg(long, env = "IGNY8_LOG_FORMAT", default_value = "text")]
     log_format: String,
+    /// Password hashes run at once (each holds ~19 MiB); default: one per core.
+    #[arg(long, env = "IGNY8_PASSWORD_HASHES_AT_ONCE")]
+    password_hashes_at_once: Option<usize>,
+    /// Seconds a client may take to send a request's head, from its first byte.
+    #[arg(long, env = "IGNY8_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client may take to send a request's body, from the end of its head.
+    #[arg(long, env = "IGNY8_BODY_TIMEOUT", default_value_t = 60)]
+    body_timeout: u64,
+    /// Seconds an open connection may wait for its next request.
+    #[arg(long, env = "IGNY8_KEEP_ALIVE_TIMEOUT", default_value_t = 60)]
+    keep_alive_timeout: u64,
+    /// Connections open at once; more wait in the listen queue.
+    #[arg(long, env = "IGNY8_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
 }
 
 #[tokio::main]
@@ -182,6 +198,7 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let defaults = Settings::default();
     let settings = Settings {
         jwt_secret: args.jwt_secret,
         secure_cookies: args.secure_cookies,
@@ -189,7 +206,16 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
         public_url: args.public_url,
         login_limit_per_email: args.login_limit_per_email,
         login_limit_per_ip: args.login_limit_per_ip,
-        ..Settings::default()
+        password_hashes_at_once: args
+            .password_hashes_at_once
+            .unwrap_or(defaults.password_hashes_at_once),
+        connections: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
+            keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
+            max_connections: args.max_connections,
+        },
+        ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::serve::ConnectionLimits;
+
 #[derive(Clone)]
 pub struct Settings {
     /// Signs JWTs and session cookies; when `None` a random secret is kept in the database so
@@ -24,6 +26,12 @@ pub struct Settings {
     /// The platform's own address as sites reach it (`https://igny8.example.com`), for links it
     /// hands out; when unset, the request's host.
     pub public_url: Option<String>,
+    /// Password hashes (sign-ins, first-run setup) run at most this many at once, each holding
+    /// ~19 MiB; a sign-in waits up to `password_hash_wait` for a turn, then gets 503.
+    pub password_hashes_at_once: usize,
+    pub password_hash_wait: Duration,
+    /// Deadlines for slow clients and the cap on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Settings {
@@ -39,6 +47,9 @@ impl Default for Settings {
             secure_cookies: false,
             allow_private_targets: false,
             public_url: None,
+            password_hashes_at_once: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_hash_wait: Duration::from_secs(2),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -59,6 +70,9 @@ impl fmt::Debug for Settings {
             .field("secure_cookies", &self.secure_cookies)
             .field("allow_private_targets", &self.allow_private_targets)
             .field("public_url", &self.public_url)
+            .field("password_hashes_at_once", &self.password_hashes_at_once)
+            .field("password_hash_wait", &self.password_hash_wait)
+            .field("connections", &self.connections)
             .finish()
     }
 }

@@ -8,17 +8,15 @@ pub mod dashboard;
 pub mod downloads;
 pub mod nudge;
 pub mod services;
+pub mod serve;
 mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::Request;
 use axum::Router;
 use igny8_store::Store;
 use tokio::net::TcpListener;
-use tower::ServiceExt as _;
 
 pub use config::Settings;
 pub use state::AppState;
@@ -42,20 +40,8 @@ pub async fn launch_with_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let limits = settings.connections;
     let state = AppState::new(settings, store).await?;
-    // Paths are matched without their trailing slash, so `/x/` and `/x` reach the same handler.
-    let service = tower::service_fn({
-        let app = app(state);
-        move |mut req: Request| {
-            api::trim_trailing_slash(&mut req);
-            app.clone().oneshot(req)
-        }
-    });
-    axum::serve(
-        listener,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    serve::serve(listener, app(state), limits, shutdown).await?;
     Ok(())
 }

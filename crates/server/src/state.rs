@@ -1,4 +1,4 @@
-//! What every handler shares: the store, the settings, the token keys.
+//! What every handler shares: the store, the settings, the token keys, the password hashing.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use rand::Rng;
 
 use crate::auth::jwt::TokenKeys;
 use crate::nudge::OutgoingClient;
+use crate::auth::password::Hashing;
 use crate::Settings;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Requests to sites (nudges), refused to private addresses unless the settings allow them.
     pub outgoing: OutgoingClient,
+    pub passwords: Arc<Hashing>,
 }
 
 impl AppState {
@@ -38,6 +40,10 @@ impl AppState {
                 secret.as_bytes(),
                 settings.access_token_ttl,
                 settings.refresh_token_ttl,
+            )),
+            passwords: Arc::new(Hashing::new(
+                settings.password_hashes_at_once,
+                settings.password_hash_wait,
             )),
             settings: Arc::new(settings),
             store,

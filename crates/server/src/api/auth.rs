@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{ApiError, Caller, JsonBody};
 use crate::auth::jwt::{TokenError, TokenKind};
-use crate::auth::password;
+use crate::auth::password::Busy;
 use crate::AppState;
 
 fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
@@ -56,10 +56,14 @@ pub async fn check_credentials(
     if password.len() > igny8_domain::account::Password::MAX_BYTES {
         return Err(ApiError::InvalidCredentials);
     }
-    if password::verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await {
-        user.ok_or(ApiError::InvalidCredentials)
-    } else {
-        Err(ApiError::InvalidCredentials)
+    let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    match state.passwords.verify(password, stored).await {
+        Ok(true) => user.ok_or(ApiError::InvalidCredentials),
+        Ok(false) => Err(ApiError::InvalidCredentials),
+        Err(Busy) => {
+            tracing::warn!("sign-in refused: every password hashing turn is taken");
+            Err(ApiError::Busy)
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub enum ApiError {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    /// The request body did not arrive within the body timeout.
+    RequestTimeout,
     Conflict(String),
     /// A 409 with its own code (`two_way_sync_disabled`, `stale_base`…).
     ConflictCode(&'static str, String),
@@ -34,6 +36,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     Validation(FieldErrors),
     RateLimited(Duration),
+    /// The server is saturated (every password hashing turn taken); try again in a second.
+    Busy,
     Internal(anyhow::Error),
 }
 
@@ -99,6 +103,11 @@ impl ApiError {
                 "method_not_allowed",
                 "This address does not accept that method.".into(),
             ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time; send it again.".into(),
+            ),
             Conflict(why) => (StatusCode::CONFLICT, "conflict", why.clone()),
             ConflictCode(code, why) => (StatusCode::CONFLICT, code, why.clone()),
             PayloadTooLarge(limit) => (
@@ -125,6 +134,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "Too many attempts; wait and try again.".into(),
+            ),
+            Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "The server is busy; try again in a moment.".into(),
             ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -201,11 +215,15 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited(wait) = &self {
-            let secs = wait.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&secs) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry_after = match &self {
+            ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
+            ApiError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -7,6 +7,7 @@ use igny8_domain::content::MAX_BATCH_BYTES;
 use serde_json::Value;
 
 use super::ApiError;
+use crate::serve::BodyTimeout;
 use crate::AppState;
 
 /// A JSON body as a `Value`, for the domain to parse into its own types with field paths.
@@ -91,7 +92,13 @@ async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     }
     axum::body::to_bytes(req.into_body(), limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))
+        .map_err(|e| {
+            if BodyTimeout::caused(&e) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::PayloadTooLarge(limit)
+            }
+        })
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiError> {

@@ -2,7 +2,7 @@
 //! Internal details go to the log, never to the page.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use igny8_store::StoreError;
 
@@ -16,6 +16,8 @@ pub enum PageError {
     NotFound,
     /// A form without the right CSRF token, or from another origin.
     BadForm,
+    /// Every password hashing turn is taken: try again in a second.
+    Busy,
     Internal(anyhow::Error),
 }
 
@@ -62,6 +64,11 @@ impl IntoResponse for PageError {
                 "This form could not be accepted",
                 "It has expired or did not come from this dashboard. Go back, reload the page and try again.",
             ),
+            PageError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy",
+                "It is signing many people in at once. Go back and try again in a moment.",
+            ),
             PageError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "dashboard: internal error");
                 (
@@ -76,12 +83,18 @@ impl IntoResponse for PageError {
             heading,
             message,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "dashboard: the error page did not render");
                 (status, message).into_response()
             }
+        };
+        if matches!(self, PageError::Busy) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        response
     }
 }

@@ -17,7 +17,7 @@ use super::session::{anonymous_form, end_session, start_session, SignedIn};
 use super::view::{render, Chrome, FormErrors};
 use super::PageError;
 use crate::api::ApiError;
-use crate::auth::password;
+use crate::auth::password::HashError;
 use crate::AppState;
 
 #[derive(Template)]
@@ -124,9 +124,11 @@ pub async fn set_up(
             }
             Err(e) => return again_form(e.into()),
         };
-    let hash = password::hash(password.expose())
-        .await
-        .map_err(PageError::Internal)?;
+    let hash = match state.passwords.hash(password.expose()).await {
+        Ok(hash) => hash,
+        Err(HashError::Busy) => return Err(PageError::Busy),
+        Err(HashError::Failed(e)) => return Err(PageError::Internal(e)),
+    };
     let new = NewUser {
         email: email.as_str(),
         password_hash: &hash,
@@ -207,6 +209,11 @@ pub async fn login(
                 format!("Too many sign-in attempts. Wait {secs} seconds, then try again.");
             (StatusCode::TOO_MANY_REQUESTS, problem, Some(secs))
         }
+        Err(ApiError::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy signing other people in. Try again in a moment.".to_owned(),
+            Some(1),
+        ),
         Err(other) => {
             return Err(PageError::internal(anyhow::anyhow!(
                 "sign-in failed: {other:?}"

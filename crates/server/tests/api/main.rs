@@ -9,5 +9,6 @@ mod check_order;
 mod content;
 mod downloads;
 mod integrations;
+mod limits;
 mod openapi;
 mod structure;
