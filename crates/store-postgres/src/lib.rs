@@ -15,7 +15,8 @@ use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
-use igny8_store::login_limit;
+use igny8_store::refresh_family::{self, Step};
+use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
     ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
     ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
@@ -318,6 +319,69 @@ impl Store for PostgresStore {
         .await
         .map_err(db)?
         .ok_or(StoreError::NotFound)
+    }
+
+    #[instrument(skip_all)]
+    async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome> {
+        let now_ms = rotation.now.timestamp_millis();
+        let expires_ms = rotation.expires_at.timestamp_millis();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM refresh_families WHERE expires_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if refresh_family::first_of_family(&rotation) {
+            // Two first refreshes racing: one inserts, the other waits for it, then finds the row.
+            sqlx::query(
+                "INSERT INTO refresh_families (family, user_id, current_token, expires_ms)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (family) DO NOTHING",
+            )
+            .bind(rotation.family)
+            .bind(rotation.user_id)
+            .bind(rotation.presented)
+            .bind(expires_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let row: Option<(i64, String, bool)> = sqlx::query_as(
+            "SELECT user_id, current_token, ended FROM refresh_families WHERE family = $1 FOR UPDATE",
+        )
+        .bind(rotation.family)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row = row.map(|(user_id, current, ended)| refresh_family::FamilyRow {
+            user_id,
+            current,
+            ended,
+        });
+        let step = refresh_family::decide(row.as_ref(), rotation.presented, rotation.user_id);
+        match step {
+            Step::Rotate => {
+                sqlx::query(
+                    "UPDATE refresh_families SET current_token = $1, expires_ms = GREATEST(expires_ms, $2)
+                     WHERE family = $3",
+                )
+                .bind(rotation.next)
+                .bind(expires_ms)
+                .bind(rotation.family)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            Step::End => {
+                sqlx::query("UPDATE refresh_families SET ended = TRUE WHERE family = $1")
+                    .bind(rotation.family)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            Step::Refuse => {}
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(step.outcome())
     }
 
     #[instrument(skip_all)]

@@ -17,7 +17,8 @@ use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
-use igny8_store::login_limit;
+use igny8_store::refresh_family::{self, Step};
+use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
     ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
     ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
@@ -264,6 +265,66 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(db)?
                 .ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome> {
+        let first = refresh_family::first_of_family(&rotation);
+        let (family, presented, next) = (
+            rotation.family.to_owned(),
+            rotation.presented.to_owned(),
+            rotation.next.to_owned(),
+        );
+        let (user_id, expires_ms, now_ms) = (
+            rotation.user_id,
+            rotation.expires_at.timestamp_millis(),
+            rotation.now.timestamp_millis(),
+        );
+        self.db
+            .write(move |c| {
+                c.prepare_cached("DELETE FROM refresh_families WHERE expires_ms <= ?")
+                    .and_then(|mut q| q.execute([now_ms]))
+                    .map_err(db)?;
+                if first {
+                    c.prepare_cached(
+                        "INSERT INTO refresh_families (family, user_id, current_token, expires_ms)
+                         VALUES (?, ?, ?, ?) ON CONFLICT (family) DO NOTHING",
+                    )
+                    .and_then(|mut q| q.execute(params![family, user_id, presented, expires_ms]))
+                    .map_err(db)?;
+                }
+                let row = c
+                    .prepare_cached(
+                        "SELECT user_id, current_token, ended FROM refresh_families WHERE family = ?",
+                    )
+                    .and_then(|mut q| {
+                        q.query_row([&family], |r| {
+                            Ok(refresh_family::FamilyRow {
+                                user_id: r.get(0)?,
+                                current: r.get(1)?,
+                                ended: r.get(2)?,
+                            })
+                        })
+                        .optional()
+                    })
+                    .map_err(db)?;
+                let step = refresh_family::decide(row.as_ref(), &presented, user_id);
+                match step {
+                    Step::Rotate => c
+                        .prepare_cached(
+                            "UPDATE refresh_families SET current_token = ?, expires_ms = MAX(expires_ms, ?)
+                             WHERE family = ?",
+                        )
+                        .and_then(|mut q| q.execute(params![next, expires_ms, family])),
+                    Step::End => c
+                        .prepare_cached("UPDATE refresh_families SET ended = TRUE WHERE family = ?")
+                        .and_then(|mut q| q.execute([&family])),
+                    Step::Refuse => Ok(0),
+                }
+                .map_err(db)?;
+                Ok(step.outcome())
             })
             .await
     }

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_content_newest_covers_filters.sql"),
     ),
     (9, "changes", include_str!("../migrations/0009_changes.sql")),
+    (
+        10,
+        "refresh families",
+        include_str!("../migrations/0010_refresh_families.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

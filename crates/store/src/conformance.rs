@@ -16,8 +16,8 @@ use igny8_domain::api_key::hash_key;
 use igny8_domain::structure::SiteStructure;
 
 use crate::{
-    ConfigUpdate, ContentFilter, LimitKey, NewApiKeyRow, NewUser, PushOutcome, PushRefusal, Store,
-    StoreError, StructurePush, TypeBound,
+    ConfigUpdate, ContentFilter, LimitKey, NewApiKeyRow, NewUser, PushOutcome, PushRefusal,
+    RefreshRotation, RotationOutcome, Store, StoreError, StructurePush, TypeBound,
 };
 
 /// Generates one `#[tokio::test]` per conformance case in the calling module.
@@ -42,7 +42,9 @@ macro_rules! conformance_suite {
             sessions_end_everywhere_at_once, sign_in_limits_count_per_key_within_the_window,
             sign_in_limits_hold_under_concurrent_attempts, only_one_first_user_however_many_race,
             structure_pushes_are_checked_then_applied, concurrent_structure_pushes_lose_nothing,
-            concurrent_structure_pushes_are_each_decided_on_their_own);
+            concurrent_structure_pushes_are_each_decided_on_their_own,
+            refresh_tokens_rotate_once_and_reuse_ends_the_family,
+            racing_refreshes_of_one_token_let_one_through_and_end_the_family);
         $crate::conformance_suite!(@area $make; changes;
             changes_are_numbered_per_integration_and_keys_make_retries_safe,
             pending_changes_are_delivered_in_order_until_reported,
@@ -1786,4 +1788,84 @@ pub async fn concurrent_structure_pushes_are_each_decided_on_their_own(store: S)
     );
     assert_eq!(config(bob).await.get("content_types"), None);
     assert!(last_used(&store, "keyann01").await.is_some());
+}
+
+/// Presents refresh token `presented` of `family` for `next`, valid for an hour from `now`.
+async fn rotate(
+    store: &S,
+    user_id: i64,
+    (family, presented, next): (&str, &str, &str),
+    now: chrono::DateTime<Utc>,
+) -> RotationOutcome {
+    store
+        .rotate_refresh_token(RefreshRotation {
+            family,
+            presented,
+            next,
+            user_id,
+            expires_at: now + Duration::hours(1),
+            now,
+        })
+        .await
+        .expect("rotate")
+}
+
+pub async fn refresh_tokens_rotate_once_and_reuse_ends_the_family(store: S) {
+    use RotationOutcome::{Reused, Rotated};
+    let ann = user(&store, "ann@example.com").await.id;
+    let bob = user(&store, "bob@example.com").await.id;
+    let now = Utc::now();
+    // The sign-in's token (its id is the family's) is current until spent, then its successor.
+    assert_eq!(rotate(&store, ann, ("f", "f", "a"), now).await, Rotated);
+    assert_eq!(rotate(&store, ann, ("f", "a", "b"), now).await, Rotated);
+    // `a` again: someone kept a copy. The family ends: even its current token `b` is refused.
+    assert_eq!(rotate(&store, ann, ("f", "a", "c"), now).await, Reused);
+    assert_eq!(rotate(&store, ann, ("f", "b", "d"), now).await, Reused);
+    assert_eq!(rotate(&store, ann, ("f", "f", "e"), now).await, Reused);
+    // Other families (other sign-ins, other users) go on.
+    assert_eq!(rotate(&store, ann, ("g", "g", "h"), now).await, Rotated);
+    assert_eq!(rotate(&store, bob, ("k", "k", "l"), now).await, Rotated);
+    assert_eq!(rotate(&store, bob, ("k", "l", "m"), now).await, Rotated);
+    // A token the store never issued into a family it knows, or another user's family.
+    assert_eq!(rotate(&store, ann, ("x", "y", "z"), now).await, Reused);
+    assert_eq!(rotate(&store, ann, ("k", "m", "n"), now).await, Reused);
+    assert_eq!(
+        rotate(&store, bob, ("k", "m", "o"), now).await,
+        Reused,
+        "ann's attempt ended bob's family"
+    );
+    // A family is forgotten once its last token expired (that token is refused before the store).
+    let later = now + Duration::hours(2);
+    assert_eq!(rotate(&store, ann, ("g", "h", "i"), later).await, Reused);
+    assert_eq!(rotate(&store, ann, ("f", "f", "p"), later).await, Rotated);
+}
+
+pub async fn racing_refreshes_of_one_token_let_one_through_and_end_the_family(store: S) {
+    let ann = user(&store, "ann@example.com").await.id;
+    let now = Utc::now();
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let next = format!("next{i}");
+                (
+                    next.clone(),
+                    rotate(&store, ann, ("f", "f", &next), now).await,
+                )
+            })
+        })
+        .collect();
+    let mut through = Vec::new();
+    for racer in racers {
+        let (next, outcome) = racer.await.unwrap();
+        if outcome == RotationOutcome::Rotated {
+            through.push(next);
+        }
+    }
+    assert_eq!(through.len(), 1, "{through:?}");
+    // The others were reuses: the winner's token is refused too.
+    assert_eq!(
+        rotate(&store, ann, ("f", &through[0], "after"), now).await,
+        RotationOutcome::Reused
+    );
 }

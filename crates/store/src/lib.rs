@@ -5,11 +5,13 @@ pub mod batch_plan;
 pub mod conformance;
 pub mod login_limit;
 mod records;
+pub mod refresh_family;
 pub mod structure_push;
 pub mod sync_row;
 pub mod tombstones;
 
 pub use records::*;
+pub use refresh_family::{RefreshRotation, RotationOutcome};
 pub use structure_push::{PushOutcome, PushRefusal, StructurePush};
 
 use std::sync::Arc;
@@ -82,6 +84,11 @@ pub trait Store: Send + Sync + 'static {
     /// Signs the user out everywhere: moves `session_epoch` on; answers the new epoch. `NotFound`
     /// for an unknown user.
     async fn end_sessions(&self, user_id: i64) -> Result<i64>;
+    /// Spends a refresh token for its successor (`refresh_family`: the rule): `Rotated` when it is
+    /// its family's current token, `Reused` otherwise, which ends the family for good. Atomic
+    /// across the processes sharing the database; families whose last token expired are
+    /// forgotten on the way.
+    async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome>;
 
     // Sites.
     async fn create_site(&self, account_id: i64, name: &str, url: &str) -> Result<Site>;

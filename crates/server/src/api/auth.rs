@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use igny8_domain::account::Email;
-use igny8_store::{LimitKey, User};
+use igny8_store::{LimitKey, RefreshRotation, RotationOutcome, User};
 use serde_json::{json, Value};
 
 use super::{ApiError, Caller, JsonBody};
-use crate::auth::jwt::{TokenError, TokenKind};
+use crate::auth::jwt::{Issued, TokenError, TokenKind};
 use crate::auth::password::Busy;
 use crate::AppState;
 
@@ -67,10 +67,9 @@ pub async fn check_credentials(
     }
 }
 
-fn token_pair(state: &AppState, user: &User) -> Value {
-    let now = Utc::now();
+/// The answer of a sign-in or a refresh: a new access token and `refresh`.
+fn token_pair(state: &AppState, user: &User, refresh: Issued, now: DateTime<Utc>) -> Value {
     let access = state.tokens.issue(TokenKind::Access, user.into(), now);
-    let refresh = state.tokens.issue(TokenKind::Refresh, user.into(), now);
     json!({
         "success": true,
         "data": {
@@ -92,7 +91,9 @@ pub async fn login(
     let password = string_field(&body, "password")?;
     let user = check_credentials(&state, email, password, client).await?;
     tracing::info!(user_id = user.id, "signed in");
-    Ok(Json(token_pair(&state, &user)))
+    let now = Utc::now();
+    let refresh = state.tokens.issue(TokenKind::Refresh, (&user).into(), now);
+    Ok(Json(token_pair(&state, &user, refresh, now)))
 }
 
 pub async fn refresh(
@@ -114,7 +115,30 @@ pub async fn refresh(
         .await?
         .filter(|u| u.session_epoch == claims.ses)
         .ok_or(ApiError::InvalidToken)?;
-    Ok(Json(token_pair(&state, &user)))
+    // Each refresh token works once: it is spent for the next of its family. A spent one presented
+    // again means two parties hold the family, so the whole family ends.
+    let now = Utc::now();
+    let next = state
+        .tokens
+        .issue_refresh_in(claims.family(), (&user).into(), now);
+    let rotation = RefreshRotation {
+        family: claims.family(),
+        presented: &claims.jti,
+        next: &next.id,
+        user_id: user.id,
+        expires_at: next.expires_at,
+        now,
+    };
+    match state.store.rotate_refresh_token(rotation).await? {
+        RotationOutcome::Rotated => Ok(Json(token_pair(&state, &user, next, now))),
+        RotationOutcome::Reused => {
+            tracing::warn!(
+                user_id = user.id,
+                "a spent refresh token was presented again: its family is ended"
+            );
+            Err(ApiError::InvalidToken)
+        }
+    }
 }
 
 pub async fn sites(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {

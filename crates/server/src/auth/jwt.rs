@@ -35,6 +35,19 @@ pub struct Claims {
     /// user signed out since) is refused where the user is read.
     #[serde(default)]
     pub ses: i64,
+    /// A refresh token's family: the `jti` of the family's first token, issued at sign-in; each
+    /// refresh spends its token for the next one of the family (`Store::rotate_refresh_token`).
+    /// Absent from other kinds, and from refresh tokens issued before rotation (whose own `jti`
+    /// then names their family).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+}
+
+impl Claims {
+    /// The refresh token family this token belongs to.
+    pub fn family(&self) -> &str {
+        self.fam.as_deref().unwrap_or(&self.jti)
+    }
 }
 
 /// Whom a token is issued to.
@@ -71,6 +84,8 @@ pub struct TokenKeys {
 pub struct Issued {
     pub token: String,
     pub expires_at: DateTime<Utc>,
+    /// Its `jti`.
+    pub id: String,
 }
 
 impl TokenKeys {
@@ -93,7 +108,23 @@ impl TokenKeys {
         }
     }
 
+    /// A token of `kind`; a refresh token starts a family of its own (a sign-in).
     pub fn issue(&self, kind: TokenKind, subject: Subject, now: DateTime<Utc>) -> Issued {
+        self.issue_in(kind, subject, now, None)
+    }
+
+    /// The next refresh token of `family`.
+    pub fn issue_refresh_in(&self, family: &str, subject: Subject, now: DateTime<Utc>) -> Issued {
+        self.issue_in(TokenKind::Refresh, subject, now, Some(family))
+    }
+
+    fn issue_in(
+        &self,
+        kind: TokenKind,
+        subject: Subject,
+        now: DateTime<Utc>,
+        family: Option<&str>,
+    ) -> Issued {
         let ttl =
             chrono::Duration::from_std(self.ttl(kind)).unwrap_or(chrono::Duration::minutes(15));
         let expires_at = now + ttl;
@@ -108,7 +139,8 @@ impl TokenKeys {
             typ: kind,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
-            jti,
+            fam: (kind == TokenKind::Refresh).then(|| family.unwrap_or(&jti).to_owned()),
+            jti: jti.clone(),
             ses: subject.session_epoch,
         };
         let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
@@ -120,6 +152,7 @@ impl TokenKeys {
         Issued {
             token: format!("{signing_input}.{signature}"),
             expires_at,
+            id: jti,
         }
     }
 
@@ -200,6 +233,19 @@ mod tests {
             ),
             Err(TokenError::Expired)
         );
+    }
+
+    #[test]
+    fn refresh_tokens_carry_their_family() {
+        let now = Utc::now();
+        let first = keys().issue(TokenKind::Refresh, subject(), now);
+        let claims = keys().verify(&first.token, TokenKind::Refresh, now).unwrap();
+        assert_eq!(claims.family(), first.id, "a sign-in starts a family");
+        let next = keys().issue_refresh_in(&first.id, subject(), now);
+        let claims = keys().verify(&next.token, TokenKind::Refresh, now).unwrap();
+        assert_eq!((claims.family(), claims.jti.as_str()), (first.id.as_str(), next.id.as_str()));
+        let access = keys().issue(TokenKind::Access, subject(), now);
+        assert_eq!(keys().verify(&access.token, TokenKind::Access, now).unwrap().fam, None);
     }
 
     #[test]

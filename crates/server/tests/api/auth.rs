@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use igny8_server::Settings;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, captured_log, seed_structure, TestApp, PASSWORD};
 
@@ -180,6 +180,41 @@ async fn refresh_trades_a_refresh_token_for_a_new_pair() {
         )
         .await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// Refresh tokens rotate: each works once. A spent one presented again means someone else holds a
+/// copy, so its whole family (every token since that sign-in) stops working; other sign-ins go on.
+#[tokio::test]
+async fn a_refresh_token_works_once_and_its_reuse_ends_the_family() {
+    let app = TestApp::spawn().await;
+    app.user("ann@example.com").await;
+    let refresh = |token: Value| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/auth/refresh/", None, json!({"refresh": token}))
+                .await
+        }
+    };
+    let first = app.login_tokens("ann@example.com").await["refresh"].clone();
+    let (s, b) = refresh(first.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let second = b["data"]["refresh"].clone();
+    assert_ne!(second, first);
+    let (s, b) = refresh(second.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let third = b["data"]["refresh"].clone();
+    // `second` again (a stolen copy, or the owner after the thief): refused, and the family ends.
+    let (s, b) = refresh(second).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+    let (s, b) = refresh(third).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+    let (s, b) = refresh(first).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "invalid_token");
+    assert!(captured_log().contains("a spent refresh token was presented again"));
+    // Another sign-in is another family.
+    let other = app.login_tokens("ann@example.com").await["refresh"].clone();
+    let (s, b) = refresh(other).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 }
 
 #[tokio::test]
