@@ -135,7 +135,13 @@ async fn measure(
     server::admin(
         bin,
         &scratch.url(),
-        &["user", "create", "--email", "owner@example.com", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "owner@example.com",
+            "--password-stdin",
+        ],
         Some("bench-password-1234\n"),
     )
     .await?;

@@ -120,7 +120,10 @@ pub async fn serve(
 /// descriptors) is logged and waited out, as a busy loop would only make it worse.
 async fn accept_failed(e: io::Error) {
     use io::ErrorKind::*;
-    if matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused) {
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused
+    ) {
         return;
     }
     tracing::error!(error = %e, "accepting a connection failed");

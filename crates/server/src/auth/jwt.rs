@@ -239,13 +239,24 @@ mod tests {
     fn refresh_tokens_carry_their_family() {
         let now = Utc::now();
         let first = keys().issue(TokenKind::Refresh, subject(), now);
-        let claims = keys().verify(&first.token, TokenKind::Refresh, now).unwrap();
+        let claims = keys()
+            .verify(&first.token, TokenKind::Refresh, now)
+            .unwrap();
         assert_eq!(claims.family(), first.id, "a sign-in starts a family");
         let next = keys().issue_refresh_in(&first.id, subject(), now);
         let claims = keys().verify(&next.token, TokenKind::Refresh, now).unwrap();
-        assert_eq!((claims.family(), claims.jti.as_str()), (first.id.as_str(), next.id.as_str()));
+        assert_eq!(
+            (claims.family(), claims.jti.as_str()),
+            (first.id.as_str(), next.id.as_str())
+        );
         let access = keys().issue(TokenKind::Access, subject(), now);
-        assert_eq!(keys().verify(&access.token, TokenKind::Access, now).unwrap().fam, None);
+        assert_eq!(
+            keys()
+                .verify(&access.token, TokenKind::Access, now)
+                .unwrap()
+                .fam,
+            None
+        );
     }
 
     #[test]

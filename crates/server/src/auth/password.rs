@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(hashing.verify("correct horse", None).await, Ok(false));
         assert_eq!(hashing.verify("x", Some("not a hash")).await, Ok(false));
         let stored = hashing.hash("battery staple").await.unwrap();
-        assert_eq!(hashing.verify("battery staple", Some(&stored)).await, Ok(true));
+        assert_eq!(
+            hashing.verify("battery staple", Some(&stored)).await,
+            Ok(true)
+        );
     }
 
     /// 12 callers, 3 turns: never more than 3 run at once; with a wait shorter than the work, the

@@ -351,7 +351,9 @@ async fn json_answers_are_never_stored_by_caches() {
         app.client
             .post(app.url("/api/v1/auth/login/"))
             .json(&json!({"email": "ann@example.com", "password": PASSWORD})),
-        app.client.get(app.url("/api/v1/auth/sites/")).bearer_auth(&fx.key),
+        app.client
+            .get(app.url("/api/v1/auth/sites/"))
+            .bearer_auth(&fx.key),
         app.client.get(app.url("/api/v1/auth/sites/")),
         app.client.get(app.url("/api/v1/nothing-here/")),
         app.client.get(app.url("/livez")),

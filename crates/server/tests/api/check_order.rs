@@ -116,9 +116,18 @@ async fn a_users_token_is_refused_the_plugins_steps_after_the_site_is_checked() 
     let jwt = app.login("ann@example.com").await;
     for (rest, body) in [
         ("content/batch/", json!({"items": []})),
-        ("content/full-sync/", json!({"action": "start", "run_id": "r"})),
-        ("content/full-sync/", json!({"action": "finish", "run_id": "r"})),
-        ("content/verify/", json!({"action": "buckets", "type": "post", "buckets": []})),
+        (
+            "content/full-sync/",
+            json!({"action": "start", "run_id": "r"}),
+        ),
+        (
+            "content/full-sync/",
+            json!({"action": "finish", "run_id": "r"}),
+        ),
+        (
+            "content/verify/",
+            json!({"action": "buckets", "type": "post", "buckets": []}),
+        ),
         ("content/verify/", json!({"action": "done"})),
     ] {
         let (s, b) = app.post(&path(&ann, rest), Some(&jwt), body).await;

@@ -836,7 +836,9 @@ async fn verification_finds_differences_repairs_them_and_then_proves_the_copy_eq
 async fn verifying_items_from_the_middle_of_a_bucket_is_refused_and_deletes_nothing() {
     let app = TestApp::spawn().await;
     let fx = app.fixture("ann@example.com").await;
-    let held: Vec<Value> = (1..=20).map(|id| post("post", id, T1, "publish", "x")).collect();
+    let held: Vec<Value> = (1..=20)
+        .map(|id| post("post", id, T1, "publish", "x"))
+        .collect();
     send(&app, &fx, held).await;
     for (start, size) in [(5, 10), (1, 10_000), (15, 10)] {
         let (s, b) = app
@@ -849,7 +851,10 @@ async fn verifying_items_from_the_middle_of_a_bucket_is_refused_and_deletes_noth
         assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
         assert!(b["errors"]["start"].is_array(), "{b}");
     }
-    assert_eq!(listed_ids(&app, &fx, "").await, (1..=20).collect::<Vec<_>>());
+    assert_eq!(
+        listed_ids(&app, &fx, "").await,
+        (1..=20).collect::<Vec<_>>()
+    );
     // A bucket's own first id is fine: bucket [10, 19] without 10..=19 deletes those.
     let (s, b) = app
         .post(
@@ -859,7 +864,10 @@ async fn verifying_items_from_the_middle_of_a_bucket_is_refused_and_deletes_noth
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(listed_ids(&app, &fx, "").await, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 20]);
+    assert_eq!(
+        listed_ids(&app, &fx, "").await,
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 20]
+    );
 }
 
 #[tokio::test]
@@ -874,7 +882,11 @@ async fn a_resync_request_that_is_not_an_object_is_refused() {
     }
     assert_eq!(status(&app, &fx).await["full_sync_requested"], false);
     let (s, _) = app
-        .post(&path(&fx, "content/resync-request/"), Some(&fx.key), json!({}))
+        .post(
+            &path(&fx, "content/resync-request/"),
+            Some(&fx.key),
+            json!({}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
 }

@@ -43,7 +43,11 @@ async fn read_answer(stream: &mut TcpStream) -> (String, String) {
             break i + 4;
         }
         let n = stream.read(&mut buf).await.expect("the answer is read");
-        assert!(n > 0, "closed before answering: {}", String::from_utf8_lossy(&got));
+        assert!(
+            n > 0,
+            "closed before answering: {}",
+            String::from_utf8_lossy(&got)
+        );
         got.extend_from_slice(&buf[..n]);
     };
     let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
@@ -94,10 +98,9 @@ async fn sign_ins_beyond_the_hashing_cap_get_503_with_retry_after() {
     }
     let attempts: Vec<_> = (0..16)
         .map(|n| {
-            let request = app
-                .client
-                .post(app.url("/api/v1/auth/login/"))
-                .json(&json!({"email": format!("u{}@example.com", n % 4), "password": "wrong password"}));
+            let request = app.client.post(app.url("/api/v1/auth/login/")).json(
+                &json!({"email": format!("u{}@example.com", n % 4), "password": "wrong password"}),
+            );
             tokio::spawn(async move { request.send().await.unwrap() })
         })
         .collect();
@@ -222,7 +225,8 @@ async fn a_body_that_never_arrives_is_answered_408_and_closed() {
 async fn a_slow_body_within_its_timeout_is_served() {
     let app = TestApp::spawn_with(with_limits(quick(200, 10_000, 30_000, 100))).await;
     app.user("ann@example.com").await;
-    let body = json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD}).to_string();
+    let body =
+        json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD}).to_string();
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "POST /api/v1/auth/login/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
@@ -251,7 +255,10 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     let mut third = TcpStream::connect(app.addr).await.unwrap();
     third.write_all(LIVEZ).await.unwrap();
     let waited = tokio::time::timeout(Duration::from_millis(500), read_answer(&mut third)).await;
-    assert!(waited.is_err(), "a third connection was served beyond the cap");
+    assert!(
+        waited.is_err(),
+        "a third connection was served beyond the cap"
+    );
     drop(open.pop());
     let (status, _) = tokio::time::timeout(Duration::from_secs(5), read_answer(&mut third))
         .await
