@@ -7,8 +7,8 @@ pub mod config;
 pub mod dashboard;
 pub mod downloads;
 pub mod nudge;
-pub mod services;
 pub mod serve;
+pub mod services;
 mod state;
 
 use std::future::Future;

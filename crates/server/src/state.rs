@@ -7,8 +7,8 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 
 use crate::auth::jwt::TokenKeys;
-use crate::nudge::OutgoingClient;
 use crate::auth::password::Hashing;
+use crate::nudge::OutgoingClient;
 use crate::Settings;
 
 #[derive(Clone)]

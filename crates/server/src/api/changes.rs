@@ -14,9 +14,9 @@ use igny8_store::{ChangeFilter, Site, SiteIntegration};
 use serde_json::{json, Value};
 
 use super::content::whole_param;
-use super::extract::ContentBytes;
+use super::extract::LaterBody;
 use super::integrations::{ok, path_id};
-use super::{ApiError, Caller, JsonBody};
+use super::{ApiError, Caller};
 use crate::services::changes as service;
 use crate::AppState;
 
@@ -51,7 +51,7 @@ pub async fn create(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: ContentBytes,
+    body: LaterBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (user_id, integration, site) = user_of(&state, &caller, &id).await?;
     let header_key = match headers.get("idempotency-key") {
@@ -61,7 +61,7 @@ pub async fn create(
                 .map_err(|_| ApiError::validation("Idempotency-Key", "must be printable ASCII"))?,
         ),
     };
-    let request = ChangeRequest::parse(&body.json()?, header_key)?;
+    let request = ChangeRequest::parse(&body.content().await?, header_key)?;
     let (change, created) = service::queue(&state, &integration, &site, user_id, request).await?;
     let status = if created {
         StatusCode::ACCEPTED
@@ -159,11 +159,11 @@ pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
-    body: ContentBytes,
+    body: LaterBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (user_id, integration, _) = user_of(&state, &caller, &id).await?;
     let cid = path_id(&cid)?;
-    let body = body.json()?;
+    let body = body.content().await?;
     let (resolved, next) = service::resolve(&state, &integration, user_id, cid, &body).await?;
     Ok(match next {
         Some(next) => (StatusCode::CREATED, ok(json!(next))),
@@ -175,9 +175,10 @@ pub async fn register_receiver(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_of(&state, &caller, &id).await?;
+    let body = body.json(&state).await?;
     service::register_receiver(&state, integration.id, &body).await?;
     Ok(ok(json!({"registered": true})))
 }
@@ -209,10 +210,10 @@ pub async fn results(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: ContentBytes,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_of(&state, &caller, &id).await?;
-    let answers = service::report(&state, integration.id, &body.json()?).await?;
+    let answers = service::report(&state, integration.id, &body.content().await?).await?;
     Ok(ok(json!({"results": answers})))
 }
 
@@ -222,10 +223,11 @@ pub async fn update_integration(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let (_, integration, site) = user_of(&state, &caller, &id).await?;
     Caller::require_active(&site)?;
+    let body = body.json(&state).await?;
     let Some(obj) = body.as_object() else {
         return Err(ApiError::validation("", "must be an object"));
     };

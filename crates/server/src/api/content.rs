@@ -76,7 +76,7 @@ pub async fn batch(
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_writer(&state, &caller, &id).await?;
-    let body = body.batch().await?;
+    let body = body.content().await?;
     let batch = Arc::new(Batch::parse(&body).map_err(|e| match e {
         BatchError::TooManyItems => ApiError::TooManyItems(MAX_BATCH_ITEMS),
         BatchError::Invalid(errors) => ApiError::Validation(errors),

@@ -43,8 +43,9 @@ impl LaterBody {
         read_json(self.0, state.settings.max_body_bytes).await
     }
 
-    /// A content batch's body, up to the protocol's own limit (`MAX_BATCH_BYTES`).
-    pub async fn batch(self) -> Result<Value, ApiError> {
+    /// A body up to the content protocol's own limit (`MAX_BATCH_BYTES`): a content batch, or a
+    /// change that carries a post's whole content.
+    pub async fn content(self) -> Result<Value, ApiError> {
         read_json(self.0, MAX_BATCH_BYTES).await
     }
 }
@@ -121,23 +122,5 @@ fn classify(e: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "unexpected data",
         serde_json::error::Category::Io => "it could not be read",
-    }
-}
-
-/// A body of up to the content protocol's limit (`MAX_BATCH_BYTES`) as bytes: a change may carry
-/// a post's whole content. The handler parses it after its credential and tenant checks.
-pub struct ContentBytes(pub Bytes);
-
-impl FromRequest<AppState> for ContentBytes {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
-        read_body(req, MAX_BATCH_BYTES).await.map(ContentBytes)
-    }
-}
-
-impl ContentBytes {
-    pub fn json(&self) -> Result<Value, ApiError> {
-        parse_json(&self.0)
     }
 }
