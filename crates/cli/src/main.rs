@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
+use igny8_server::metrics::StoreTimings;
 use igny8_server::serve::ConnectionLimits;
-use igny8_server::Settings;
+use igny8_server::{Metrics, Settings};
 use igny8_store::Store;
 
 /// mimalloc instead of the system allocator: a request allocates and frees hundreds of small
@@ -99,6 +100,9 @@ struct ServeArgs {
     /// Connections open at once; more wait in the listen queue.
     #[arg(long, env = "IGNY8_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics (a private address: it has no auth).
+    #[arg(long, env = "IGNY8_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -121,12 +125,13 @@ async fn main() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            init_logging(&args.log_format, "info");
+            let metrics = Metrics::new();
+            init_logging(&args.log_format, "info", Some(metrics.store_timings()));
             let store = open_store(&cli.database).await?;
-            serve(args, store).await
+            serve(args, store, metrics).await
         }
         Command::Migrate => {
-            init_logging("text", "warn");
+            init_logging("text", "warn", None);
             open_store(&cli.database).await?;
             admin::say(
                 cli.json,
@@ -136,29 +141,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => {
-            init_logging("text", "warn");
+            init_logging("text", "warn", None);
             admin::user(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
         }
         Command::Site(cmd) => {
-            init_logging("text", "warn");
+            init_logging("text", "warn", None);
             admin::site(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
         }
     }
 }
 
-fn init_logging(format: &str, default_level: &str) {
+/// Logs to stderr at `IGNY8_LOG` (else `default_level`); with `store_timings`, every store
+/// operation is also timed for the metrics, whatever the log level.
+fn init_logging(format: &str, default_level: &str, store_timings: Option<StoreTimings>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("IGNY8_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     // Colours only for a terminal: a log file or a collector gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
+    let fmt = if format == "json" {
+        fmt.json().with_filter(filter).boxed()
     } else {
-        builder.init();
-    }
+        fmt.with_filter(filter).boxed()
+    };
+    let timings = store_timings.map(|t| {
+        t.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("igny8_store")
+        }))
+    });
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(timings)
+        .init();
 }
 
 /// The database URL without its password, for messages.
@@ -197,7 +215,7 @@ async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, store: Arc<dyn Store>, metrics: Metrics) -> anyhow::Result<()> {
     let defaults = Settings::default();
     let settings = Settings {
         jwt_secret: args.jwt_secret,
@@ -222,7 +240,26 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}: is another server running there?", args.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "igny8 listening: open http://{addr}/");
-    igny8_server::launch_with_listener(settings, store, listener, shutdown_signal()).await?;
+    let metrics_listener = match args.metrics_addr {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the metrics address {at}"))?;
+            let at = listener.local_addr()?;
+            tracing::info!(%at, "metrics at http://{at}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    igny8_server::launch(
+        settings,
+        store,
+        metrics,
+        listener,
+        metrics_listener,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("igny8 stopped");
     Ok(())
 }

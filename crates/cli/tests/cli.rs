@@ -263,6 +263,11 @@ fn serve(db: &Db, port: u16) -> (std::process::Child, String) {
 
 /// `igny8 serve` with logs in `format` on a pipe, once `/healthz` answers (its body).
 fn serve_logging(db: &Db, port: u16, format: &str) -> (std::process::Child, String) {
+    serve_with(db, port, &["--log-format", format])
+}
+
+/// `igny8 serve` with more flags, logs on a pipe, once `/healthz` answers (its body).
+fn serve_with(db: &Db, port: u16, flags: &[&str]) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_igny8"))
         .args([
             "--database",
@@ -270,9 +275,8 @@ fn serve_logging(db: &Db, port: u16, format: &str) -> (std::process::Child, Stri
             "serve",
             "--addr",
             &format!("127.0.0.1:{port}"),
-            "--log-format",
-            format,
         ])
+        .args(flags)
         .env("IGNY8_JWT_SECRET", "a-secret-that-must-not-be-logged")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -319,6 +323,73 @@ fn serve_answers_on_its_port_and_stops_on_sigterm() {
         "structured request log: {log}"
     );
     assert!(!log.contains("a-secret-that-must-not-be-logged"));
+}
+
+/// The metrics address serves what the server counted, store operations included (timed from
+/// their `tracing` spans, at any log level); every JSON log line of a request names its id.
+#[test]
+fn metrics_on_their_own_address_time_the_store_and_logs_carry_request_ids() {
+    let db = fresh_db("metrics");
+    let (port, metrics_port) = (free_port(), free_port());
+    let key = owner_with_key(&db);
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let (server, _) = serve_with(
+        &db,
+        port,
+        &["--log-format", "json", "--metrics-addr", &metrics_addr],
+    );
+    let client = reqwest::Client::new();
+    let status = block_on(async {
+        client
+            .get(format!("http://127.0.0.1:{port}/api/v1/auth/sites/"))
+            .bearer_auth(&key)
+            .header("x-request-id", "cli-request-42")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 200);
+    let text = block_on(async {
+        reqwest::get(format!("http://{metrics_addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let (exit, log) = stop(server);
+    assert!(exit.success());
+    assert!(
+        text.lines().any(|l| l.starts_with(
+            "igny8_store_operation_duration_seconds_count{store=\"sqlite\",operation=\"api_key_by_prefix\"}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(
+        "igny8_http_requests_total{method=\"GET\",route=\"/api/v1/auth/sites\",status=\"200\"} 1"
+    ));
+    let request_line = log
+        .lines()
+        .find(|l| l.contains("\"route\":\"/api/v1/auth/sites\""))
+        .expect("the request is logged");
+    assert!(
+        request_line.contains("\"id\":\"cli-request-42\""),
+        "{request_line}"
+    );
+}
+
+/// A user, a site and its API key, made with the admin commands; answers the key.
+fn owner_with_key(db: &Db) -> String {
+    let site = owner_with_site(db, "ops@example.com", "https://ops.example");
+    json(
+        db,
+        &["site", "key", "create", "--site", &site.to_string()],
+        None,
+    )["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// POSTs `body` with the site key `key` and answers the JSON answer.

@@ -6,7 +6,9 @@ pub mod auth;
 pub mod config;
 pub mod dashboard;
 pub mod downloads;
+pub mod metrics;
 pub mod nudge;
+pub mod request_id;
 pub mod serve;
 pub mod services;
 mod state;
@@ -19,6 +21,7 @@ use igny8_store::Store;
 use tokio::net::TcpListener;
 
 pub use config::Settings;
+pub use metrics::Metrics;
 pub use state::AppState;
 
 /// The whole application: API and dashboard routes over one state.
@@ -27,8 +30,12 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(dashboard::router())
         .merge(downloads::router())
-        .layer(axum::middleware::from_fn(api::log_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::log_requests,
+        ))
         .layer(axum::middleware::from_fn(api::security_headers))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
@@ -40,8 +47,52 @@ pub async fn launch_with_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    launch(settings, store, Metrics::new(), listener, None, shutdown).await
+}
+
+/// `launch_with_listener`, counting into `metrics`, and serving them on `metrics_listener` when
+/// there is one (`GET /metrics`, with the same limits on slow clients).
+pub async fn launch(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    metrics: Metrics,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let limits = settings.connections;
-    let state = AppState::new(settings, store).await?;
-    serve::serve(listener, app(state), limits, shutdown).await?;
+    let state = AppState::new(settings, store.clone(), metrics.clone()).await?;
+    // One shutdown for both listeners.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    };
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let api = serve::serve(
+        listener,
+        app(state),
+        limits,
+        Some(metrics.clone()),
+        stopped(),
+    );
+    match metrics_listener {
+        Some(metrics_listener) => {
+            let scrape = serve::serve(
+                metrics_listener,
+                metrics.router(store),
+                limits,
+                None,
+                stopped(),
+            );
+            tokio::try_join!(api, scrape)?;
+        }
+        None => api.await?,
+    }
     Ok(())
 }

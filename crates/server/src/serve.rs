@@ -24,6 +24,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
+use crate::metrics::Metrics;
+
 /// How long a client may take, and how many connections may be open at once.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -80,6 +82,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    metrics: Option<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -104,9 +107,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let (app, stop, open) = (app.clone(), stop_rx.clone(), open_rx.clone());
+        let counted = metrics.as_ref().map(Metrics::connection_opened);
         tokio::spawn(async move {
             connection(stream, remote, app, limits, stop).await;
-            drop((slot, open));
+            drop((slot, open, counted));
         });
     }
     drop(listener);

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::Hashing;
+use crate::metrics::Metrics;
 use crate::nudge::OutgoingClient;
 use crate::Settings;
 
@@ -19,10 +20,15 @@ pub struct AppState {
     /// Requests to sites (nudges), refused to private addresses unless the settings allow them.
     pub outgoing: OutgoingClient,
     pub passwords: Arc<Hashing>,
+    pub metrics: Metrics,
 }
 
 impl AppState {
-    pub async fn new(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub async fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
         let secret = match &settings.jwt_secret {
             Some(s) => s.clone(),
             None => {
@@ -47,6 +53,7 @@ impl AppState {
             )),
             settings: Arc::new(settings),
             store,
+            metrics,
         })
     }
 }

@@ -321,6 +321,13 @@ impl Store for PostgresStore {
         .ok_or(StoreError::NotFound)
     }
 
+    fn pool_usage(&self) -> Option<igny8_store::PoolUsage> {
+        Some(igny8_store::PoolUsage {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
     #[instrument(skip_all)]
     async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome> {
         let now_ms = rotation.now.timestamp_millis();

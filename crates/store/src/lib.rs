@@ -58,6 +58,11 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or upgrades the schema; safe to call on every start.
     async fn migrate(&self) -> Result<()>;
 
+    /// The connection pool's usage now, for the metrics; `None` where there is no pool to watch.
+    fn pool_usage(&self) -> Option<PoolUsage> {
+        None
+    }
+
     /// A server-wide secret by name, created from `make` on first use (first writer wins).
     async fn server_secret(&self, name: &str, make: String) -> Result<String>;
 

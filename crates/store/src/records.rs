@@ -170,6 +170,13 @@ impl TypeBound {
     }
 }
 
+/// How many connections a store's pool holds, and how many of them are idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub size: u32,
+    pub idle: u32,
+}
+
 /// A key of the sign-in limits (`email:…`, `ip:…`) and how many attempts it may make per window.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitKey<'a> {

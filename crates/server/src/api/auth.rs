@@ -47,6 +47,7 @@ pub async fn check_credentials(
         .record_login_attempt(&keys, state.settings.login_window, Utc::now())
         .await?
     {
+        state.metrics.sign_in_refused("rate_limited");
         return Err(ApiError::RateLimited(wait));
     }
     let user = match Email::parse(email) {
@@ -57,11 +58,13 @@ pub async fn check_credentials(
         return Err(ApiError::InvalidCredentials);
     }
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    let _checking = state.metrics.password_check();
     match state.passwords.verify(password, stored).await {
         Ok(true) => user.ok_or(ApiError::InvalidCredentials),
         Ok(false) => Err(ApiError::InvalidCredentials),
         Err(Busy) => {
             tracing::warn!("sign-in refused: every password hashing turn is taken");
+            state.metrics.sign_in_refused("busy");
             Err(ApiError::Busy)
         }
     }

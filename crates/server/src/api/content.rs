@@ -116,6 +116,7 @@ pub async fn batch(
         .store
         .record_integration_sync(integration.id, status, at, error)
         .await?;
+    state.metrics.content_items(applied, stale, rejected);
     tracing::info!(
         integration_id = integration.id,
         items = outcomes.len(),
@@ -256,6 +257,7 @@ pub async fn full_sync(
         "request" => {
             let answer =
                 record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
+            state.metrics.full_sync("requested");
             tracing::info!(integration_id = integration.id, "full sync requested");
             Ok(answer)
         }
@@ -273,6 +275,7 @@ pub async fn full_sync(
                     Ok(())
                 })
                 .await?;
+            state.metrics.full_sync("started");
             tracing::info!(integration_id = integration.id, run_id, "full sync started");
             Ok(ok(status_view(&sync, &integration)))
         }
@@ -286,6 +289,7 @@ pub async fn full_sync(
                 .await?;
             let keep = kept_types(&integration, &max_ids);
             let deleted = state.store.prune_content(integration.id, &keep).await?;
+            state.metrics.full_sync("finished");
             tracing::info!(
                 integration_id = integration.id,
                 run_id,
@@ -575,6 +579,7 @@ pub async fn verify(
                     Ok(())
                 })
                 .await?;
+            state.metrics.verification(sync.verify_state.as_str());
             tracing::info!(
                 integration_id = integration.id,
                 state = sync.verify_state.as_str(),

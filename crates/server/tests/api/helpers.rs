@@ -18,6 +18,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` answers (`--metrics-addr`).
+    pub metrics_addr: SocketAddr,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -96,17 +98,27 @@ impl TestApp {
         let store: Arc<dyn Store> = Arc::new(store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics_listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let server_store = store.clone();
         tokio::spawn(async move {
-            igny8_server::launch_with_listener(settings, server_store, listener, async {
-                let _ = rx.await;
-            })
+            igny8_server::launch(
+                settings,
+                server_store,
+                igny8_server::Metrics::new(),
+                listener,
+                Some(metrics_listener),
+                async {
+                    let _ = rx.await;
+                },
+            )
             .await
             .expect("server runs");
         });
         Self {
             addr,
+            metrics_addr,
             client: reqwest::Client::new(),
             store,
             shutdown: Some(tx),

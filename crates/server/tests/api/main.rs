@@ -11,4 +11,5 @@ mod downloads;
 mod integrations;
 mod limits;
 mod openapi;
+mod operators;
 mod structure;
