@@ -5,6 +5,7 @@ mod admin;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,18 @@ enum Command {
     /// WordPress sites and their API keys.
     #[command(subcommand)]
     Site(admin::SiteCommand),
+    /// Copy the SQLite database into FILE, consistent while the server runs.
+    Backup {
+        /// The backup file to write (replaced when it exists).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE (stop `igny8 serve` first).
+    Restore {
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -148,6 +161,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("text", "warn", None);
             admin::site(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
         }
+        Command::Backup { to } => {
+            init_logging("text", "warn", None);
+            let url = sqlite_only(&cli.database, "backup")?;
+            let written =
+                tokio::task::spawn_blocking(move || igny8_store_sqlite::backup::backup(&url, &to))
+                    .await??;
+            admin::say(
+                cli.json,
+                serde_json::json!({"success": true, "backup": written.path, "bytes": written.bytes}),
+                || {
+                    format!(
+                        "Backed up {} to {} ({} bytes, integrity checked).",
+                        redact(&cli.database),
+                        written.path.display(),
+                        written.bytes
+                    )
+                },
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            init_logging("text", "warn", None);
+            let url = sqlite_only(&cli.database, "restore")?;
+            let (restore_url, shown) = (url.clone(), from.clone());
+            tokio::task::spawn_blocking(move || {
+                igny8_store_sqlite::backup::restore(&from, &restore_url)
+            })
+            .await??;
+            // An older backup gets the schema this version needs.
+            open_store(&url).await?;
+            admin::say(
+                cli.json,
+                serde_json::json!({"success": true, "restored": shown, "database": redact(&url)}),
+                || format!("Restored {} into {}.", shown.display(), redact(&url)),
+            );
+            Ok(())
+        }
     }
 }
 
@@ -177,6 +227,18 @@ fn init_logging(format: &str, default_level: &str, store_timings: Option<StoreTi
         .with(fmt)
         .with(timings)
         .init();
+}
+
+/// Backups and restores are SQLite's; a PostgreSQL database has its own tools (`pg_dump`).
+fn sqlite_only(url: &str, what: &str) -> anyhow::Result<String> {
+    if url.starts_with("sqlite:") {
+        Ok(url.to_owned())
+    } else {
+        anyhow::bail!(
+            "igny8 {what} works on the embedded SQLite database; for {} use PostgreSQL's own tools (pg_dump, pg_restore)",
+            redact(url)
+        )
+    }
 }
 
 /// The database URL without its password, for messages.

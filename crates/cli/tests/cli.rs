@@ -268,7 +268,19 @@ fn serve_logging(db: &Db, port: u16, format: &str) -> (std::process::Child, Stri
 
 /// `igny8 serve` with more flags, logs on a pipe, once `/healthz` answers (its body).
 fn serve_with(db: &Db, port: u16, flags: &[&str]) -> (std::process::Child, String) {
+    serve_env(db, port, flags, &[])
+}
+
+/// `serve_with`, with environment variables (the log pipe is read only at the end: a test that
+/// sends many requests quiets the log, or the full pipe would stall the server).
+fn serve_env(
+    db: &Db,
+    port: u16,
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_igny8"))
+        .envs(env.iter().copied())
         .args([
             "--database",
             &db.url,
@@ -575,4 +587,165 @@ fn a_server_killed_mid_batch_applies_nothing_and_a_resend_converges() {
     assert_eq!(held_posts(&file), 500);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// `igny8 backup` while a site keeps sending batches: the backup opens, passes `integrity_check`,
+/// and holds every batch acknowledged before it began; `igny8 restore` brings it back.
+#[test]
+fn a_backup_under_write_load_holds_every_acknowledged_batch_and_restores() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    const PER_BATCH: i64 = 20;
+
+    let db = fresh_db("backup");
+    assert!(igny8(&db, &["migrate"], None).status.success());
+    let site_id = owner_with_site(&db, "ann@example.com", "https://blog.example");
+    let key = json(
+        &db,
+        &["site", "key", "create", "--site", &site_id.to_string()],
+        None,
+    )["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = free_port();
+    let (server, _) = serve_env(&db, port, &[], &[("IGNY8_LOG", "warn")]);
+    let client = reqwest::Client::new();
+    let created = post_json(
+        &client,
+        integrations_url(port),
+        &key,
+        &serde_json::json!({"site": site_id}),
+    );
+    let batch_url = format!(
+        "{}{}/content/batch/",
+        integrations_url(port),
+        created["data"]["id"].as_i64().unwrap()
+    );
+
+    // The site: batch n holds posts n*20+1 ..= n*20+20; each acknowledged one is recorded.
+    let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let stop_writing = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (acknowledged, stop_writing) = (acknowledged.clone(), stop_writing.clone());
+        let key = key.clone();
+        // One runtime and one client for the whole loop: a client's pooled connections belong to
+        // the runtime that opened them.
+        std::thread::spawn(move || {
+            block_on(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                let mut n = 0;
+                while !stop_writing.load(Ordering::SeqCst) {
+                    let items: Vec<Value> = (n * PER_BATCH + 1..=n * PER_BATCH + PER_BATCH)
+                        .map(|id| {
+                            serde_json::json!({"op": "upsert", "kind": "post", "type": "post",
+                            "wp_id": id, "modified_gmt": "2025-11-22 10:00:00",
+                            "data": {"title": format!("Post {id}"), "slug": format!("post-{id}"),
+                                     "status": "publish", "content": "x".repeat(2_000)}})
+                        })
+                        .collect();
+                    let answer: Value = client
+                        .post(&batch_url)
+                        .bearer_auth(&key)
+                        .json(&serde_json::json!({"items": items}))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    assert_eq!(answer["data"]["applied"], PER_BATCH, "{answer}");
+                    acknowledged.lock().unwrap().push(n);
+                    n += 1;
+                }
+            })
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the site's batches are not acknowledged"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before: Vec<i64> = acknowledged.lock().unwrap().clone();
+    let file = db._dir.join("igny8-backup.db");
+    let answer = json(&db, &["backup", "--to", file.to_str().unwrap()], None);
+    assert_eq!(answer["success"], true, "{answer}");
+    let during = acknowledged.lock().unwrap().len();
+    std::thread::sleep(Duration::from_millis(200));
+    stop_writing.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    let after = acknowledged.lock().unwrap().len();
+    stop(server);
+    assert!(after > before.len(), "the writes went on around the backup");
+
+    let backup = rusqlite::Connection::open(&file).unwrap();
+    let verdict: String = backup
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    let mode: String = backup
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "one file, no -wal needed");
+    for n in &before {
+        let held: i64 = backup
+            .query_row(
+                "SELECT COUNT(*) FROM content WHERE wp_id BETWEEN ? AND ?",
+                [n * PER_BATCH + 1, n * PER_BATCH + PER_BATCH],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            held, PER_BATCH,
+            "batch {n} was acknowledged before the backup"
+        );
+    }
+    let in_backup: i64 = backup
+        .query_row("SELECT COUNT(*) FROM content", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(in_backup % PER_BATCH, 0, "whole batches only");
+    assert!(in_backup <= i64::try_from(during).unwrap() * PER_BATCH + PER_BATCH);
+    drop(backup);
+
+    // Restore into a new place; the admin commands and the server see it.
+    let restored = fresh_db("restored");
+    let answer = json(
+        &restored,
+        &["restore", "--from", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(
+        held_posts(restored.url.trim_start_matches("sqlite://")),
+        in_backup
+    );
+    let sites = json(
+        &restored,
+        &["site", "list", "--owner", "ann@example.com"],
+        None,
+    );
+    assert!(
+        sites.to_string().contains("https://blog.example"),
+        "{sites}"
+    );
+
+    // Not every file is a backup.
+    let stranger = restored._dir.join("stranger.db");
+    rusqlite::Connection::open(&stranger)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let refused = igny8(
+        &restored,
+        &["restore", "--from", stranger.to_str().unwrap()],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an igny8 database"));
 }

@@ -4,6 +4,7 @@
 //! caller's closure (`config_json`, the sync state) read, change, then write only if the row is
 //! still what was read, retrying otherwise.
 
+pub mod backup;
 mod changes;
 mod conn;
 mod content;
