@@ -26,23 +26,26 @@ const IGNY8_UNSYNCED_STATUSES = array( 'auto-draft', 'inherit' );
 
 /**
  * The post types and taxonomies whose content is synced: those enabled in the platform's effective
- * settings (stored from the last update-structure answer) that exist on this site.
+ * settings (stored from the last update-structure answer) among those this site reports (public, not
+ * excluded: igny8_reportable_types()). A platform answer enabling anything else (user requests,
+ * changesets, a shop's orders) changes nothing; only the site's own igny8_sync_* filters can add a type.
  *
  * @return array{post_types: array<string, int>, taxonomies: array<string, int>} name => fetch_limit.
  */
 function igny8_sync_types() {
-	$effective = igny8_get_effective_settings();
-	$enabled   = array(
+	$effective  = igny8_get_effective_settings();
+	$reportable = igny8_reportable_types();
+	$enabled    = array(
 		'post_types' => array(),
 		'taxonomies' => array(),
 	);
 	foreach ( $effective['post_types'] as $name => $entry ) {
-		if ( ! empty( $entry['enabled'] ) && post_type_exists( $name ) ) {
+		if ( ! empty( $entry['enabled'] ) && isset( $reportable['post_types'][ $name ] ) ) {
 			$enabled['post_types'][ $name ] = isset( $entry['fetch_limit'] ) ? max( 1, (int) $entry['fetch_limit'] ) : 100;
 		}
 	}
 	foreach ( $effective['taxonomies'] as $name => $entry ) {
-		if ( ! empty( $entry['enabled'] ) && taxonomy_exists( $name ) ) {
+		if ( ! empty( $entry['enabled'] ) && isset( $reportable['taxonomies'][ $name ] ) ) {
 			$enabled['taxonomies'][ $name ] = isset( $entry['fetch_limit'] ) ? max( 1, (int) $entry['fetch_limit'] ) : 100;
 		}
 	}

@@ -170,6 +170,31 @@ function igny8_get_effective_settings() {
  * --------------------------------------------------------------------------------------------------- */
 
 /**
+ * The post types and taxonomies this site reports to IGNY8: public ones, less those the igny8_excluded_*
+ * filters leave out. Content is only ever synced from these, whatever a platform answer enables.
+ *
+ * @return array{post_types: array<string, WP_Post_Type>, taxonomies: array<string, WP_Taxonomy>}
+ */
+function igny8_reportable_types() {
+	/**
+	 * Post types never reported to IGNY8 (nor synced).
+	 *
+	 * @param string[] $excluded Post type names. Default: attachment.
+	 */
+	$excluded_post_types = (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) );
+	/**
+	 * Taxonomies never reported to IGNY8 (nor synced).
+	 *
+	 * @param string[] $excluded Taxonomy names. Default: post_format.
+	 */
+	$excluded_taxonomies = (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) );
+	return array(
+		'post_types' => array_diff_key( get_post_types( array( 'public' => true ), 'objects' ), array_flip( array_filter( $excluded_post_types, 'is_string' ) ) ),
+		'taxonomies' => array_diff_key( get_taxonomies( array( 'public' => true ), 'objects' ), array_flip( array_filter( $excluded_taxonomies, 'is_string' ) ) ),
+	);
+}
+
+/**
  * What this site holds: every public post type and taxonomy with its label, count, and sync settings.
  *
  * Counts take two queries whatever the site's size: one GROUP BY over wp_posts for all post types'
@@ -180,32 +205,10 @@ function igny8_get_effective_settings() {
  * @return array{post_types: array<string, array>, taxonomies: array<string, array>}
  */
 function igny8_get_site_structure() {
-	/**
-	 * Post types never reported to IGNY8.
-	 *
-	 * @param string[] $excluded Post type names. Default: attachment.
-	 */
-	$excluded_post_types = (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) );
-	/**
-	 * Taxonomies never reported to IGNY8.
-	 *
-	 * @param string[] $excluded Taxonomy names. Default: post_format.
-	 */
-	$excluded_taxonomies = (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) );
-	$effective           = igny8_get_effective_settings();
-
-	$post_types = array();
-	foreach ( get_post_types( array( 'public' => true ), 'objects' ) as $name => $object ) {
-		if ( ! in_array( $name, $excluded_post_types, true ) ) {
-			$post_types[ $name ] = $object;
-		}
-	}
-	$taxonomies = array();
-	foreach ( get_taxonomies( array( 'public' => true ), 'objects' ) as $name => $object ) {
-		if ( ! in_array( $name, $excluded_taxonomies, true ) ) {
-			$taxonomies[ $name ] = $object;
-		}
-	}
+	$types      = igny8_reportable_types();
+	$effective  = igny8_get_effective_settings();
+	$post_types = $types['post_types'];
+	$taxonomies = $types['taxonomies'];
 
 	$post_counts = igny8_count_published_posts( array_keys( $post_types ) );
 	$term_counts = igny8_count_terms( array_keys( $taxonomies ) );

@@ -403,8 +403,7 @@ function igny8_on_transition_post_status( $new_status, $old_status, $post ) {
 	if ( $new_status === $old_status || ( 'publish' !== $new_status && 'publish' !== $old_status ) ) {
 		return;
 	}
-	$type = get_post_type_object( $post->post_type );
-	if ( ! $type || ! $type->public || in_array( $post->post_type, (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) ), true ) ) {
+	if ( ! isset( igny8_reportable_types()['post_types'][ $post->post_type ] ) ) {
 		return;
 	}
 	igny8_queue_structure_sync();
@@ -418,8 +417,7 @@ function igny8_on_transition_post_status( $new_status, $old_status, $post ) {
  * @param string $taxonomy Taxonomy.
  */
 function igny8_on_term_change( $term_id, $tt_id, $taxonomy ) {
-	$object = get_taxonomy( $taxonomy );
-	if ( ! $object || ! $object->public || in_array( $taxonomy, (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) ), true ) ) {
+	if ( ! isset( igny8_reportable_types()['taxonomies'][ $taxonomy ] ) ) {
 		return;
 	}
 	igny8_queue_structure_sync();

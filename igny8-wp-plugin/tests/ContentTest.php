@@ -300,6 +300,52 @@ class ContentTest extends Igny8_TestCase {
 		$this->assertSame( array( 'category', 'post_tag', 'igny8_genre' ), array_keys( $types['taxonomies'] ) );
 	}
 
+	public function test_a_platform_answer_never_enables_types_the_site_does_not_report() {
+		$this->register_test_post_type( 'igny8_order', array( 'public' => false, 'show_ui' => true ) ); // A shop's orders.
+		$this->register_test_taxonomy( 'igny8_private_tax', 'post', array( 'public' => false ) );
+		$this->add_test_filter(
+			'igny8_excluded_post_types',
+			static function ( $excluded ) {
+				return array_merge( $excluded, array( 'page' ) );
+			}
+		);
+		$settings = get_option( 'igny8_effective_settings' );
+		foreach ( array( 'user_request', 'customize_changeset', 'wp_navigation', 'igny8_order', 'attachment', 'page' ) as $name ) {
+			$settings['post_types'][ $name ] = array( 'enabled' => true, 'fetch_limit' => 10 );
+		}
+		foreach ( array( 'igny8_private_tax', 'post_format', 'wp_theme', 'nav_menu' ) as $name ) {
+			$settings['taxonomies'][ $name ] = array( 'enabled' => true, 'fetch_limit' => 10 );
+		}
+		update_option( 'igny8_effective_settings', $settings, false );
+
+		$types = igny8_sync_types();
+		$this->assertSame( array( 'post', 'igny8_book' ), array_keys( $types['post_types'] ) );
+		$this->assertSame( array( 'category', 'post_tag', 'igny8_genre' ), array_keys( $types['taxonomies'] ) );
+		$structure = igny8_get_site_structure();
+		$this->assertSame( array(), array_diff_key( $types['post_types'], $structure['post_types'] ), 'only reported post types' );
+		$this->assertSame( array(), array_diff_key( $types['taxonomies'], $structure['taxonomies'] ), 'only reported taxonomies' );
+
+		$order = wp_insert_post( array( 'post_type' => 'igny8_order', 'post_status' => 'publish', 'post_title' => 'Order #1' ) );
+		$request = wp_insert_post( array( 'post_type' => 'user_request', 'post_status' => 'request-pending', 'post_title' => 'someone@example.com' ) );
+		$this->assertSame( array(), array_filter( $this->queued(), static function ( $row ) {
+			return false === strpos( $row, 'upsert post post ' );
+		} ), 'neither is queued' );
+		$this->run_full_sync();
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'igny8_order' ) );
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'user_request' ) );
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'page' ) );
+		$this->assertGreaterThan( 0, $order + $request );
+
+		// The site's own code may still choose a type (its owner's decision, not the platform's).
+		$this->add_test_filter(
+			'igny8_sync_post_types',
+			static function ( $types ) {
+				return $types + array( 'igny8_order' => 5 );
+			}
+		);
+		$this->assertArrayHasKey( 'igny8_order', igny8_sync_types()['post_types'] );
+	}
+
 	public function test_a_batch_of_posts_costs_the_same_queries_whatever_its_size() {
 		global $wpdb;
 		$parent = wp_insert_post( array( 'post_type' => 'page', 'post_status' => 'publish', 'post_title' => 'Parent' ) );
