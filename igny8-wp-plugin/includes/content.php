@@ -658,16 +658,19 @@ function igny8_prime_for_items( array $rows, array $terms, array $meta, $links =
 		}
 		$parents = $next;
 	}
-	// The batch's own rows, for children whose parent is in the same batch.
-	foreach ( $by_type as $type => $ids_of_type ) {
-		if ( ! is_post_type_hierarchical( $type ) ) {
-			continue; // Their links never name a parent.
+	// Parents in the same batch as their children, read whole: the batch's rows lack columns (and a full
+	// sync's lack large bodies), and a persistent object cache would serve whatever is cached here to
+	// every other request.
+	$in_batch = array();
+	foreach ( $rows as $row ) {
+		if ( isset( $rows[ (int) $row->post_parent ] ) && is_post_type_hierarchical( $row->post_type ) ) {
+			$in_batch[ (int) $row->post_parent ] = true;
 		}
-		foreach ( $ids_of_type as $id ) {
-			if ( wp_cache_add( $id, $rows[ $id ], 'posts' ) ) {
-				$primed['posts'][] = $id;
-			}
-		}
+	}
+	$missing = $in_batch ? _get_non_cached_ids( array_keys( $in_batch ), 'posts' ) : array();
+	if ( $missing ) {
+		_prime_post_caches( $missing, false, false );
+		$primed['posts'] = array_merge( $primed['posts'], $missing );
 	}
 
 	// Authors (display names, %author% permalinks).

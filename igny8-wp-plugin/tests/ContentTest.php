@@ -124,6 +124,43 @@ class ContentTest extends Igny8_TestCase {
 		);
 	}
 
+	public function test_building_items_never_puts_partial_post_rows_in_the_object_cache() {
+		global $wpdb;
+		$series = wp_insert_post( array( 'post_type' => 'igny8_book', 'post_status' => 'publish', 'post_title' => 'Series', 'post_name' => 'series', 'post_content' => 'Series text' ) );
+		$volume = wp_insert_post( array( 'post_type' => 'igny8_book', 'post_status' => 'publish', 'post_title' => 'Volume 1', 'post_parent' => $series, 'post_content' => 'Volume text' ) );
+		$wpdb->update( $wpdb->posts, array( 'post_content_filtered' => 'filtered', 'to_ping' => 'https://example.com/' ), array( 'ID' => $series ) );
+		// With a persistent object cache, whatever is in the 'posts' group while a batch is built is served
+		// to every other request: it must be the whole row, as WP_Post::get_instance() caches it.
+		$seen = array();
+		$this->add_test_filter(
+			'igny8_sync_item',
+			static function ( $data ) use ( &$seen, $series, $volume ) {
+				foreach ( array( $series, $volume ) as $id ) {
+					$seen[] = array( $id, wp_cache_get( $id, 'posts' ) );
+				}
+				return $data;
+			}
+		);
+
+		foreach ( array( 'queue', 'full sync' ) as $path ) {
+			$seen = array();
+			wp_cache_flush();
+			if ( 'queue' === $path ) {
+				igny8_post_items( igny8_load_post_rows( array( $series, $volume ) ) );
+			} else {
+				$this->run_full_sync();
+			}
+			$this->assertNotEmpty( $seen, $path );
+			foreach ( $seen as list( $id, $cached ) ) {
+				if ( false !== $cached ) {
+					$row  = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$wpdb->posts} WHERE ID = %d", $id ), ARRAY_A );
+					$have = array_map( 'strval', array_intersect_key( (array) $cached, $row ) );
+					$this->assertSame( $row, $have, "$path: post $id is cached whole" );
+				}
+			}
+		}
+	}
+
 	public function test_only_synced_taxonomies_are_listed_in_terms() {
 		$this->set_synced_types( array( 'post' => 100 ), array( 'category' => 100 ) );
 		$id = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'T', 'tags_input' => array( 'Hidden' ) ) );
