@@ -1,9 +1,8 @@
 <?php
 /**
  * The platform's content endpoints (docs/sync-protocol.md): batches bounded by rows and bytes, their
- * acknowledgements, the shared backoff after failures, rejected items kept for the settings page, the
- * status the platform asks the plugin to act on, and the locks that keep two PHP processes from sending
- * the same thing at once.
+ * acknowledgements, the shared backoff after failures, rejected items kept for the settings page, and
+ * the status the platform asks the plugin to act on. The locks are in sync/locks.php.
  *
  * @package Igny8
  */
@@ -479,41 +478,6 @@ function igny8_allow_seconds( $seconds ) {
 	if ( $max > 0 && $max < $seconds && function_exists( 'set_time_limit' ) ) {
 		@set_time_limit( $seconds ); // phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- disabled on some hosts.
 	}
-}
-
-/* ------------------------------------------------------------------------------------------------------
- * Locks
- * --------------------------------------------------------------------------------------------------- */
-
-/**
- * Takes a MySQL named lock without waiting. A PHP process that dies loses its connection and with it the
- * lock, so a killed sender never leaves the sync stuck (the lesson of Jetpack's expiring option locks).
- *
- * @param string $name queue|full_sync|verify.
- * @return bool Whether this process holds it now.
- */
-function igny8_acquire_lock( $name ) {
-	global $wpdb;
-	return '1' === (string) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 0)', igny8_lock_name( $name ) ) );
-}
-
-/**
- * @param string $name Lock name given to igny8_acquire_lock().
- */
-function igny8_release_lock( $name ) {
-	global $wpdb;
-	$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', igny8_lock_name( $name ) ) );
-}
-
-/**
- * Lock names are server-wide: this site's database and table prefix make them its own.
- *
- * @param string $name Short name.
- * @return string At most 64 characters.
- */
-function igny8_lock_name( $name ) {
-	global $wpdb;
-	return 'igny8_' . substr( md5( DB_NAME . '|' . $wpdb->prefix ), 0, 16 ) . '_' . substr( $name, 0, 32 );
 }
 
 /* ------------------------------------------------------------------------------------------------------
