@@ -75,6 +75,11 @@ class Igny8_Api_Client {
 			)
 		);
 
+		$insecure = igny8_insecure_api_base_error( $this->base_url );
+		if ( $insecure ) {
+			igny8_log( sprintf( '%s %s refused: %s', strtoupper( $method ), $path, $insecure->get_error_message() ) );
+			return $insecure;
+		}
 		$token  = $this->token_for( $args );
 		$result = $this->send( $method, $path, $args, $token );
 

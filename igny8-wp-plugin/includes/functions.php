@@ -120,7 +120,46 @@ function igny8_sanitize_api_base( $raw ) {
 	if ( '' === $clean ) {
 		return $invalid;
 	}
-	return untrailingslashit( $clean );
+	$insecure = igny8_insecure_api_base_error( $clean );
+	return $insecure ? $insecure : untrailingslashit( $clean );
+}
+
+/**
+ * Why a backend URL may not be used: an http:// backend anywhere but on this machine or a private network
+ * would carry the site's key in clear text. Allowed over http: localhost (and *.localhost), names without a
+ * dot (a container or intranet host), *.internal, *.home.arpa, and loopback, private and link-local
+ * addresses; anything else needs https, or the filter igny8_allow_insecure_api_base.
+ *
+ * @param string $url Backend URL.
+ * @return WP_Error|null Null when it may be used.
+ */
+function igny8_insecure_api_base_error( $url ) {
+	$parts = wp_parse_url( (string) $url );
+	if ( ! is_array( $parts ) || ! isset( $parts['scheme'] ) || 'http' !== strtolower( $parts['scheme'] ) ) {
+		return null;
+	}
+	$host  = strtolower( trim( isset( $parts['host'] ) ? $parts['host'] : '', '[]' ) );
+	$local = false;
+	if ( false !== filter_var( $host, FILTER_VALIDATE_IP ) ) {
+		// Private (10/8, 172.16/12, 192.168/16, fc00::/7) or reserved (loopback, link-local, …).
+		$local = false === filter_var( $host, FILTER_VALIDATE_IP, FILTER_FLAG_NO_PRIV_RANGE | FILTER_FLAG_NO_RES_RANGE );
+	} elseif ( '' !== $host ) {
+		$local = false === strpos( $host, '.' ) || (bool) preg_match( '/(^|\.)localhost$|\.internal$|\.home\.arpa$/', $host );
+	}
+	/**
+	 * Whether an http:// (not https://) backend URL may be used. Default: only for local and private hosts.
+	 *
+	 * @param bool   $allowed Default as described.
+	 * @param string $url     The backend URL.
+	 */
+	if ( apply_filters( 'igny8_allow_insecure_api_base', $local, (string) $url ) ) {
+		return null;
+	}
+	return new WP_Error(
+		'igny8_insecure_url',
+		/* translators: %s: the backend URL. */
+		sprintf( __( 'The backend URL %s must start with https://: plain http:// is accepted only for localhost and private network addresses, where the API key does not cross the internet.', 'igny8' ), (string) $url )
+	);
 }
 
 /**

@@ -383,6 +383,35 @@ class ConnectionTest extends Igny8_TestCase {
 		$this->assertSame( 'https://app.igny8.com', igny8_sanitize_api_base( '' ), 'empty means the default backend' );
 	}
 
+	public function test_plain_http_backends_are_accepted_only_on_local_and_private_hosts() {
+		foreach ( array( 'http://127.0.0.1:8000', 'http://localhost:8000', 'http://[::1]:8000', 'http://10.1.2.3', 'http://172.16.0.9:8080', 'http://192.168.1.5', 'http://169.254.1.1', 'http://igny8:8000', 'http://app.localhost', 'http://igny8.internal', 'http://igny8.home.arpa' ) as $url ) {
+			$this->assertSame( $url, igny8_sanitize_api_base( $url ), $url );
+		}
+		foreach ( array( 'http://igny8.example.com', 'http://8.8.8.8', 'http://172.32.0.1', 'http://localhost.example.com' ) as $url ) {
+			$this->assertWPError( igny8_sanitize_api_base( $url ), 'igny8_insecure_url' );
+			$this->assertSame( 'https://' . substr( $url, 7 ), igny8_sanitize_api_base( 'https://' . substr( $url, 7 ) ) );
+		}
+
+		$this->backend->working();
+		$result = $this->connect( array( 'igny8_api_base' => 'http://igny8.example.com' ) );
+		$this->assertWPError( $result, 'igny8_insecure_url' );
+		$this->assertSame( array(), $this->backend->requests, 'the password and key never travel in clear text' );
+		$this->assertStringContainsString( 'must start with https://', $this->notices()[0] );
+
+		$this->add_test_filter( 'igny8_allow_insecure_api_base', '__return_true' );
+		$this->assertSame( 'http://igny8.example.com', igny8_sanitize_api_base( 'http://igny8.example.com' ) );
+	}
+
+	public function test_a_stored_plain_http_backend_on_the_internet_gets_no_request() {
+		$this->connect_working();
+		update_option( 'igny8_api_base', 'http://igny8.example.com', false ); // Stored by an older version.
+
+		$result = igny8_sync_site_structure_to_backend();
+
+		$this->assertWPError( $result, 'igny8_insecure_url' );
+		$this->assertSame( array(), $this->backend->requests );
+	}
+
 	public function test_missing_fields_are_named() {
 		$this->backend->working();
 
