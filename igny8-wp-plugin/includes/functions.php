@@ -15,28 +15,47 @@ if ( ! defined( 'ABSPATH' ) ) {
  * --------------------------------------------------------------------------------------------------- */
 
 /**
- * Options that describe the current connection. All are stored with autoload off (the access/refresh
- * tokens and the API key are secrets; the rest is only needed by the settings page and cron). The
- * backend URL, the email and the two-way sync switch survive a disconnect; these do not.
+ * Options that describe the current connection. All are stored with autoload off (the API key is a
+ * secret; the rest is only needed by the settings page and cron). The backend URL, the email and the
+ * two-way sync switch survive a disconnect; these do not. The account's sign-in tokens are not kept (the
+ * site's key is all the plugin needs): the names are listed so that those stored by older versions go.
  *
  * @return string[]
  */
 function igny8_connection_option_names() {
-	return array(
-		'igny8_access_token',
-		'igny8_refresh_token',
-		'igny8_access_expires_at',
-		'igny8_api_key',
-		'igny8_site_id',
-		'igny8_site_name',
-		'igny8_site_url',
-		'igny8_integration_id',
-		'igny8_connected_at',
-		'igny8_effective_settings',
-		'igny8_last_structure_sync',
-		'igny8_last_structure_counts',
-		'igny8_last_error',
+	return array_merge(
+		igny8_account_token_option_names(),
+		array(
+			'igny8_api_key',
+			'igny8_site_id',
+			'igny8_site_name',
+			'igny8_site_url',
+			'igny8_integration_id',
+			'igny8_connected_at',
+			'igny8_effective_settings',
+			'igny8_last_structure_sync',
+			'igny8_last_structure_counts',
+			'igny8_last_error',
+		)
 	);
+}
+
+/**
+ * Options older versions kept the account's sign-in in (a JWT pair good for every site of the account).
+ *
+ * @return string[]
+ */
+function igny8_account_token_option_names() {
+	return array( 'igny8_access_token', 'igny8_refresh_token', 'igny8_access_expires_at' );
+}
+
+/**
+ * Removes account tokens an older version stored: a site needs only its own key.
+ */
+function igny8_forget_account_tokens() {
+	foreach ( igny8_account_token_option_names() as $name ) {
+		delete_option( $name );
+	}
 }
 
 /**
@@ -64,17 +83,46 @@ function igny8_content_option_names() {
  * @return bool
  */
 function igny8_is_connected() {
-	return (int) get_option( 'igny8_site_id', 0 ) > 0 && '' !== (string) get_option( 'igny8_api_key', '' );
+	return (int) get_option( 'igny8_site_id', 0 ) > 0 && '' !== igny8_get_api_key();
 }
 
 /**
- * The backend base URL without a trailing slash (default https://app.igny8.com).
+ * The backend base URL without a trailing slash: the IGNY8_API_BASE constant when wp-config.php defines
+ * it, else the stored one (default https://app.igny8.com).
  *
  * @return string
  */
 function igny8_get_api_base() {
-	$base = (string) get_option( 'igny8_api_base', '' );
+	$base = igny8_config_constant( 'IGNY8_API_BASE' );
+	if ( null === $base ) {
+		$base = (string) get_option( 'igny8_api_base', '' );
+	}
 	return untrailingslashit( '' === $base ? IGNY8_DEFAULT_API_BASE : $base );
+}
+
+/**
+ * The site's API key: the IGNY8_API_KEY constant when wp-config.php defines it (hosts that keep secrets
+ * out of the database), else the stored one.
+ *
+ * @return string
+ */
+function igny8_get_api_key() {
+	$key = igny8_config_constant( 'IGNY8_API_KEY' );
+	return null === $key ? (string) get_option( 'igny8_api_key', '' ) : $key;
+}
+
+/**
+ * A setting wp-config.php fixes with a constant: its trimmed value, or null when it is not defined (or empty).
+ *
+ * @param string $name IGNY8_API_KEY|IGNY8_API_BASE.
+ * @return string|null
+ */
+function igny8_config_constant( $name ) {
+	if ( ! defined( $name ) || ! is_scalar( constant( $name ) ) ) {
+		return null;
+	}
+	$value = trim( (string) constant( $name ) );
+	return '' === $value ? null : $value;
 }
 
 /**
@@ -412,7 +460,7 @@ function igny8_structure_payload( array $structure, $plugin_connected = true ) {
  */
 function igny8_sync_site_structure_to_backend() {
 	$site_id = (int) get_option( 'igny8_site_id', 0 );
-	$api_key = (string) get_option( 'igny8_api_key', '' );
+	$api_key = igny8_get_api_key();
 	if ( $site_id <= 0 || '' === $api_key ) {
 		$error = new WP_Error( 'igny8_not_connected', __( 'This site is not connected to IGNY8 yet: connect it under Settings → IGNY8 API.', 'igny8' ) );
 		igny8_log( 'Site structure sync skipped: no IGNY8 site id or API key is stored.' );
@@ -619,6 +667,8 @@ function igny8_integration_error( WP_Error $error ) {
 function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	$client = igny8_api_client( $base_url );
 
+	// The sign-in proves the person connecting owns the account the key's site belongs to; its tokens
+	// (good for every site of the account) are not kept.
 	$login = $client->request(
 		'POST',
 		'/api/v1/auth/login/',
@@ -631,9 +681,6 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	);
 	if ( is_wp_error( $login ) ) {
 		return $login;
-	}
-	if ( empty( $login['access'] ) || empty( $login['refresh'] ) || ! is_string( $login['access'] ) || ! is_string( $login['refresh'] ) ) {
-		return new WP_Error( 'igny8_bad_answer', __( 'IGNY8 accepted the sign-in but sent no tokens. Check the backend URL.', 'igny8' ) );
 	}
 
 	$sites = $client->request( 'GET', '/api/v1/auth/sites/', array( 'token' => $api_key ) );
@@ -681,21 +728,26 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 		igny8_forget_content_sync();
 	}
 	$values = array(
-		'igny8_api_base'          => $base_url,
-		'igny8_email'             => $email,
-		'igny8_access_token'      => $login['access'],
-		'igny8_refresh_token'     => $login['refresh'],
-		'igny8_access_expires_at' => isset( $login['access_expires_at'] ) && is_string( $login['access_expires_at'] ) ? $login['access_expires_at'] : '',
-		'igny8_api_key'           => $api_key,
-		'igny8_site_id'           => $site_id,
-		'igny8_site_name'         => $site_name,
-		'igny8_site_url'          => $site_url,
-		'igny8_integration_id'    => $integration_id,
-		'igny8_connected_at'      => time(),
+		'igny8_api_base'       => $base_url,
+		'igny8_email'          => $email,
+		'igny8_api_key'        => $api_key,
+		'igny8_site_id'        => $site_id,
+		'igny8_site_name'      => $site_name,
+		'igny8_site_url'       => $site_url,
+		'igny8_integration_id' => $integration_id,
+		'igny8_connected_at'   => time(),
 	);
+	// What wp-config.php fixes stays out of the database.
+	foreach ( array( 'igny8_api_base' => 'IGNY8_API_BASE', 'igny8_api_key' => 'IGNY8_API_KEY' ) as $name => $constant ) {
+		if ( null !== igny8_config_constant( $constant ) ) {
+			unset( $values[ $name ] );
+			delete_option( $name );
+		}
+	}
 	foreach ( $values as $name => $value ) {
 		update_option( $name, $value, false );
 	}
+	igny8_forget_account_tokens();
 	delete_option( 'igny8_last_error' );
 	igny8_log( sprintf( 'Connected to site %d (integration %d) at %s.', $site_id, $integration_id, $base_url ) );
 
@@ -728,7 +780,7 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 function igny8_disconnect_site() {
 	$site_id        = (int) get_option( 'igny8_site_id', 0 );
 	$integration_id = (int) get_option( 'igny8_integration_id', 0 );
-	$api_key        = (string) get_option( 'igny8_api_key', '' );
+	$api_key        = igny8_get_api_key();
 	if ( $integration_id > 0 && '' !== $api_key ) {
 		$sent = igny8_push_structure( igny8_api_client(), $integration_id, $api_key, false, array( 'timeout' => 5, 'retries' => 0 ) );
 		if ( is_wp_error( $sent ) ) {
