@@ -73,6 +73,8 @@ function igny8_content_option_names() {
 		'igny8_rejected_items',
 		'igny8_queue_overflowed',
 		'igny8_status_checked_at',
+		'igny8_status_idle_checks',
+		'igny8_verify_due',
 		'igny8_last_verify',
 	);
 }

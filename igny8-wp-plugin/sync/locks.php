@@ -44,6 +44,22 @@ function igny8_release_lock( $name ) {
 }
 
 /**
+ * Whether no process holds the lock now (a look, not a reservation).
+ *
+ * @param string $name Lock name.
+ * @return bool
+ */
+function igny8_lock_is_free( $name ) {
+	global $wpdb;
+	igny8_reads_to_primary();
+	if ( 'option' === igny8_lock_method() ) {
+		$value = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", 'igny8_lock_' . substr( $name, 0, 32 ) ) );
+		return null === $value || strcmp( (string) $value, sprintf( '%010d|', time() ) ) < 0;
+	}
+	return '1' === (string) $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK(%s)', igny8_lock_name( $name ) ) );
+}
+
+/**
  * How locks are taken: 'named' (GET_LOCK) or 'option' (a row in wp_options with an expiry). Galera
  * clusters (wsrep_on) get 'option': GET_LOCK there holds on one node only.
  *

@@ -394,6 +394,18 @@ function igny8_retry_delay( WP_Error $error, $failures ) {
 }
 
 /**
+ * Up to a fifth of $seconds, at random: added to every wait, so that sites that failed together (an IGNY8
+ * outage) do not all come back in the same second.
+ *
+ * @param int $seconds The wait.
+ * @return int
+ */
+function igny8_jitter( $seconds ) {
+	$spread = (int) floor( max( 0, (int) $seconds ) / 5 );
+	return $spread > 0 ? wp_rand( 0, $spread ) : 0;
+}
+
+/**
  * Records a failed content request: backoff, the error for the settings page, a log line. A 413 halves
  * the batch size instead of waiting (the next attempt sends less).
  *
@@ -408,6 +420,7 @@ function igny8_note_failure( WP_Error $error ) {
 		$delay = 0;
 	} else {
 		$delay = igny8_retry_delay( $error, $fails );
+		$delay += igny8_jitter( $delay );
 	}
 	update_option(
 		'igny8_send_backoff',
@@ -517,12 +530,15 @@ function igny8_poll_content_status( $force = false ) {
 
 /**
  * A full sync the platform asks for (content/status or an update-structure answer) is started, unless
- * one is already under way.
+ * one is already under way; a verification it asks for runs soon (sync/cron.php).
  *
  * @param array $answer The answer's data.
  */
 function igny8_act_on_platform_requests( array $answer ) {
 	if ( ! empty( $answer['full_sync_requested'] ) && ! igny8_full_sync_in_progress() ) {
 		igny8_request_full_sync( 'platform' );
+	}
+	if ( ! empty( $answer['verify_requested'] ) && false === get_option( 'igny8_verify_due', false ) ) {
+		igny8_request_verification( 'platform' );
 	}
 }
