@@ -86,6 +86,35 @@ class BackgroundSendTest extends Igny8_TestCase {
 		$this->assertSame( array(), $this->queued() );
 	}
 
+	public function test_the_loopback_request_returns_once_written_without_waiting_for_its_answer() {
+		$this->as_web_request( 'loopback' );
+		$this->backend->detach(); // A real socket: a server that takes the request and never answers.
+		$server = stream_socket_server( 'tcp://127.0.0.1:0', $errno, $errstr );
+		$port   = (int) substr( strrchr( stream_socket_get_name( $server, false ), ':' ), 1 );
+		$this->add_test_filter(
+			'igny8_background_send_request',
+			static function ( $request ) use ( $port ) {
+				$request['url'] = "http://127.0.0.1:$port/wp-json/igny8/v1/send-queue";
+				return $request;
+			}
+		);
+		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Saved' ) );
+
+		$started = microtime( true );
+		$result  = igny8_send_queue_at_shutdown();
+		$elapsed = microtime( true ) - $started;
+
+		$this->assertTrue( $result['spawned'] );
+		$this->assertLessThan( 0.2, $elapsed, 'WordPress\'s cURL transport would wait for an answer up to 1 s' );
+		$connection = stream_socket_accept( $server, 1 );
+		stream_set_timeout( $connection, 1 );
+		$received = (string) stream_get_contents( $connection );
+		fclose( $connection );
+		fclose( $server );
+		$this->assertStringStartsWith( 'POST /wp-json/igny8/v1/send-queue HTTP/1.', $received );
+		$this->assertMatchesRegularExpression( '/\r\n\r\ntime=\d+&signature=[0-9a-f]{64}$/', $received, 'the whole request was written' );
+	}
+
 	public function test_the_send_route_answers_only_this_sites_own_signed_request() {
 		wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Waiting' ) );
 		$time = time();
