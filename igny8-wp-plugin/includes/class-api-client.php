@@ -83,6 +83,38 @@ class Igny8_Api_Client {
 	}
 
 	/**
+	 * GETs a public JSON document that is not an API envelope (e.g. /downloads/igny8-wp-plugin.json): no
+	 * credentials, no retries; an envelope, if the server sends one, is unwrapped.
+	 *
+	 * @param string $path    Path under the base URL.
+	 * @param int    $timeout Seconds.
+	 * @return array|WP_Error The decoded JSON object.
+	 */
+	public function get_json( $path, $timeout = 10 ) {
+		$insecure = igny8_insecure_api_base_error( $this->base_url );
+		if ( $insecure ) {
+			return $insecure;
+		}
+		list( $url, $http_args ) = $this->prepare( 'GET', $path, array( 'timeout' => $timeout ), null );
+		$started                 = microtime( true );
+		$response                = wp_safe_remote_request( $url, $http_args );
+		$elapsed                 = (int) round( ( microtime( true ) - $started ) * 1000 );
+		if ( is_wp_error( $response ) ) {
+			return $this->read_response( 'GET', $url, $response, 0, array(), '', $elapsed );
+		}
+		$status  = (int) wp_remote_retrieve_response_code( $response );
+		$decoded = json_decode( (string) wp_remote_retrieve_body( $response ), true );
+		igny8_log( sprintf( 'GET %s -> %d (%d ms)', $this->loggable_url( $url ), $status, $elapsed ) );
+		if ( 200 !== $status || ! is_array( $decoded ) ) {
+			return $this->bad_answer( $status, __( 'the answer is not the JSON document asked for', 'igny8' ) );
+		}
+		if ( isset( $decoded['success'], $decoded['data'] ) && true === $decoded['success'] && is_array( $decoded['data'] ) ) {
+			return $decoded['data'];
+		}
+		return $decoded;
+	}
+
+	/**
 	 * The bearer token a request's arguments ask for: the explicit token, else the site's API key.
 	 *
 	 * @param array $args Arguments of request() (token, auth).

@@ -25,7 +25,7 @@ add_action( IGNY8_VERIFY_HOOK, 'igny8_run_requested_verification' );
 
 /**
  * Puts the content sync's events in place on a connected site: the status check, and the queue's event when
- * something waits. The every-minute event of versions before 0.2.0 is removed.
+ * something waits. The every-minute event of 0.1.0 is removed.
  *
  * @return bool Whether the status check is scheduled.
  */
@@ -89,7 +89,7 @@ function igny8_run_send_queue() {
 	}
 	igny8_maybe_upgrade_schema();
 	if ( wp_get_schedule( IGNY8_QUEUE_HOOK ) ) {
-		wp_clear_scheduled_hook( IGNY8_QUEUE_HOOK ); // The every-minute event of versions before 0.2.0.
+		wp_clear_scheduled_hook( IGNY8_QUEUE_HOOK ); // The every-minute event of 0.1.0.
 	}
 	/** This filter is documented in sync/full-sync.php (igny8_full_sync_step). */
 	$totals = igny8_send_due_queue( (int) apply_filters( 'igny8_full_sync_time_limit', 20 ) );

@@ -255,7 +255,7 @@ function igny8_run_scheduled_structure_sync() {
 		return;
 	}
 	igny8_maybe_upgrade_schema();
-	igny8_forget_account_tokens(); // Kept by versions before 0.2.0.
+	igny8_forget_account_tokens(); // Kept by 0.1.0.
 	igny8_schedule_content_sync(); // In case the event was lost (a cron array reset, a restore).
 	igny8_sync_site_structure_to_backend();
 }
