@@ -150,6 +150,12 @@ function igny8_run_status_check() {
 	}
 	igny8_maybe_upgrade_schema();
 	igny8_resume_stalled_full_sync();
+	if ( igny8_backoff_active() ) {
+		// The platform just failed: the next check comes when the backoff ends, not before.
+		wp_clear_scheduled_hook( IGNY8_STATUS_HOOK );
+		wp_schedule_single_event( igny8_backoff_until() + igny8_jitter( MINUTE_IN_SECONDS ), IGNY8_STATUS_HOOK );
+		return null;
+	}
 	$status = igny8_poll_content_status( true );
 	$idle   = igny8_sync_is_idle( $status ) ? (int) get_option( 'igny8_status_idle_checks', 0 ) + 1 : 0;
 	if ( (int) get_option( 'igny8_status_idle_checks', 0 ) !== $idle ) {
@@ -161,13 +167,17 @@ function igny8_run_status_check() {
 }
 
 /**
- * Whether nothing is under way: the platform asked for nothing (or could not be read), no full sync runs,
- * nothing waits in the queue, no verification is due.
+ * Whether the next check may wait longer: the platform could not be read (asking more often helps no one;
+ * the queue has its own backoff), or it asked for nothing while no full sync runs, nothing waits in the
+ * queue and no verification is due.
  *
  * @param array|WP_Error|null $status The status read.
  * @return bool
  */
 function igny8_sync_is_idle( $status ) {
+	if ( is_wp_error( $status ) ) {
+		return true;
+	}
 	if ( is_array( $status ) && ( ! empty( $status['full_sync_requested'] ) || ! empty( $status['verify_requested'] ) || ! empty( $status['changes_pending'] ) ) ) {
 		return false;
 	}

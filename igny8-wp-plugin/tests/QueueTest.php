@@ -544,6 +544,17 @@ class QueueTest extends Igny8_TestCase {
 		$this->backend->content_status['full_sync_requested'] = false;
 		igny8_run_status_check();
 		$this->assertWaitBetween( 300, $next(), 'the full sync runs' );
+
+		// A platform that cannot be read is asked less and less often, whatever waits here.
+		$this->backend->on( $status, new WP_Error( 'http_request_failed', 'cURL error 7: Connection refused' ) );
+		igny8_run_status_check();
+		$this->assertWaitBetween( 600, $next(), 'unreachable' );
+		// While the content sends back off, no check comes before the backoff ends.
+		update_option( 'igny8_send_backoff', array( 'until' => time() + 3000, 'failures' => 3, 'code' => 'x' ), false );
+		$requests = count( $this->backend->requests_to( $status ) );
+		igny8_run_status_check();
+		$this->assertCount( $requests, $this->backend->requests_to( $status ), 'not read while backing off' );
+		$this->assertGreaterThanOrEqual( time() + 3000, wp_next_scheduled( 'igny8_check_status' ) );
 	}
 
 	public function test_a_verification_asked_for_in_an_answer_already_received_runs_without_waiting_for_the_status() {
