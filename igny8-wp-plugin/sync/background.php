@@ -134,7 +134,10 @@ function igny8_send_in_background() {
 			break;
 		}
 	}
-	igny8_schedule_queue_send();
+	if ( wp_next_scheduled( IGNY8_QUEUE_HOOK ) && null === igny8_queue_next_due() ) {
+		wp_clear_scheduled_hook( IGNY8_QUEUE_HOOK ); // Everything went: the fallback is not needed.
+	}
+	igny8_schedule_queue_send(); // What waits (rows queued meanwhile, deferred ones) keeps its event.
 	return $totals;
 }
 

@@ -84,6 +84,7 @@ class BackgroundSendTest extends Igny8_TestCase {
 		$this->assertSame( 1, $answer->get_data()['batches'] );
 		$this->assertArrayHasKey( "post:post:$id", $this->backend->held );
 		$this->assertSame( array(), $this->queued() );
+		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ), 'everything went: no fallback event' );
 	}
 
 	public function test_the_loopback_request_returns_once_written_without_waiting_for_its_answer() {
