@@ -45,7 +45,7 @@ switch ( $cmd ) {
 		// A clean start for the next case: no send of the previous case still waiting on the black hole
 		// (it holds the queue's lock for up to its 15 s timeout), no backoff, every queued row due.
 		global $wpdb;
-		for ( $i = 0; $i < 300 && ! igny8_lock_is_free( 'queue' ); $i++ ) {
+		for ( $i = 0; $i < 300 && function_exists( 'igny8_lock_is_free' ) && ! igny8_lock_is_free( 'queue' ); $i++ ) {
 			usleep( 100000 );
 		}
 		update_option( 'igny8_api_base', $argv[3], false );
