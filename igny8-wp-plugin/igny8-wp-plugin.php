@@ -6,6 +6,7 @@
  * Version:           0.1.0
  * Requires at least: 5.6
  * Requires PHP:      7.4
+ * Update URI:        https://app.igny8.com/downloads/igny8-wp-plugin.json
  * Author:            IGNY8
  * License:           GPL-2.0-or-later
  * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
@@ -34,12 +35,17 @@ require_once IGNY8_PLUGIN_DIR . '/includes/class-async-request.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/functions.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/content.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/permalinks.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/locks.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/platform.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/queue.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/full-sync.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/verify.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/cron.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/background.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/hooks.php';
 require_once IGNY8_PLUGIN_DIR . '/admin/class-admin.php';
+require_once IGNY8_PLUGIN_DIR . '/admin/privacy.php';
+require_once IGNY8_PLUGIN_DIR . '/includes/updates.php';
 
 register_activation_hook( __FILE__, 'igny8_activate' );
 register_deactivation_hook( __FILE__, 'igny8_deactivate' );

@@ -16,6 +16,8 @@ $igny8_uninstall_site = static function () {
 	wp_clear_scheduled_hook( 'igny8_sync_site_structure_soon' );
 	wp_clear_scheduled_hook( 'igny8_send_queue' );
 	wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
+	wp_clear_scheduled_hook( 'igny8_check_status' );
+	wp_clear_scheduled_hook( 'igny8_verify' );
 	$wpdb->query( "DROP TABLE IF EXISTS `{$wpdb->prefix}igny8_queue`" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 
 	$names = $wpdb->get_col(

@@ -122,11 +122,14 @@ class Igny8_Admin {
 			return $denied;
 		}
 
-		$base_url = igny8_sanitize_api_base( $this->posted( 'igny8_api_base' ) );
-		$email    = sanitize_email( $this->posted( 'igny8_email' ) );
+		// Values wp-config.php fixes (IGNY8_API_BASE, IGNY8_API_KEY) win over the form's.
+		$fixed_base = igny8_config_constant( 'IGNY8_API_BASE' );
+		$base_url   = igny8_sanitize_api_base( null === $fixed_base ? $this->posted( 'igny8_api_base' ) : $fixed_base );
+		$email      = sanitize_email( $this->posted( 'igny8_email' ) );
 		// A password is used as typed: sanitising would change it. It is sent to IGNY8 once and never stored.
-		$password = $this->posted( 'igny8_password' );
-		$api_key  = trim( sanitize_text_field( $this->posted( 'igny8_api_key' ) ) );
+		$password  = $this->posted( 'igny8_password' );
+		$fixed_key = igny8_config_constant( 'IGNY8_API_KEY' );
+		$api_key   = null === $fixed_key ? trim( sanitize_text_field( $this->posted( 'igny8_api_key' ) ) ) : $fixed_key;
 
 		$error = null;
 		if ( is_wp_error( $base_url ) ) {
@@ -138,7 +141,7 @@ class Igny8_Admin {
 		}
 		if ( '' === $api_key && ! $error ) {
 			// An empty key field keeps the stored key (it is never shown again).
-			$api_key = (string) get_option( 'igny8_api_key', '' );
+			$api_key = igny8_get_api_key();
 			if ( '' === $api_key ) {
 				$error = new WP_Error( 'igny8_invalid_input', __( 'Enter the site\'s API key from IGNY8 (Site → Settings → API keys).', 'igny8' ) );
 			}
@@ -196,7 +199,7 @@ class Igny8_Admin {
 		$site_name = (string) get_option( 'igny8_site_name', '' );
 		igny8_disconnect_site();
 		/* translators: %s: site name in IGNY8. */
-		$this->add_notice( 'success', sprintf( __( 'Disconnected from IGNY8 (site "%s"). The stored tokens and API key were removed and scheduled syncs stopped.', 'igny8' ), $site_name ) );
+		$this->add_notice( 'success', sprintf( __( 'Disconnected from IGNY8 (site "%s"). The stored API key was removed and scheduled syncs stopped.', 'igny8' ), $site_name ) );
 		return true;
 	}
 
@@ -670,7 +673,9 @@ class Igny8_Admin {
 	 * @param string $admin_post admin-post.php URL.
 	 */
 	private function render_connect_form( $connected, $admin_post ) {
-		$has_key = '' !== (string) get_option( 'igny8_api_key', '' );
+		$has_key    = '' !== igny8_get_api_key();
+		$fixed_base = igny8_config_constant( 'IGNY8_API_BASE' );
+		$fixed_key  = null !== igny8_config_constant( 'IGNY8_API_KEY' );
 		?>
 		<h2><?php echo $connected ? esc_html__( 'Connection', 'igny8' ) : esc_html__( 'Connect', 'igny8' ); ?></h2>
 		<form method="post" action="<?php echo esc_url( $admin_post ); ?>" class="igny8-connect-form">
@@ -680,13 +685,18 @@ class Igny8_Admin {
 				<tr>
 					<th scope="row"><label for="igny8_api_base"><?php esc_html_e( 'Backend URL', 'igny8' ); ?></label></th>
 					<td>
-						<input type="url" class="regular-text" id="igny8_api_base" name="igny8_api_base" value="<?php echo esc_attr( igny8_get_api_base() ); ?>" />
-						<p class="description">
-							<?php
-							/* translators: %s: default backend URL. */
-							echo esc_html( sprintf( __( 'Default: %s. Change it only for a self-hosted IGNY8.', 'igny8' ), IGNY8_DEFAULT_API_BASE ) );
-							?>
-						</p>
+						<?php if ( null !== $fixed_base ) : ?>
+							<input type="url" class="regular-text" id="igny8_api_base" value="<?php echo esc_attr( igny8_get_api_base() ); ?>" readonly="readonly" />
+							<p class="description igny8-fixed"><?php esc_html_e( 'Set in wp-config.php (IGNY8_API_BASE).', 'igny8' ); ?></p>
+						<?php else : ?>
+							<input type="url" class="regular-text" id="igny8_api_base" name="igny8_api_base" value="<?php echo esc_attr( igny8_get_api_base() ); ?>" />
+							<p class="description">
+								<?php
+								/* translators: %s: default backend URL. */
+								echo esc_html( sprintf( __( 'Default: %s. Change it only for a self-hosted IGNY8.', 'igny8' ), IGNY8_DEFAULT_API_BASE ) );
+								?>
+							</p>
+						<?php endif; ?>
 					</td>
 				</tr>
 				<tr>
@@ -703,6 +713,10 @@ class Igny8_Admin {
 				<tr>
 					<th scope="row"><label for="igny8_api_key"><?php esc_html_e( 'API key', 'igny8' ); ?></label></th>
 					<td>
+						<?php if ( $fixed_key ) : ?>
+							<input type="text" class="regular-text" id="igny8_api_key" value="<?php echo esc_attr( str_repeat( '•', 12 ) ); ?>" readonly="readonly" />
+							<p class="description igny8-fixed"><?php esc_html_e( 'Set in wp-config.php (IGNY8_API_KEY); it is not stored in the database.', 'igny8' ); ?></p>
+						<?php else : ?>
 						<input type="password" class="regular-text" id="igny8_api_key" name="igny8_api_key" autocomplete="off" value="" />
 						<p class="description">
 							<?php
@@ -713,6 +727,7 @@ class Igny8_Admin {
 							}
 							?>
 						</p>
+						<?php endif; ?>
 					</td>
 				</tr>
 			</table>

@@ -48,8 +48,7 @@ class Igny8_Api_Client {
 	 *     @type array|null  $body       JSON body.
 	 *     @type string|null $raw_body   A body already encoded as JSON (content batches measure theirs as they build it).
 	 *     @type array       $query      Query arguments.
-	 *     @type string      $auth       'none' (default), 'api_key' (stored key) or 'jwt' (stored access token,
-	 *                                   refreshed once on 401 token_expired).
+	 *     @type string      $auth       'none' (default) or 'api_key' (the site's key).
 	 *     @type string|null $token      Explicit bearer token (overrides $auth; used while connecting).
 	 *     @type int         $timeout    Seconds.
 	 *     @type bool        $idempotent Safe to send again after a network error or 502/503/504 (default: GET only).
@@ -75,22 +74,48 @@ class Igny8_Api_Client {
 			)
 		);
 
-		$token  = $this->token_for( $args );
-		$result = $this->send( $method, $path, $args, $token );
-
-		if ( is_wp_error( $result ) && 'jwt' === $args['auth'] && null === $args['token'] && 'token_expired' === $result->get_error_code() ) {
-			$refreshed = $this->refresh_tokens();
-			if ( is_wp_error( $refreshed ) ) {
-				return $refreshed;
-			}
-			$result = $this->send( $method, $path, $args, $refreshed['access'] );
+		$insecure = igny8_insecure_api_base_error( $this->base_url );
+		if ( $insecure ) {
+			igny8_log( sprintf( '%s %s refused: %s', strtoupper( $method ), $path, $insecure->get_error_message() ) );
+			return $insecure;
 		}
-		return $result;
+		return $this->send( $method, $path, $args, $this->token_for( $args ) );
 	}
 
 	/**
-	 * The bearer token a request's arguments ask for: the explicit token, else the stored API key or
-	 * access token.
+	 * GETs a public JSON document that is not an API envelope (e.g. /downloads/igny8-wp-plugin.json): no
+	 * credentials, no retries; an envelope, if the server sends one, is unwrapped.
+	 *
+	 * @param string $path    Path under the base URL.
+	 * @param int    $timeout Seconds.
+	 * @return array|WP_Error The decoded JSON object.
+	 */
+	public function get_json( $path, $timeout = 10 ) {
+		$insecure = igny8_insecure_api_base_error( $this->base_url );
+		if ( $insecure ) {
+			return $insecure;
+		}
+		list( $url, $http_args ) = $this->prepare( 'GET', $path, array( 'timeout' => $timeout ), null );
+		$started                 = microtime( true );
+		$response                = wp_safe_remote_request( $url, $http_args );
+		$elapsed                 = (int) round( ( microtime( true ) - $started ) * 1000 );
+		if ( is_wp_error( $response ) ) {
+			return $this->read_response( 'GET', $url, $response, 0, array(), '', $elapsed );
+		}
+		$status  = (int) wp_remote_retrieve_response_code( $response );
+		$decoded = json_decode( (string) wp_remote_retrieve_body( $response ), true );
+		igny8_log( sprintf( 'GET %s -> %d (%d ms)', $this->loggable_url( $url ), $status, $elapsed ) );
+		if ( 200 !== $status || ! is_array( $decoded ) ) {
+			return $this->bad_answer( $status, __( 'the answer is not the JSON document asked for', 'igny8' ) );
+		}
+		if ( isset( $decoded['success'], $decoded['data'] ) && true === $decoded['success'] && is_array( $decoded['data'] ) ) {
+			return $decoded['data'];
+		}
+		return $decoded;
+	}
+
+	/**
+	 * The bearer token a request's arguments ask for: the explicit token, else the site's API key.
 	 *
 	 * @param array $args Arguments of request() (token, auth).
 	 * @return string|null
@@ -99,46 +124,7 @@ class Igny8_Api_Client {
 		if ( isset( $args['token'] ) ) {
 			return $args['token'];
 		}
-		$auth = isset( $args['auth'] ) ? $args['auth'] : 'none';
-		if ( 'api_key' === $auth ) {
-			return (string) get_option( 'igny8_api_key', '' );
-		}
-		if ( 'jwt' === $auth ) {
-			return (string) get_option( 'igny8_access_token', '' );
-		}
-		return null;
-	}
-
-	/**
-	 * Trades the stored refresh token for a new access/refresh pair (POST /api/v1/auth/refresh/) and stores it.
-	 *
-	 * @return array|WP_Error The new pair: access, refresh.
-	 */
-	public function refresh_tokens() {
-		$refresh = (string) get_option( 'igny8_refresh_token', '' );
-		if ( '' === $refresh ) {
-			return new WP_Error( 'igny8_session_expired', __( 'The IGNY8 session has expired and no refresh token is stored. Connect again with your email and password.', 'igny8' ) );
-		}
-		$data = $this->send( 'POST', '/api/v1/auth/refresh/', array( 'body' => array( 'refresh' => $refresh ), 'raw_body' => null, 'query' => array(), 'timeout' => self::DEFAULT_TIMEOUT, 'idempotent' => false, 'retries' => 0 ), null );
-		if ( is_wp_error( $data ) ) {
-			if ( in_array( $data->get_error_code(), array( 'token_expired', 'invalid_token' ), true ) ) {
-				return new WP_Error( 'igny8_session_expired', __( 'The IGNY8 session has expired. Connect again with your email and password.', 'igny8' ), $data->get_error_data() );
-			}
-			return $data;
-		}
-		if ( empty( $data['access'] ) || empty( $data['refresh'] ) || ! is_string( $data['access'] ) || ! is_string( $data['refresh'] ) ) {
-			return $this->bad_answer( 200, __( 'the token refresh answer has no access and refresh tokens', 'igny8' ) );
-		}
-		update_option( 'igny8_access_token', $data['access'], false );
-		update_option( 'igny8_refresh_token', $data['refresh'], false );
-		if ( isset( $data['access_expires_at'] ) && is_string( $data['access_expires_at'] ) ) {
-			update_option( 'igny8_access_expires_at', $data['access_expires_at'], false );
-		}
-		igny8_log( 'Access token refreshed.' );
-		return array(
-			'access'  => $data['access'],
-			'refresh' => $data['refresh'],
-		);
+		return isset( $args['auth'] ) && 'api_key' === $args['auth'] ? igny8_get_api_key() : null;
 	}
 
 	/**

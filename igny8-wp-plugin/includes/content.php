@@ -26,23 +26,26 @@ const IGNY8_UNSYNCED_STATUSES = array( 'auto-draft', 'inherit' );
 
 /**
  * The post types and taxonomies whose content is synced: those enabled in the platform's effective
- * settings (stored from the last update-structure answer) that exist on this site.
+ * settings (stored from the last update-structure answer) among those this site reports (public, not
+ * excluded: igny8_reportable_types()). A platform answer enabling anything else (user requests,
+ * changesets, a shop's orders) changes nothing; only the site's own igny8_sync_* filters can add a type.
  *
  * @return array{post_types: array<string, int>, taxonomies: array<string, int>} name => fetch_limit.
  */
 function igny8_sync_types() {
-	$effective = igny8_get_effective_settings();
-	$enabled   = array(
+	$effective  = igny8_get_effective_settings();
+	$reportable = igny8_reportable_types();
+	$enabled    = array(
 		'post_types' => array(),
 		'taxonomies' => array(),
 	);
 	foreach ( $effective['post_types'] as $name => $entry ) {
-		if ( ! empty( $entry['enabled'] ) && post_type_exists( $name ) ) {
+		if ( ! empty( $entry['enabled'] ) && isset( $reportable['post_types'][ $name ] ) ) {
 			$enabled['post_types'][ $name ] = isset( $entry['fetch_limit'] ) ? max( 1, (int) $entry['fetch_limit'] ) : 100;
 		}
 	}
 	foreach ( $effective['taxonomies'] as $name => $entry ) {
-		if ( ! empty( $entry['enabled'] ) && taxonomy_exists( $name ) ) {
+		if ( ! empty( $entry['enabled'] ) && isset( $reportable['taxonomies'][ $name ] ) ) {
 			$enabled['taxonomies'][ $name ] = isset( $entry['fetch_limit'] ) ? max( 1, (int) $entry['fetch_limit'] ) : 100;
 		}
 	}
@@ -655,16 +658,19 @@ function igny8_prime_for_items( array $rows, array $terms, array $meta, $links =
 		}
 		$parents = $next;
 	}
-	// The batch's own rows, for children whose parent is in the same batch.
-	foreach ( $by_type as $type => $ids_of_type ) {
-		if ( ! is_post_type_hierarchical( $type ) ) {
-			continue; // Their links never name a parent.
+	// Parents in the same batch as their children, read whole: the batch's rows lack columns (and a full
+	// sync's lack large bodies), and a persistent object cache would serve whatever is cached here to
+	// every other request.
+	$in_batch = array();
+	foreach ( $rows as $row ) {
+		if ( isset( $rows[ (int) $row->post_parent ] ) && is_post_type_hierarchical( $row->post_type ) ) {
+			$in_batch[ (int) $row->post_parent ] = true;
 		}
-		foreach ( $ids_of_type as $id ) {
-			if ( wp_cache_add( $id, $rows[ $id ], 'posts' ) ) {
-				$primed['posts'][] = $id;
-			}
-		}
+	}
+	$missing = $in_batch ? _get_non_cached_ids( array_keys( $in_batch ), 'posts' ) : array();
+	if ( $missing ) {
+		_prime_post_caches( $missing, false, false );
+		$primed['posts'] = array_merge( $primed['posts'], $missing );
 	}
 
 	// Authors (display names, %author% permalinks).

@@ -15,28 +15,47 @@ if ( ! defined( 'ABSPATH' ) ) {
  * --------------------------------------------------------------------------------------------------- */
 
 /**
- * Options that describe the current connection. All are stored with autoload off (the access/refresh
- * tokens and the API key are secrets; the rest is only needed by the settings page and cron). The
- * backend URL, the email and the two-way sync switch survive a disconnect; these do not.
+ * Options that describe the current connection. All are stored with autoload off (the API key is a
+ * secret; the rest is only needed by the settings page and cron). The backend URL, the email and the
+ * two-way sync switch survive a disconnect; these do not. The account's sign-in tokens are not kept (the
+ * site's key is all the plugin needs): the names are listed so that those stored by older versions go.
  *
  * @return string[]
  */
 function igny8_connection_option_names() {
-	return array(
-		'igny8_access_token',
-		'igny8_refresh_token',
-		'igny8_access_expires_at',
-		'igny8_api_key',
-		'igny8_site_id',
-		'igny8_site_name',
-		'igny8_site_url',
-		'igny8_integration_id',
-		'igny8_connected_at',
-		'igny8_effective_settings',
-		'igny8_last_structure_sync',
-		'igny8_last_structure_counts',
-		'igny8_last_error',
+	return array_merge(
+		igny8_account_token_option_names(),
+		array(
+			'igny8_api_key',
+			'igny8_site_id',
+			'igny8_site_name',
+			'igny8_site_url',
+			'igny8_integration_id',
+			'igny8_connected_at',
+			'igny8_effective_settings',
+			'igny8_last_structure_sync',
+			'igny8_last_structure_counts',
+			'igny8_last_error',
+		)
 	);
+}
+
+/**
+ * Options older versions kept the account's sign-in in (a JWT pair good for every site of the account).
+ *
+ * @return string[]
+ */
+function igny8_account_token_option_names() {
+	return array( 'igny8_access_token', 'igny8_refresh_token', 'igny8_access_expires_at' );
+}
+
+/**
+ * Removes account tokens an older version stored: a site needs only its own key.
+ */
+function igny8_forget_account_tokens() {
+	foreach ( igny8_account_token_option_names() as $name ) {
+		delete_option( $name );
+	}
 }
 
 /**
@@ -54,6 +73,8 @@ function igny8_content_option_names() {
 		'igny8_rejected_items',
 		'igny8_queue_overflowed',
 		'igny8_status_checked_at',
+		'igny8_status_idle_checks',
+		'igny8_verify_due',
 		'igny8_last_verify',
 	);
 }
@@ -64,17 +85,46 @@ function igny8_content_option_names() {
  * @return bool
  */
 function igny8_is_connected() {
-	return (int) get_option( 'igny8_site_id', 0 ) > 0 && '' !== (string) get_option( 'igny8_api_key', '' );
+	return (int) get_option( 'igny8_site_id', 0 ) > 0 && '' !== igny8_get_api_key();
 }
 
 /**
- * The backend base URL without a trailing slash (default https://app.igny8.com).
+ * The backend base URL without a trailing slash: the IGNY8_API_BASE constant when wp-config.php defines
+ * it, else the stored one (default https://app.igny8.com).
  *
  * @return string
  */
 function igny8_get_api_base() {
-	$base = (string) get_option( 'igny8_api_base', '' );
+	$base = igny8_config_constant( 'IGNY8_API_BASE' );
+	if ( null === $base ) {
+		$base = (string) get_option( 'igny8_api_base', '' );
+	}
 	return untrailingslashit( '' === $base ? IGNY8_DEFAULT_API_BASE : $base );
+}
+
+/**
+ * The site's API key: the IGNY8_API_KEY constant when wp-config.php defines it (hosts that keep secrets
+ * out of the database), else the stored one.
+ *
+ * @return string
+ */
+function igny8_get_api_key() {
+	$key = igny8_config_constant( 'IGNY8_API_KEY' );
+	return null === $key ? (string) get_option( 'igny8_api_key', '' ) : $key;
+}
+
+/**
+ * A setting wp-config.php fixes with a constant: its trimmed value, or null when it is not defined (or empty).
+ *
+ * @param string $name IGNY8_API_KEY|IGNY8_API_BASE.
+ * @return string|null
+ */
+function igny8_config_constant( $name ) {
+	if ( ! defined( $name ) || ! is_scalar( constant( $name ) ) ) {
+		return null;
+	}
+	$value = trim( (string) constant( $name ) );
+	return '' === $value ? null : $value;
 }
 
 /**
@@ -120,7 +170,46 @@ function igny8_sanitize_api_base( $raw ) {
 	if ( '' === $clean ) {
 		return $invalid;
 	}
-	return untrailingslashit( $clean );
+	$insecure = igny8_insecure_api_base_error( $clean );
+	return $insecure ? $insecure : untrailingslashit( $clean );
+}
+
+/**
+ * Why a backend URL may not be used: an http:// backend anywhere but on this machine or a private network
+ * would carry the site's key in clear text. Allowed over http: localhost (and *.localhost), names without a
+ * dot (a container or intranet host), *.internal, *.home.arpa, and loopback, private and link-local
+ * addresses; anything else needs https, or the filter igny8_allow_insecure_api_base.
+ *
+ * @param string $url Backend URL.
+ * @return WP_Error|null Null when it may be used.
+ */
+function igny8_insecure_api_base_error( $url ) {
+	$parts = wp_parse_url( (string) $url );
+	if ( ! is_array( $parts ) || ! isset( $parts['scheme'] ) || 'http' !== strtolower( $parts['scheme'] ) ) {
+		return null;
+	}
+	$host  = strtolower( trim( isset( $parts['host'] ) ? $parts['host'] : '', '[]' ) );
+	$local = false;
+	if ( false !== filter_var( $host, FILTER_VALIDATE_IP ) ) {
+		// Private (10/8, 172.16/12, 192.168/16, fc00::/7) or reserved (loopback, link-local, …).
+		$local = false === filter_var( $host, FILTER_VALIDATE_IP, FILTER_FLAG_NO_PRIV_RANGE | FILTER_FLAG_NO_RES_RANGE );
+	} elseif ( '' !== $host ) {
+		$local = false === strpos( $host, '.' ) || (bool) preg_match( '/(^|\.)localhost$|\.internal$|\.home\.arpa$/', $host );
+	}
+	/**
+	 * Whether an http:// (not https://) backend URL may be used. Default: only for local and private hosts.
+	 *
+	 * @param bool   $allowed Default as described.
+	 * @param string $url     The backend URL.
+	 */
+	if ( apply_filters( 'igny8_allow_insecure_api_base', $local, (string) $url ) ) {
+		return null;
+	}
+	return new WP_Error(
+		'igny8_insecure_url',
+		/* translators: %s: the backend URL. */
+		sprintf( __( 'The backend URL %s must start with https://: plain http:// is accepted only for localhost and private network addresses, where the API key does not cross the internet.', 'igny8' ), (string) $url )
+	);
 }
 
 /**
@@ -170,6 +259,31 @@ function igny8_get_effective_settings() {
  * --------------------------------------------------------------------------------------------------- */
 
 /**
+ * The post types and taxonomies this site reports to IGNY8: public ones, less those the igny8_excluded_*
+ * filters leave out. Content is only ever synced from these, whatever a platform answer enables.
+ *
+ * @return array{post_types: array<string, WP_Post_Type>, taxonomies: array<string, WP_Taxonomy>}
+ */
+function igny8_reportable_types() {
+	/**
+	 * Post types never reported to IGNY8 (nor synced).
+	 *
+	 * @param string[] $excluded Post type names. Default: attachment.
+	 */
+	$excluded_post_types = (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) );
+	/**
+	 * Taxonomies never reported to IGNY8 (nor synced).
+	 *
+	 * @param string[] $excluded Taxonomy names. Default: post_format.
+	 */
+	$excluded_taxonomies = (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) );
+	return array(
+		'post_types' => array_diff_key( get_post_types( array( 'public' => true ), 'objects' ), array_flip( array_filter( $excluded_post_types, 'is_string' ) ) ),
+		'taxonomies' => array_diff_key( get_taxonomies( array( 'public' => true ), 'objects' ), array_flip( array_filter( $excluded_taxonomies, 'is_string' ) ) ),
+	);
+}
+
+/**
  * What this site holds: every public post type and taxonomy with its label, count, and sync settings.
  *
  * Counts take two queries whatever the site's size: one GROUP BY over wp_posts for all post types'
@@ -180,32 +294,10 @@ function igny8_get_effective_settings() {
  * @return array{post_types: array<string, array>, taxonomies: array<string, array>}
  */
 function igny8_get_site_structure() {
-	/**
-	 * Post types never reported to IGNY8.
-	 *
-	 * @param string[] $excluded Post type names. Default: attachment.
-	 */
-	$excluded_post_types = (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) );
-	/**
-	 * Taxonomies never reported to IGNY8.
-	 *
-	 * @param string[] $excluded Taxonomy names. Default: post_format.
-	 */
-	$excluded_taxonomies = (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) );
-	$effective           = igny8_get_effective_settings();
-
-	$post_types = array();
-	foreach ( get_post_types( array( 'public' => true ), 'objects' ) as $name => $object ) {
-		if ( ! in_array( $name, $excluded_post_types, true ) ) {
-			$post_types[ $name ] = $object;
-		}
-	}
-	$taxonomies = array();
-	foreach ( get_taxonomies( array( 'public' => true ), 'objects' ) as $name => $object ) {
-		if ( ! in_array( $name, $excluded_taxonomies, true ) ) {
-			$taxonomies[ $name ] = $object;
-		}
-	}
+	$types      = igny8_reportable_types();
+	$effective  = igny8_get_effective_settings();
+	$post_types = $types['post_types'];
+	$taxonomies = $types['taxonomies'];
 
 	$post_counts = igny8_count_published_posts( array_keys( $post_types ) );
 	$term_counts = igny8_count_terms( array_keys( $taxonomies ) );
@@ -370,7 +462,7 @@ function igny8_structure_payload( array $structure, $plugin_connected = true ) {
  */
 function igny8_sync_site_structure_to_backend() {
 	$site_id = (int) get_option( 'igny8_site_id', 0 );
-	$api_key = (string) get_option( 'igny8_api_key', '' );
+	$api_key = igny8_get_api_key();
 	if ( $site_id <= 0 || '' === $api_key ) {
 		$error = new WP_Error( 'igny8_not_connected', __( 'This site is not connected to IGNY8 yet: connect it under Settings → IGNY8 API.', 'igny8' ) );
 		igny8_log( 'Site structure sync skipped: no IGNY8 site id or API key is stored.' );
@@ -577,6 +669,8 @@ function igny8_integration_error( WP_Error $error ) {
 function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	$client = igny8_api_client( $base_url );
 
+	// The sign-in proves the person connecting owns the account the key's site belongs to; its tokens
+	// (good for every site of the account) are not kept.
 	$login = $client->request(
 		'POST',
 		'/api/v1/auth/login/',
@@ -589,9 +683,6 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	);
 	if ( is_wp_error( $login ) ) {
 		return $login;
-	}
-	if ( empty( $login['access'] ) || empty( $login['refresh'] ) || ! is_string( $login['access'] ) || ! is_string( $login['refresh'] ) ) {
-		return new WP_Error( 'igny8_bad_answer', __( 'IGNY8 accepted the sign-in but sent no tokens. Check the backend URL.', 'igny8' ) );
 	}
 
 	$sites = $client->request( 'GET', '/api/v1/auth/sites/', array( 'token' => $api_key ) );
@@ -639,21 +730,26 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 		igny8_forget_content_sync();
 	}
 	$values = array(
-		'igny8_api_base'          => $base_url,
-		'igny8_email'             => $email,
-		'igny8_access_token'      => $login['access'],
-		'igny8_refresh_token'     => $login['refresh'],
-		'igny8_access_expires_at' => isset( $login['access_expires_at'] ) && is_string( $login['access_expires_at'] ) ? $login['access_expires_at'] : '',
-		'igny8_api_key'           => $api_key,
-		'igny8_site_id'           => $site_id,
-		'igny8_site_name'         => $site_name,
-		'igny8_site_url'          => $site_url,
-		'igny8_integration_id'    => $integration_id,
-		'igny8_connected_at'      => time(),
+		'igny8_api_base'       => $base_url,
+		'igny8_email'          => $email,
+		'igny8_api_key'        => $api_key,
+		'igny8_site_id'        => $site_id,
+		'igny8_site_name'      => $site_name,
+		'igny8_site_url'       => $site_url,
+		'igny8_integration_id' => $integration_id,
+		'igny8_connected_at'   => time(),
 	);
+	// What wp-config.php fixes stays out of the database.
+	foreach ( array( 'igny8_api_base' => 'IGNY8_API_BASE', 'igny8_api_key' => 'IGNY8_API_KEY' ) as $name => $constant ) {
+		if ( null !== igny8_config_constant( $constant ) ) {
+			unset( $values[ $name ] );
+			delete_option( $name );
+		}
+	}
 	foreach ( $values as $name => $value ) {
 		update_option( $name, $value, false );
 	}
+	igny8_forget_account_tokens();
 	delete_option( 'igny8_last_error' );
 	igny8_log( sprintf( 'Connected to site %d (integration %d) at %s.', $site_id, $integration_id, $base_url ) );
 
@@ -686,7 +782,7 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 function igny8_disconnect_site() {
 	$site_id        = (int) get_option( 'igny8_site_id', 0 );
 	$integration_id = (int) get_option( 'igny8_integration_id', 0 );
-	$api_key        = (string) get_option( 'igny8_api_key', '' );
+	$api_key        = igny8_get_api_key();
 	if ( $integration_id > 0 && '' !== $api_key ) {
 		$sent = igny8_push_structure( igny8_api_client(), $integration_id, $api_key, false, array( 'timeout' => 5, 'retries' => 0 ) );
 		if ( is_wp_error( $sent ) ) {

@@ -195,7 +195,7 @@ function igny8_permalink_is_plain( $post, array &$context ) {
 		$status = get_post_status_object( $post->post_status );
 		if ( ! $status || ! get_post_type_object( $post->post_type ) ) {
 			$plain = true;
-		} elseif ( is_post_status_viewable( $status ) ) {
+		} elseif ( igny8_post_status_viewable( $status ) ) {
 			$plain = false;
 		} elseif ( $status->private ) {
 			$plain = null;
@@ -205,4 +205,21 @@ function igny8_permalink_is_plain( $post, array &$context ) {
 		$context['plain'][ $key ] = $plain;
 	}
 	return $context['plain'][ $key ];
+}
+
+/**
+ * is_post_status_viewable() (WordPress 5.7) where it exists; on 5.6 the same rule: not internal or
+ * protected, and publicly queryable (or a public built-in status).
+ *
+ * @param object $status Post status object.
+ * @return bool
+ */
+function igny8_post_status_viewable( $status ) {
+	if ( function_exists( 'is_post_status_viewable' ) ) {
+		return is_post_status_viewable( $status );
+	}
+	if ( ! is_object( $status ) || ! empty( $status->internal ) || ! empty( $status->protected ) ) {
+		return false;
+	}
+	return ! empty( $status->publicly_queryable ) || ( ! empty( $status->_builtin ) && ! empty( $status->public ) );
 }

@@ -3,8 +3,9 @@
  * When things are sent. The structure: a daily WP-Cron event while connected, plus a debounced push a few
  * minutes after something changes what IGNY8 knows (an item published or unpublished, a term added or
  * deleted, a plugin (de)activated, the two-way sync switch). Content: every change of a synced post,
- * term or SEO field is queued (sync/queue.php) and sent at the end of the request that made it and by a
- * cron event every minute; full syncs continue from their own cron event.
+ * term or SEO field is queued (sync/queue.php) and sent after the request that made it has answered
+ * (sync/background.php), or by the queue's cron event (sync/cron.php); full syncs continue from their own
+ * cron event.
  *
  * @package Igny8
  */
@@ -18,18 +19,10 @@ const IGNY8_CRON_HOOK = 'igny8_sync_site_structure';
 /** One-off push after a change, debounced. */
 const IGNY8_CRON_HOOK_SOON = 'igny8_sync_site_structure_soon';
 
-/** Sends the content queue (and reads what the platform asks for) every minute. */
-const IGNY8_QUEUE_HOOK = 'igny8_send_queue';
-/** The every-minute WP-Cron schedule. */
-const IGNY8_MINUTE_SCHEDULE = 'igny8_every_minute';
-
 add_action( IGNY8_CRON_HOOK, 'igny8_run_scheduled_structure_sync' );
 add_action( IGNY8_CRON_HOOK_SOON, 'igny8_run_scheduled_structure_sync' );
-add_action( IGNY8_QUEUE_HOOK, 'igny8_run_send_queue' );
 add_action( IGNY8_FULL_SYNC_HOOK, 'igny8_run_full_sync_continue' );
-add_filter( 'cron_schedules', 'igny8_cron_schedules' ); // phpcs:ignore WordPress.WP.CronInterval -- every minute is the protocol's pace.
 add_action( 'admin_init', 'igny8_maybe_upgrade_schema' );
-add_action( 'shutdown', 'igny8_send_queue_at_shutdown' );
 
 // Content changes.
 add_action( 'save_post', 'igny8_on_save_post', 10, 2 );
@@ -54,14 +47,18 @@ add_action( 'add_option_igny8_two_way_sync_enabled', 'igny8_queue_structure_sync
 add_action( 'update_option_igny8_two_way_sync_enabled', 'igny8_queue_structure_sync' );
 
 /**
- * Activation: the plugin's tables; resume the daily push and the queue's cron if the site is (still)
- * connected, first push right away.
+ * Activation: the plugin's tables; on a site that is (still) connected, resume the daily push (first push
+ * right away) and the content sync's events, and verify the platform's copy: edits made while the plugin
+ * was off never reached the queue (unless a full sync is pending, which brings everything anyway).
  */
 function igny8_activate() {
 	igny8_install_schema();
 	if ( igny8_is_connected() ) {
 		igny8_schedule_structure_sync( time() );
 		igny8_schedule_content_sync();
+		if ( igny8_content_sync_active() && ! igny8_full_sync_in_progress() ) {
+			igny8_request_verification( 'reactivated' );
+		}
 	}
 }
 
@@ -71,115 +68,6 @@ function igny8_activate() {
 function igny8_deactivate() {
 	igny8_unschedule_structure_sync();
 	igny8_unschedule_content_sync();
-}
-
-/**
- * The every-minute schedule the queue's cron event uses.
- *
- * @param array $schedules WP-Cron schedules.
- * @return array
- */
-function igny8_cron_schedules( $schedules ) {
-	$schedules[ IGNY8_MINUTE_SCHEDULE ] = array(
-		'interval' => MINUTE_IN_SECONDS,
-		'display'  => __( 'Every minute (IGNY8 content sync)', 'igny8' ),
-	);
-	return $schedules;
-}
-
-/**
- * Schedules the queue's every-minute event unless it is already scheduled.
- *
- * @return bool Whether it is scheduled.
- */
-function igny8_schedule_content_sync() {
-	if ( wp_next_scheduled( IGNY8_QUEUE_HOOK ) ) {
-		return true;
-	}
-	return true === wp_schedule_event( time() + MINUTE_IN_SECONDS, IGNY8_MINUTE_SCHEDULE, IGNY8_QUEUE_HOOK );
-}
-
-/**
- * Removes the content sync's events.
- */
-function igny8_unschedule_content_sync() {
-	wp_clear_scheduled_hook( IGNY8_QUEUE_HOOK );
-	wp_clear_scheduled_hook( IGNY8_FULL_SYNC_HOOK );
-}
-
-/**
- * The every-minute cron callback: a stalled full sync is resumed, an overflow reported, the platform's
- * requests read (every 5 minutes), then the queue is sent, batch after batch, for up to 20 seconds.
- *
- * @return array Totals of what was sent: batches, sent, applied, stale, rejected.
- */
-function igny8_run_send_queue() {
-	$totals = array(
-		'batches'  => 0,
-		'sent'     => 0,
-		'applied'  => 0,
-		'stale'    => 0,
-		'rejected' => 0,
-	);
-	if ( ! igny8_is_connected() ) {
-		igny8_unschedule_content_sync();
-		return $totals;
-	}
-	igny8_maybe_upgrade_schema();
-	igny8_resume_stalled_full_sync();
-	if ( igny8_backoff_active() ) {
-		return $totals;
-	}
-	igny8_send_resync_request();
-	igny8_poll_content_status();
-	if ( ! igny8_acquire_lock( 'queue' ) ) {
-		return $totals;
-	}
-	/** This filter is documented in sync/full-sync.php (igny8_full_sync_step). */
-	$time_limit = (int) apply_filters( 'igny8_full_sync_time_limit', 20 );
-	igny8_allow_seconds( $time_limit + 60 );
-	$deadline = microtime( true ) + $time_limit;
-	do {
-		$sent = igny8_send_queue_batch();
-		if ( ! is_array( $sent ) ) {
-			break;
-		}
-		++$totals['batches'];
-		foreach ( array( 'sent', 'applied', 'stale', 'rejected' ) as $key ) {
-			$totals[ $key ] += $sent[ $key ];
-		}
-	} while ( ( $sent['sent'] > 0 || $sent['dropped'] > 0 ) && microtime( true ) < $deadline );
-	igny8_release_lock( 'queue' );
-	return $totals;
-}
-
-/**
- * At the end of a request that queued changes (admin, REST, cron, CLI or a form post; not a front-end
- * page view), one batch is sent with a 5-second timeout, so a saved post reaches IGNY8 within seconds.
- * Whatever does not go now goes with the every-minute cron.
- *
- * @return array|WP_Error|null What igny8_send_queue_batch() answered, or null when nothing was sent.
- */
-function igny8_send_queue_at_shutdown() {
-	if ( ! igny8_queue_touched() || ! igny8_is_connected() ) {
-		return null;
-	}
-	$method = isset( $_SERVER['REQUEST_METHOD'] ) ? strtoupper( (string) $_SERVER['REQUEST_METHOD'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- compared only.
-	$rest   = defined( 'REST_REQUEST' ) && REST_REQUEST;
-	if ( ! ( is_admin() || wp_doing_cron() || $rest || 'cli' === PHP_SAPI || 'POST' === $method ) ) {
-		return null;
-	}
-	igny8_queue_touched( false );
-	if ( igny8_backoff_active() ) {
-		return null;
-	}
-	igny8_send_resync_request();
-	if ( ! igny8_acquire_lock( 'queue' ) ) {
-		return null;
-	}
-	$sent = igny8_send_queue_batch( 5 );
-	igny8_release_lock( 'queue' );
-	return $sent;
 }
 
 /* ------------------------------------------------------------------------------------------------------
@@ -367,6 +255,7 @@ function igny8_run_scheduled_structure_sync() {
 		return;
 	}
 	igny8_maybe_upgrade_schema();
+	igny8_forget_account_tokens(); // Kept by 0.1.0.
 	igny8_schedule_content_sync(); // In case the event was lost (a cron array reset, a restore).
 	igny8_sync_site_structure_to_backend();
 }
@@ -403,8 +292,7 @@ function igny8_on_transition_post_status( $new_status, $old_status, $post ) {
 	if ( $new_status === $old_status || ( 'publish' !== $new_status && 'publish' !== $old_status ) ) {
 		return;
 	}
-	$type = get_post_type_object( $post->post_type );
-	if ( ! $type || ! $type->public || in_array( $post->post_type, (array) apply_filters( 'igny8_excluded_post_types', array( 'attachment' ) ), true ) ) {
+	if ( ! isset( igny8_reportable_types()['post_types'][ $post->post_type ] ) ) {
 		return;
 	}
 	igny8_queue_structure_sync();
@@ -418,8 +306,7 @@ function igny8_on_transition_post_status( $new_status, $old_status, $post ) {
  * @param string $taxonomy Taxonomy.
  */
 function igny8_on_term_change( $term_id, $tt_id, $taxonomy ) {
-	$object = get_taxonomy( $taxonomy );
-	if ( ! $object || ! $object->public || in_array( $taxonomy, (array) apply_filters( 'igny8_excluded_taxonomies', array( 'post_format' ) ), true ) ) {
+	if ( ! isset( igny8_reportable_types()['taxonomies'][ $taxonomy ] ) ) {
 		return;
 	}
 	igny8_queue_structure_sync();

@@ -1,9 +1,8 @@
 <?php
 /**
  * The platform's content endpoints (docs/sync-protocol.md): batches bounded by rows and bytes, their
- * acknowledgements, the shared backoff after failures, rejected items kept for the settings page, the
- * status the platform asks the plugin to act on, and the locks that keep two PHP processes from sending
- * the same thing at once.
+ * acknowledgements, the shared backoff after failures, rejected items kept for the settings page, and
+ * the status the platform asks the plugin to act on. The locks are in sync/locks.php.
  *
  * @package Igny8
  */
@@ -395,6 +394,18 @@ function igny8_retry_delay( WP_Error $error, $failures ) {
 }
 
 /**
+ * Up to a fifth of $seconds, at random: added to every wait, so that sites that failed together (an IGNY8
+ * outage) do not all come back in the same second.
+ *
+ * @param int $seconds The wait.
+ * @return int
+ */
+function igny8_jitter( $seconds ) {
+	$spread = (int) floor( max( 0, (int) $seconds ) / 5 );
+	return $spread > 0 ? wp_rand( 0, $spread ) : 0;
+}
+
+/**
  * Records a failed content request: backoff, the error for the settings page, a log line. A 413 halves
  * the batch size instead of waiting (the next attempt sends less).
  *
@@ -409,6 +420,7 @@ function igny8_note_failure( WP_Error $error ) {
 		$delay = 0;
 	} else {
 		$delay = igny8_retry_delay( $error, $fails );
+		$delay += igny8_jitter( $delay );
 	}
 	update_option(
 		'igny8_send_backoff',
@@ -482,41 +494,6 @@ function igny8_allow_seconds( $seconds ) {
 }
 
 /* ------------------------------------------------------------------------------------------------------
- * Locks
- * --------------------------------------------------------------------------------------------------- */
-
-/**
- * Takes a MySQL named lock without waiting. A PHP process that dies loses its connection and with it the
- * lock, so a killed sender never leaves the sync stuck (the lesson of Jetpack's expiring option locks).
- *
- * @param string $name queue|full_sync|verify.
- * @return bool Whether this process holds it now.
- */
-function igny8_acquire_lock( $name ) {
-	global $wpdb;
-	return '1' === (string) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 0)', igny8_lock_name( $name ) ) );
-}
-
-/**
- * @param string $name Lock name given to igny8_acquire_lock().
- */
-function igny8_release_lock( $name ) {
-	global $wpdb;
-	$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', igny8_lock_name( $name ) ) );
-}
-
-/**
- * Lock names are server-wide: this site's database and table prefix make them its own.
- *
- * @param string $name Short name.
- * @return string At most 64 characters.
- */
-function igny8_lock_name( $name ) {
-	global $wpdb;
-	return 'igny8_' . substr( md5( DB_NAME . '|' . $wpdb->prefix ), 0, 16 ) . '_' . substr( $name, 0, 32 );
-}
-
-/* ------------------------------------------------------------------------------------------------------
  * What the platform asks for
  * --------------------------------------------------------------------------------------------------- */
 
@@ -553,12 +530,15 @@ function igny8_poll_content_status( $force = false ) {
 
 /**
  * A full sync the platform asks for (content/status or an update-structure answer) is started, unless
- * one is already under way.
+ * one is already under way; a verification it asks for runs soon (sync/cron.php).
  *
  * @param array $answer The answer's data.
  */
 function igny8_act_on_platform_requests( array $answer ) {
 	if ( ! empty( $answer['full_sync_requested'] ) && ! igny8_full_sync_in_progress() ) {
 		igny8_request_full_sync( 'platform' );
+	}
+	if ( ! empty( $answer['verify_requested'] ) && false === get_option( 'igny8_verify_due', false ) ) {
+		igny8_request_verification( 'platform' );
 	}
 }

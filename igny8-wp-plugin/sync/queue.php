@@ -138,6 +138,8 @@ function igny8_queue_add( $kind, $type, $wp_id, $op ) {
 		return false;
 	}
 	igny8_queue_touched( true );
+	// The cron's event is the fallback of the send that follows the request (sync/background.php).
+	igny8_schedule_queue_send( time() + MINUTE_IN_SECONDS );
 	return true;
 }
 
@@ -210,6 +212,20 @@ function igny8_queue_count() {
 	$count      = (int) $wpdb->get_var( "SELECT COUNT(*) FROM $table" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	$wpdb->suppress_errors( $suppressed );
 	return $count;
+}
+
+/**
+ * When the queue's next row is due.
+ *
+ * @return int|null Unix time, or null when the queue is empty.
+ */
+function igny8_queue_next_due() {
+	global $wpdb;
+	$table      = igny8_queue_table();
+	$suppressed = $wpdb->suppress_errors( true );
+	$next       = $wpdb->get_var( "SELECT MIN(next_attempt_at) FROM $table" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	$wpdb->suppress_errors( $suppressed );
+	return null === $next ? null : (int) strtotime( $next . ' UTC' );
 }
 
 /**
@@ -407,4 +423,45 @@ function igny8_send_queue_batch( $timeout = 30 ) {
 		'rejected' => $answer['rejected'],
 		'dropped'  => count( $dropped ),
 	);
+}
+
+/**
+ * Sends what is due in the queue, batch after batch, for up to $time_limit seconds, under the queue's lock
+ * (another process sending leaves this one nothing to do). Nothing is sent while a backoff lasts. A full
+ * queue's request for a full sync goes first.
+ *
+ * @param int $time_limit Seconds to keep sending.
+ * @param int $timeout    Seconds for each request.
+ * @return array Totals: batches, sent, applied, stale, rejected.
+ */
+function igny8_send_due_queue( $time_limit, $timeout = 30 ) {
+	$totals = igny8_send_totals();
+	if ( igny8_backoff_active() ) {
+		return $totals;
+	}
+	igny8_send_resync_request();
+	if ( ! igny8_acquire_lock( 'queue' ) ) {
+		return $totals;
+	}
+	igny8_allow_seconds( $time_limit + $timeout + 30 );
+	$deadline = microtime( true ) + max( 0, (int) $time_limit );
+	do {
+		$sent = igny8_send_queue_batch( $timeout );
+		if ( ! is_array( $sent ) ) {
+			break;
+		}
+		++$totals['batches'];
+		foreach ( array( 'sent', 'applied', 'stale', 'rejected' ) as $key ) {
+			$totals[ $key ] += $sent[ $key ];
+		}
+	} while ( ( $sent['sent'] > 0 || $sent['dropped'] > 0 ) && microtime( true ) < $deadline );
+	igny8_release_lock( 'queue' );
+	return $totals;
+}
+
+/**
+ * @return array Totals of a send, all zero: batches, sent, applied, stale, rejected.
+ */
+function igny8_send_totals() {
+	return array_fill_keys( array( 'batches', 'sent', 'applied', 'stale', 'rejected' ), 0 );
 }

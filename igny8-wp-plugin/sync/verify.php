@@ -131,6 +131,8 @@ function igny8_run_verify() {
 	igny8_release_lock( 'verify' );
 	if ( is_wp_error( $result ) ) {
 		igny8_note_failure( $result );
+	} else {
+		delete_option( 'igny8_verify_due' );
 	}
 	update_option(
 		'igny8_last_verify',

@@ -35,8 +35,11 @@ class ConnectionTest extends Igny8_TestCase {
 		$this->assertSame( 42, (int) get_option( 'igny8_site_id' ) );
 		$this->assertSame( 'My Blog', get_option( 'igny8_site_name' ) );
 		$this->assertSame( 9, (int) get_option( 'igny8_integration_id' ) );
-		$this->assertSame( 'access-token-1', get_option( 'igny8_access_token' ) );
-		$this->assertSame( 'refresh-token-1', get_option( 'igny8_refresh_token' ) );
+		foreach ( array( 'igny8_access_token', 'igny8_refresh_token', 'igny8_access_expires_at' ) as $name ) {
+			$this->assertFalse( get_option( $name ), "$name: the account's sign-in is not kept" );
+		}
+		$found = (int) $GLOBALS['wpdb']->get_var( "SELECT COUNT(*) FROM {$GLOBALS['wpdb']->options} WHERE option_value LIKE '%access-token-1%' OR option_value LIKE '%refresh-token-1%'" );
+		$this->assertSame( 0, $found );
 		$this->assertSame( 'igny8_live_abc123secret', get_option( 'igny8_api_key' ) );
 		$this->assertSame( Igny8_Fake_Backend::BASE, get_option( 'igny8_api_base' ) );
 		$this->assertSame( 'owner@example.com', get_option( 'igny8_email' ) );
@@ -102,12 +105,12 @@ class ConnectionTest extends Igny8_TestCase {
 		$this->connect();
 
 		foreach ( igny8_connection_option_names() as $name ) {
-			if ( in_array( $name, array( 'igny8_last_error', 'igny8_access_expires_at' ), true ) && null === $this->autoload_of( $name ) ) {
+			if ( in_array( $name, array_merge( array( 'igny8_last_error' ), igny8_account_token_option_names() ), true ) && null === $this->autoload_of( $name ) ) {
 				continue;
 			}
 			$this->assertSame( 'no', $this->autoload_of( $name ), $name );
 		}
-		foreach ( array( 'igny8_api_key', 'igny8_access_token', 'igny8_refresh_token', 'igny8_api_base', 'igny8_email' ) as $name ) {
+		foreach ( array( 'igny8_api_key', 'igny8_api_base', 'igny8_email' ) as $name ) {
 			$this->assertSame( 'no', $this->autoload_of( $name ), $name );
 		}
 		$found = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$wpdb->options} WHERE option_value LIKE %s", '%' . $wpdb->esc_like( 'correct horse battery staple' ) . '%' ) );
@@ -383,6 +386,35 @@ class ConnectionTest extends Igny8_TestCase {
 		$this->assertSame( 'https://app.igny8.com', igny8_sanitize_api_base( '' ), 'empty means the default backend' );
 	}
 
+	public function test_plain_http_backends_are_accepted_only_on_local_and_private_hosts() {
+		foreach ( array( 'http://127.0.0.1:8000', 'http://localhost:8000', 'http://[::1]:8000', 'http://10.1.2.3', 'http://172.16.0.9:8080', 'http://192.168.1.5', 'http://169.254.1.1', 'http://igny8:8000', 'http://app.localhost', 'http://igny8.internal', 'http://igny8.home.arpa' ) as $url ) {
+			$this->assertSame( $url, igny8_sanitize_api_base( $url ), $url );
+		}
+		foreach ( array( 'http://igny8.example.com', 'http://8.8.8.8', 'http://172.32.0.1', 'http://localhost.example.com' ) as $url ) {
+			$this->assertWPError( igny8_sanitize_api_base( $url ), 'igny8_insecure_url' );
+			$this->assertSame( 'https://' . substr( $url, 7 ), igny8_sanitize_api_base( 'https://' . substr( $url, 7 ) ) );
+		}
+
+		$this->backend->working();
+		$result = $this->connect( array( 'igny8_api_base' => 'http://igny8.example.com' ) );
+		$this->assertWPError( $result, 'igny8_insecure_url' );
+		$this->assertSame( array(), $this->backend->requests, 'the password and key never travel in clear text' );
+		$this->assertStringContainsString( 'must start with https://', $this->notices()[0] );
+
+		$this->add_test_filter( 'igny8_allow_insecure_api_base', '__return_true' );
+		$this->assertSame( 'http://igny8.example.com', igny8_sanitize_api_base( 'http://igny8.example.com' ) );
+	}
+
+	public function test_a_stored_plain_http_backend_on_the_internet_gets_no_request() {
+		$this->connect_working();
+		update_option( 'igny8_api_base', 'http://igny8.example.com', false ); // Stored by an older version.
+
+		$result = igny8_sync_site_structure_to_backend();
+
+		$this->assertWPError( $result, 'igny8_insecure_url' );
+		$this->assertSame( array(), $this->backend->requests );
+	}
+
 	public function test_missing_fields_are_named() {
 		$this->backend->working();
 
@@ -426,7 +458,7 @@ class ConnectionTest extends Igny8_TestCase {
 		$told = $this->backend->requests_to( 'POST /api/v1/integration/integrations/9/update-structure/' );
 		$this->assertCount( 1, $told, 'IGNY8 is told the plugin connection is off' );
 		$this->assertFalse( $told[0]['body']['plugin_connection_enabled'] );
-		$this->assertSame( array( 'success: Disconnected from IGNY8 (site "My Blog"). The stored tokens and API key were removed and scheduled syncs stopped.' ), $this->notices() );
+		$this->assertSame( array( 'success: Disconnected from IGNY8 (site "My Blog"). The stored API key was removed and scheduled syncs stopped.' ), $this->notices() );
 	}
 
 	public function test_disconnect_works_when_the_backend_is_unreachable() {

@@ -124,6 +124,43 @@ class ContentTest extends Igny8_TestCase {
 		);
 	}
 
+	public function test_building_items_never_puts_partial_post_rows_in_the_object_cache() {
+		global $wpdb;
+		$series = wp_insert_post( array( 'post_type' => 'igny8_book', 'post_status' => 'publish', 'post_title' => 'Series', 'post_name' => 'series', 'post_content' => 'Series text' ) );
+		$volume = wp_insert_post( array( 'post_type' => 'igny8_book', 'post_status' => 'publish', 'post_title' => 'Volume 1', 'post_parent' => $series, 'post_content' => 'Volume text' ) );
+		$wpdb->update( $wpdb->posts, array( 'post_content_filtered' => 'filtered', 'to_ping' => 'https://example.com/' ), array( 'ID' => $series ) );
+		// With a persistent object cache, whatever is in the 'posts' group while a batch is built is served
+		// to every other request: it must be the whole row, as WP_Post::get_instance() caches it.
+		$seen = array();
+		$this->add_test_filter(
+			'igny8_sync_item',
+			static function ( $data ) use ( &$seen, $series, $volume ) {
+				foreach ( array( $series, $volume ) as $id ) {
+					$seen[] = array( $id, wp_cache_get( $id, 'posts' ) );
+				}
+				return $data;
+			}
+		);
+
+		foreach ( array( 'queue', 'full sync' ) as $path ) {
+			$seen = array();
+			wp_cache_flush();
+			if ( 'queue' === $path ) {
+				igny8_post_items( igny8_load_post_rows( array( $series, $volume ) ) );
+			} else {
+				$this->run_full_sync();
+			}
+			$this->assertNotEmpty( $seen, $path );
+			foreach ( $seen as list( $id, $cached ) ) {
+				if ( false !== $cached ) {
+					$row  = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$wpdb->posts} WHERE ID = %d", $id ), ARRAY_A );
+					$have = array_map( 'strval', array_intersect_key( (array) $cached, $row ) );
+					$this->assertSame( $row, $have, "$path: post $id is cached whole" );
+				}
+			}
+		}
+	}
+
 	public function test_only_synced_taxonomies_are_listed_in_terms() {
 		$this->set_synced_types( array( 'post' => 100 ), array( 'category' => 100 ) );
 		$id = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'T', 'tags_input' => array( 'Hidden' ) ) );
@@ -298,6 +335,52 @@ class ContentTest extends Igny8_TestCase {
 
 		$this->assertSame( array( 'post' => 100, 'igny8_book' => 100 ), $types['post_types'] );
 		$this->assertSame( array( 'category', 'post_tag', 'igny8_genre' ), array_keys( $types['taxonomies'] ) );
+	}
+
+	public function test_a_platform_answer_never_enables_types_the_site_does_not_report() {
+		$this->register_test_post_type( 'igny8_order', array( 'public' => false, 'show_ui' => true ) ); // A shop's orders.
+		$this->register_test_taxonomy( 'igny8_private_tax', 'post', array( 'public' => false ) );
+		$this->add_test_filter(
+			'igny8_excluded_post_types',
+			static function ( $excluded ) {
+				return array_merge( $excluded, array( 'page' ) );
+			}
+		);
+		$settings = get_option( 'igny8_effective_settings' );
+		foreach ( array( 'user_request', 'customize_changeset', 'wp_navigation', 'igny8_order', 'attachment', 'page' ) as $name ) {
+			$settings['post_types'][ $name ] = array( 'enabled' => true, 'fetch_limit' => 10 );
+		}
+		foreach ( array( 'igny8_private_tax', 'post_format', 'wp_theme', 'nav_menu' ) as $name ) {
+			$settings['taxonomies'][ $name ] = array( 'enabled' => true, 'fetch_limit' => 10 );
+		}
+		update_option( 'igny8_effective_settings', $settings, false );
+
+		$types = igny8_sync_types();
+		$this->assertSame( array( 'post', 'igny8_book' ), array_keys( $types['post_types'] ) );
+		$this->assertSame( array( 'category', 'post_tag', 'igny8_genre' ), array_keys( $types['taxonomies'] ) );
+		$structure = igny8_get_site_structure();
+		$this->assertSame( array(), array_diff_key( $types['post_types'], $structure['post_types'] ), 'only reported post types' );
+		$this->assertSame( array(), array_diff_key( $types['taxonomies'], $structure['taxonomies'] ), 'only reported taxonomies' );
+
+		$order = wp_insert_post( array( 'post_type' => 'igny8_order', 'post_status' => 'publish', 'post_title' => 'Order #1' ) );
+		$request = wp_insert_post( array( 'post_type' => 'user_request', 'post_status' => 'request-pending', 'post_title' => 'someone@example.com' ) );
+		$this->assertSame( array(), array_filter( $this->queued(), static function ( $row ) {
+			return false === strpos( $row, 'upsert post post ' );
+		} ), 'neither is queued' );
+		$this->run_full_sync();
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'igny8_order' ) );
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'user_request' ) );
+		$this->assertSame( array(), $this->backend->held_of( 'post', 'page' ) );
+		$this->assertGreaterThan( 0, $order + $request );
+
+		// The site's own code may still choose a type (its owner's decision, not the platform's).
+		$this->add_test_filter(
+			'igny8_sync_post_types',
+			static function ( $types ) {
+				return $types + array( 'igny8_order' => 5 );
+			}
+		);
+		$this->assertArrayHasKey( 'igny8_order', igny8_sync_types()['post_types'] );
 	}
 
 	public function test_a_batch_of_posts_costs_the_same_queries_whatever_its_size() {

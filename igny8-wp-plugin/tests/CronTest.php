@@ -66,6 +66,46 @@ class CronTest extends Igny8_TestCase {
 		$this->assertLessThanOrEqual( time(), $next, 'after activation the first push is due at once' );
 	}
 
+	public function test_reactivating_a_connected_site_verifies_and_repairs_what_changed_while_the_plugin_was_off() {
+		global $wpdb;
+		$this->start_content_sync( array( 'post' => 100, 'page' => 100 ), array( 'category' => 100 ) );
+		$kept    = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Kept' ) );
+		$edited  = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Before' ) );
+		$deleted = wp_insert_post( array( 'post_type' => 'page', 'post_status' => 'publish', 'post_title' => 'Deleted while off' ) );
+		$this->run_full_sync();
+		igny8_run_send_queue(); // What the full sync's last checks queued.
+		$this->assertSame( array(), $this->queued() );
+		igny8_deactivate();
+
+		// While the plugin is off its hooks do not run: these edits never reach the queue.
+		$wpdb->update( $wpdb->posts, array( 'post_title' => 'Edited while off', 'post_modified_gmt' => gmdate( 'Y-m-d H:i:s', time() + 5 ) ), array( 'ID' => $edited ) );
+		$wpdb->delete( $wpdb->posts, array( 'ID' => $deleted ) );
+		clean_post_cache( $edited );
+		$this->assertSame( array(), $this->queued() );
+
+		igny8_activate();
+
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_verify' ), 'a verification runs from cron, not in the activation request' );
+		$this->assertSame( 'reactivated', get_option( 'igny8_verify_due' )['reason'] );
+		$this->assertSame( array(), $this->backend->verify_requests );
+
+		igny8_run_requested_verification();
+		igny8_run_send_queue();
+
+		$this->assertSame( 'Edited while off', $this->backend->held[ "post:post:$edited" ]['data']['title'] );
+		$this->assertArrayNotHasKey( "post:page:$deleted", $this->backend->held );
+		$this->assertArrayHasKey( "post:post:$kept", $this->backend->held );
+		$this->assertFalse( get_option( 'igny8_verify_due' ) );
+	}
+
+	public function test_activation_of_a_site_whose_full_sync_is_pending_needs_no_verification() {
+		$this->connect_working(); // Connecting requested a full sync, which brings everything.
+
+		igny8_activate();
+
+		$this->assertFalse( wp_next_scheduled( 'igny8_verify' ) );
+	}
+
 	public function test_deactivation_clears_the_schedule_and_keeps_the_connection() {
 		$this->connect_working();
 		igny8_queue_structure_sync();
@@ -138,7 +178,7 @@ class CronTest extends Igny8_TestCase {
 	public function test_a_site_connected_before_content_sync_gets_its_cron_and_a_first_full_sync_on_upgrade() {
 		$this->connect_working();
 		delete_option( 'igny8_full_sync' );
-		wp_clear_scheduled_hook( 'igny8_send_queue' );
+		wp_clear_scheduled_hook( 'igny8_check_status' );
 		wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
 		delete_option( 'igny8_db_version' ); // As a version without the queue table left it.
 
@@ -146,18 +186,18 @@ class CronTest extends Igny8_TestCase {
 		igny8_maybe_upgrade_schema();
 
 		$this->assertSame( (string) IGNY8_DB_VERSION, (string) get_option( 'igny8_db_version' ) );
-		$this->assertSame( 'igny8_every_minute', wp_get_schedule( 'igny8_send_queue' ) );
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_check_status' ) );
 		$this->assertSame( 'upgrade', igny8_full_sync_state()['reason'] );
 		$this->assertNotFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
 	}
 
-	public function test_the_daily_push_puts_back_a_lost_queue_event() {
+	public function test_the_daily_push_puts_back_a_lost_status_check() {
 		$this->connect_working();
-		wp_clear_scheduled_hook( 'igny8_send_queue' );
+		wp_clear_scheduled_hook( 'igny8_check_status' );
 
 		do_action( self::DAILY );
 
-		$this->assertNotFalse( wp_next_scheduled( 'igny8_send_queue' ) );
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_check_status' ) );
 	}
 
 	public function test_switching_two_way_sync_queues_a_push() {

@@ -202,7 +202,7 @@ class FullSyncTest extends Igny8_TestCase {
 		wp_clear_scheduled_hook( 'igny8_full_sync_continue' ); // WP-Cron took the event off before running it.
 		$this->backend->content_platform();
 
-		igny8_run_send_queue(); // The every-minute cron notices the stalled run.
+		igny8_run_status_check(); // The status check notices the stalled run.
 		$this->assertNotFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
 		$this->run_full_sync();
 

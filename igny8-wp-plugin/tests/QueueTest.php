@@ -247,10 +247,37 @@ class QueueTest extends Igny8_TestCase {
 
 		$this->assertInstanceOf( WP_Error::class, $result );
 		$this->assertContains( "upsert post post #$id", $this->queued() );
-		$this->assertEqualsWithDelta( time() + $delay, igny8_backoff_until(), 2 );
+		$this->assertWaitBetween( $delay, igny8_backoff_until() - time() );
 		$this->assertSame( 0, igny8_run_send_queue()['batches'], 'nothing is sent while backing off' );
 		$error = get_option( 'igny8_content_last_error' );
 		$this->assertSame( 'unavailable', $error['code'] );
+	}
+
+	/**
+	 * A wait is the expected one plus its jitter (at most a fifth more).
+	 *
+	 * @param int    $expected Seconds without jitter.
+	 * @param int    $actual   Seconds measured.
+	 * @param string $message  Message.
+	 */
+	private function assertWaitBetween( $expected, $actual, $message = '' ) {
+		$this->assertGreaterThanOrEqual( $expected - 2, $actual, $message );
+		$this->assertLessThanOrEqual( (int) ( $expected * 1.2 ) + 2, $actual, $message );
+	}
+
+	public function test_waits_after_failures_are_spread_so_sites_do_not_retry_in_step() {
+		$this->post();
+		$this->backend->on( self::BATCH, 500, Igny8_Fake_Backend::fail( 'internal_error', 'Oops.' ) );
+		$waits = array();
+		for ( $site = 0; $site < 40; $site++ ) { // Forty sites failing in the same second.
+			delete_option( 'igny8_send_backoff' );
+			$this->wait_out_backoff();
+			igny8_send_queue_batch();
+			$waits[] = igny8_backoff_until() - time();
+		}
+		$this->assertGreaterThanOrEqual( 60, min( $waits ) );
+		$this->assertLessThanOrEqual( 72, max( $waits ) );
+		$this->assertGreaterThan( 5, count( array_unique( $waits ) ), 'spread over the window: ' . implode( ',', $waits ) );
 	}
 
 	/**
@@ -286,7 +313,7 @@ class QueueTest extends Igny8_TestCase {
 			$waits[] = igny8_backoff_until() - time();
 		}
 		foreach ( array( 60, 120, 240, 480, 960, 1920, 3600, 3600 ) as $i => $expected ) {
-			$this->assertEqualsWithDelta( $expected, $waits[ $i ], 2, "failure $i" );
+			$this->assertWaitBetween( $expected, $waits[ $i ], "failure $i" );
 		}
 
 		$this->wait_out_backoff();
@@ -302,7 +329,7 @@ class QueueTest extends Igny8_TestCase {
 
 		igny8_send_queue_batch();
 
-		$this->assertEqualsWithDelta( time() + 60, igny8_backoff_until(), 2 );
+		$this->assertWaitBetween( 60, igny8_backoff_until() - time() );
 		$this->assertSame( 1, count( $this->queued_posts() ) );
 	}
 
@@ -405,12 +432,13 @@ class QueueTest extends Igny8_TestCase {
 		$this->assertCount( 1, $this->queued_posts(), 'queuing resumes after the full sync' );
 	}
 
-	public function test_the_request_that_queued_sends_one_batch_at_shutdown_with_a_short_timeout() {
+	public function test_cron_and_command_line_requests_send_at_shutdown_in_their_own_process() {
 		$id = $this->post();
 
-		$sent = igny8_send_queue_at_shutdown();
+		$sent = igny8_send_queue_at_shutdown(); // PHPUnit runs as the command line does.
 
-		$this->assertSame( count( $this->backend->batches[0][0]['items'] ), $sent['applied'] );
+		$this->assertSame( 'inline', $sent['via'] );
+		$this->assertSame( 1, $sent['sent']['batches'] );
 		$requests = $this->backend->requests_to( self::BATCH );
 		$this->assertCount( 1, $requests );
 		$this->assertSame( 5, $requests[0]['timeout'] );
@@ -430,7 +458,7 @@ class QueueTest extends Igny8_TestCase {
 		$this->assertSame( '1', (string) $other->get_var( $other->prepare( 'SELECT GET_LOCK(%s, 0)', igny8_lock_name( 'queue' ) ) ) );
 
 		$this->assertSame( 0, igny8_run_send_queue()['batches'] );
-		$this->assertNull( igny8_send_queue_at_shutdown() );
+		$this->assertSame( 0, igny8_send_queue_at_shutdown()['sent']['batches'] );
 
 		$other->close(); // A process that dies loses its lock (the server frees it as it notices).
 		for ( $i = 0; $i < 100 && '1' !== (string) $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK(%s)', igny8_lock_name( 'queue' ) ) ); $i++ ) {
@@ -439,17 +467,43 @@ class QueueTest extends Igny8_TestCase {
 		$this->assertSame( 1, igny8_run_send_queue()['batches'] );
 	}
 
-	public function test_connect_schedules_the_every_minute_cron_and_disconnect_clears_it() {
-		$schedules = wp_get_schedules();
-		$this->assertSame( 60, $schedules['igny8_every_minute']['interval'] );
-		$this->assertSame( 'igny8_every_minute', wp_get_schedule( 'igny8_send_queue' ) );
+	public function test_the_queue_has_a_cron_event_only_while_something_in_it_is_due() {
+		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ), 'connected, nothing queued: no event' );
+		$this->assertArrayNotHasKey( 'igny8_every_minute', wp_get_schedules() );
+
 		$this->post();
+		$when = wp_next_scheduled( 'igny8_send_queue' );
+		$this->assertEqualsWithDelta( time() + 60, $when, 2, 'the fallback of the send after the request' );
+		$this->assertFalse( wp_get_schedule( 'igny8_send_queue' ), 'a single event, not a recurring one' );
+		$this->post();
+		$this->assertSame( $when, wp_next_scheduled( 'igny8_send_queue' ), 'one event for many changes' );
+
+		wp_clear_scheduled_hook( 'igny8_send_queue' ); // WP-Cron takes the event off and runs it.
+		$this->assertSame( 1, igny8_run_send_queue()['batches'] );
+		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ), 'the queue is empty: no event' );
+
+		// A failed send: the event comes back when the backoff ends, not every minute meanwhile.
+		$this->post();
+		$this->backend->on( self::BATCH, 503, Igny8_Fake_Backend::fail( 'unavailable', 'Later.' ), array( 'retry-after' => '600' ) );
+		wp_clear_scheduled_hook( 'igny8_send_queue' );
+		igny8_run_send_queue();
+		$this->assertSame( igny8_backoff_until(), wp_next_scheduled( 'igny8_send_queue' ) );
+		$this->assertGreaterThanOrEqual( time() + 600, wp_next_scheduled( 'igny8_send_queue' ) );
 
 		igny8_disconnect_site();
-
-		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ) );
-		$this->assertFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
+		foreach ( array( 'igny8_send_queue', 'igny8_check_status', 'igny8_verify', 'igny8_full_sync_continue' ) as $hook ) {
+			$this->assertFalse( wp_next_scheduled( $hook ), $hook );
+		}
 		$this->assertSame( array(), $this->queued() );
+	}
+
+	public function test_the_every_minute_event_of_older_versions_is_removed() {
+		wp_schedule_event( time() + 60, 'hourly', 'igny8_send_queue' ); // As 0.1.0 left it (every minute).
+
+		igny8_run_send_queue(); // Its next run.
+
+		$this->assertFalse( wp_get_schedule( 'igny8_send_queue' ) );
+		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ), 'nothing queued: no event' );
 	}
 
 	public function test_deactivation_clears_the_events_and_keeps_the_queue() {
@@ -463,17 +517,55 @@ class QueueTest extends Igny8_TestCase {
 		$this->assertNotFalse( wp_next_scheduled( 'igny8_send_queue' ) );
 	}
 
-	public function test_the_cron_run_reads_the_platform_status_every_five_minutes() {
+	public function test_the_status_is_read_every_5_minutes_while_anything_happens_and_less_often_while_nothing_does() {
 		$status = 'GET /api/v1/integration/integrations/9/content/status/';
-		igny8_run_send_queue();
-		igny8_run_send_queue();
-		$this->assertCount( 1, $this->backend->requests_to( $status ) );
+		$next   = function () {
+			$when = wp_next_scheduled( 'igny8_check_status' );
+			$this->assertFalse( wp_get_schedule( 'igny8_check_status' ), 'a single event' );
+			return $when - time();
+		};
+		$this->assertWaitBetween( 300, $next(), 'connected: first check in 5 minutes' );
 
-		update_option( 'igny8_status_checked_at', time() - 301, false );
+		$waits = array();
+		for ( $i = 0; $i < 5; $i++ ) {
+			igny8_run_status_check();
+			$waits[] = $next();
+		}
+		$this->assertCount( 5, $this->backend->requests_to( $status ) );
+		foreach ( array( 600, 1200, 1800, 1800, 1800 ) as $i => $expected ) {
+			$this->assertWaitBetween( $expected, $waits[ $i ], "idle check $i" );
+		}
+
+		// Something under way (here: the platform asks for a full sync): back to every 5 minutes.
 		$this->backend->content_status['full_sync_requested'] = true;
-		igny8_run_send_queue();
-
-		$this->assertCount( 2, $this->backend->requests_to( $status ) );
+		igny8_run_status_check();
 		$this->assertSame( 'platform', igny8_full_sync_state()['reason'] );
+		$this->assertWaitBetween( 300, $next() );
+		$this->backend->content_status['full_sync_requested'] = false;
+		igny8_run_status_check();
+		$this->assertWaitBetween( 300, $next(), 'the full sync runs' );
+
+		// A platform that cannot be read is asked less and less often, whatever waits here.
+		$this->backend->on( $status, new WP_Error( 'http_request_failed', 'cURL error 7: Connection refused' ) );
+		igny8_run_status_check();
+		$this->assertWaitBetween( 600, $next(), 'unreachable' );
+		// While the content sends back off, no check comes before the backoff ends.
+		update_option( 'igny8_send_backoff', array( 'until' => time() + 3000, 'failures' => 3, 'code' => 'x' ), false );
+		$requests = count( $this->backend->requests_to( $status ) );
+		igny8_run_status_check();
+		$this->assertCount( $requests, $this->backend->requests_to( $status ), 'not read while backing off' );
+		$this->assertGreaterThanOrEqual( time() + 3000, wp_next_scheduled( 'igny8_check_status' ) );
+	}
+
+	public function test_a_verification_asked_for_in_an_answer_already_received_runs_without_waiting_for_the_status() {
+		$this->backend->content_platform();
+		igny8_act_on_platform_requests( array( 'verify_requested' => true ) ); // E.g. an update-structure answer.
+		$this->assertNotFalse( wp_next_scheduled( 'igny8_verify' ) );
+
+		igny8_run_requested_verification();
+
+		$this->assertSame( 'done', end( $this->backend->verify_requests )['action'] );
+		$this->assertFalse( get_option( 'igny8_verify_due' ) );
+		$this->assertNull( igny8_run_requested_verification(), 'done: nothing more is due' );
 	}
 }

@@ -173,40 +173,19 @@ class SyncTest extends Igny8_TestCase {
 		$this->assertStringContainsString( '"post_types":{},"taxonomies":{}', $this->backend->requests[0]['raw'] );
 	}
 
-	public function test_jwt_calls_refresh_an_expired_access_token_once_and_retry() {
+	public function test_account_tokens_kept_by_older_versions_are_removed_by_the_daily_push() {
 		$this->connect_working();
-		$this->backend->on(
-			'GET /api/v1/auth/sites/',
-			static function ( $request ) {
-				return 'Bearer access-token-2' === $request['headers']['Authorization']
-					? array( 200, Igny8_Fake_Backend::ok( array() ) )
-					: array( 401, Igny8_Fake_Backend::fail( 'token_expired', 'Token expired.' ) );
-			}
-		);
-		$this->backend->on( 'POST /api/v1/auth/refresh/', 200, Igny8_Fake_Backend::ok( array( 'access' => 'access-token-2', 'refresh' => 'refresh-token-2', 'access_expires_at' => '2031-01-01T00:00:00Z' ) ) );
+		update_option( 'igny8_access_token', 'access-token-old', false );
+		update_option( 'igny8_refresh_token', 'refresh-token-old', false );
+		update_option( 'igny8_access_expires_at', '2030-01-01T00:00:00Z', false );
 
-		$result = igny8_api_client()->request( 'GET', '/api/v1/auth/sites/', array( 'auth' => 'jwt' ) );
+		igny8_run_scheduled_structure_sync();
 
-		$this->assertSame( array(), $result );
-		$this->assertSame( array( 'GET /api/v1/auth/sites/', 'POST /api/v1/auth/refresh/', 'GET /api/v1/auth/sites/' ), $this->backend->routes_called() );
-		$this->assertSame( array( 'refresh' => 'refresh-token-1' ), $this->backend->requests[1]['body'] );
-		$this->assertSame( 'access-token-2', get_option( 'igny8_access_token' ) );
-		$this->assertSame( 'refresh-token-2', get_option( 'igny8_refresh_token' ) );
-		$this->assertSame( 'no', $this->autoload_of( 'igny8_access_token' ) );
-		$this->assertSame( 'no', $this->autoload_of( 'igny8_refresh_token' ) );
-	}
-
-	public function test_an_expired_refresh_token_asks_to_connect_again() {
-		$this->connect_working();
-		$this->backend->on( 'GET /api/v1/auth/sites/', 401, Igny8_Fake_Backend::fail( 'token_expired', 'Token expired.' ) );
-		$this->backend->on( 'POST /api/v1/auth/refresh/', 401, Igny8_Fake_Backend::fail( 'token_expired', 'Token expired.' ) );
-
-		$result = igny8_api_client()->request( 'GET', '/api/v1/auth/sites/', array( 'auth' => 'jwt' ) );
-
-		$this->assertSame( 'igny8_session_expired', $result->get_error_code() );
-		$this->assertSame( 'The IGNY8 session has expired. Connect again with your email and password.', $result->get_error_message() );
-		$this->assertSame( 'refresh-token-1', get_option( 'igny8_refresh_token' ), 'a failed refresh keeps the stored tokens' );
-		$this->assertCount( 1, $this->backend->requests_to( 'POST /api/v1/auth/refresh/' ) );
+		foreach ( igny8_account_token_option_names() as $name ) {
+			$this->assertFalse( get_option( $name ), $name );
+		}
+		$push = $this->backend->requests_to( self::PUSH );
+		$this->assertSame( 'Bearer igny8_live_abc123secret', $push[0]['headers']['Authorization'], 'the site key is all it needs' );
 	}
 
 	public function test_api_key_calls_do_not_try_a_jwt_refresh() {

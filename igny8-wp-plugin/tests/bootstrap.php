@@ -27,7 +27,7 @@ if ( ! function_exists( 'igny8_get_site_structure' ) || ! is_plugin_active( plug
 // The queue table exists before any test: CREATE TABLE inside a test's transaction would commit it.
 igny8_install_schema();
 // Tests send the queue themselves; nothing leaves at the end of the PHPUnit process.
-remove_action( 'shutdown', 'igny8_send_queue_at_shutdown' );
+remove_action( 'shutdown', 'igny8_send_queue_at_shutdown', 100 );
 
 require __DIR__ . '/includes/class-igny8-fake-backend.php';
 require __DIR__ . '/includes/class-igny8-testcase.php';
