@@ -39,6 +39,7 @@ require_once IGNY8_PLUGIN_DIR . '/sync/platform.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/queue.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/full-sync.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/verify.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/changes-log.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/hooks.php';
 require_once IGNY8_PLUGIN_DIR . '/admin/class-admin.php';
 

@@ -19,7 +19,9 @@ class UninstallTest extends Igny8_TestCase {
 		// DROP TABLE would commit the test's transaction: a temporary table shadows the queue, and the
 		// uninstaller's DROP is pointed at it (DROP TEMPORARY TABLE does not commit).
 		$table = igny8_queue_table();
+		$log   = igny8_changes_log_table();
 		$wpdb->query( "CREATE TEMPORARY TABLE $table LIKE $table" );
+		$wpdb->query( "CREATE TEMPORARY TABLE $log LIKE $log" );
 		$wpdb->query( "INSERT INTO $table (kind, type, wp_id, op, queued_at, next_attempt_at) VALUES ('post', 'post', 424242, 'upsert', NOW(), NOW())" );
 		$dropped = array();
 		$this->add_test_filter(
@@ -54,7 +56,7 @@ class UninstallTest extends Igny8_TestCase {
 		$this->assertFalse( wp_next_scheduled( 'igny8_sync_site_structure_soon' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
-		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`" ), $dropped );
+		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`", "DROP TABLE IF EXISTS `$log`" ), $dropped );
 		$this->assertSame( '0', $wpdb->get_var( "SELECT COUNT(*) FROM $table WHERE wp_id = 424242" ), 'the statement dropped the (shadow) table' );
 		$this->assertSame( 'keep', get_option( 'igny8x_not_ours' ) );
 		$this->assertSame( 'Kept Blog', get_option( 'blogname' ) );
