@@ -40,6 +40,15 @@ require_once IGNY8_PLUGIN_DIR . '/sync/queue.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/full-sync.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/verify.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/changes-log.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/change-fields.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/seo-write.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/featured-image.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/change-apply-post.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/change-apply-term.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/change-apply.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/changes.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/receiver.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/nudge.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/hooks.php';
 require_once IGNY8_PLUGIN_DIR . '/admin/class-admin.php';
 

@@ -522,7 +522,7 @@ function igny8_lock_name( $name ) {
 
 /**
  * Reads GET content/status/ (at most every 5 minutes, from cron) and acts on it: a requested full sync
- * is started, a requested verification is run.
+ * is started, a requested verification is run, pending two-way changes are pulled.
  *
  * @param bool $force Read it now whatever the time of the last read.
  * @return array|WP_Error|null The status, or null when it was read recently.
@@ -544,6 +544,7 @@ function igny8_poll_content_status( $force = false ) {
 		igny8_log( 'Could not read the content sync status: ' . $status->get_error_message() );
 		return $status;
 	}
+	igny8_maybe_register_receiver(); // Two-way sync: registered again after a failure or when rest_url() moved.
 	igny8_act_on_platform_requests( $status );
 	if ( ! empty( $status['verify_requested'] ) ) {
 		igny8_run_verify();
@@ -553,7 +554,7 @@ function igny8_poll_content_status( $force = false ) {
 
 /**
  * A full sync the platform asks for (content/status or an update-structure answer) is started, unless
- * one is already under way.
+ * one is already under way; pending two-way changes are pulled (sync/changes.php).
  *
  * @param array $answer The answer's data.
  */
@@ -561,4 +562,5 @@ function igny8_act_on_platform_requests( array $answer ) {
 	if ( ! empty( $answer['full_sync_requested'] ) && ! igny8_full_sync_in_progress() ) {
 		igny8_request_full_sync( 'platform' );
 	}
+	igny8_changes_on_platform_answer( $answer ); // Two-way sync: the nudge receiver, pending changes.
 }

@@ -42,6 +42,7 @@ class UninstallTest extends Igny8_TestCase {
 		update_option( 'igny8_last_error', array( 'message' => 'x' ), false );
 		igny8_admin()->add_notice( 'info', 'pending' );
 		igny8_queue_structure_sync();
+		igny8_schedule_changes_pull();
 		update_option( 'igny8x_not_ours', 'keep' );
 		update_option( 'blogname', 'Kept Blog' );
 		$this->assertGreaterThan( 10, count( $this->stored_options() ) );
@@ -56,6 +57,7 @@ class UninstallTest extends Igny8_TestCase {
 		$this->assertFalse( wp_next_scheduled( 'igny8_sync_site_structure_soon' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_send_queue' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
+		$this->assertFalse( wp_next_scheduled( 'igny8_pull_changes' ) );
 		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`", "DROP TABLE IF EXISTS `$log`" ), $dropped );
 		$this->assertSame( '0', $wpdb->get_var( "SELECT COUNT(*) FROM $table WHERE wp_id = 424242" ), 'the statement dropped the (shadow) table' );
 		$this->assertSame( 'keep', get_option( 'igny8x_not_ours' ) );
