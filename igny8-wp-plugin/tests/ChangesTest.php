@@ -923,4 +923,21 @@ class ChangesTest extends Igny8_TestCase {
 		$this->assertSame( array( $good['id'] ), array_column( $this->backend->outcomes, 'id' ) );
 		$this->assertSame( 'Good', get_post( $post->ID )->post_title );
 	}
+
+	public function test_the_settings_page_lists_the_last_outcomes_escaped() {
+		$this->start_two_way_sync();
+		$post = $this->post();
+		$this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'title' => 'Shown' ), 'base' => array( 'title' => 'Old title' ) ) );
+		$this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'terms' => array( 'category' => array( 424242 ) ) ), 'base' => array() ) );
+		igny8_changes_log_record( array( 'kind' => 'post', 'type' => 'post' ), array( 'id' => 5, 'status' => 'rejected', 'reason' => '<script>alert(1)</script>' ) );
+		igny8_pull_changes();
+
+		$html = $this->render_page();
+
+		$this->assertStringContainsString( 'Last changes from IGNY8', $html );
+		$this->assertStringContainsString( 'rejected: terms.category: term 424242 does not exist', $html );
+		$this->assertMatchesRegularExpression( '/igny8-change-applied.*Posts #' . $post->ID . '/s', $html );
+		$this->assertStringNotContainsString( '<script>alert(1)</script>', $html );
+		$this->assertStringContainsString( '&lt;script&gt;alert(1)&lt;/script&gt;', $html );
+	}
 }
