@@ -138,8 +138,9 @@ function igny8_remember_nudge_nonce( $nonce, $now ) {
  */
 function igny8_nudge( WP_REST_Request $request ) {
 	igny8_changes_pull_again( true ); // A pull already running takes these changes too.
+	// Early at shutdown: the queue's own shutdown send (sync/hooks.php) then carries the applied changes back.
 	if ( ! has_action( 'shutdown', 'igny8_pull_at_shutdown' ) ) {
-		add_action( 'shutdown', 'igny8_pull_at_shutdown' );
+		add_action( 'shutdown', 'igny8_pull_at_shutdown', 1 );
 	}
 	add_filter( 'rest_pre_serve_request', 'igny8_serve_nudge_answer', 10, 4 );
 	return new WP_REST_Response( array( 'accepted' => true ), 202 );

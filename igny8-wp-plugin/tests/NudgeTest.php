@@ -13,7 +13,7 @@ class NudgeTest extends Igny8_TestCase {
 	const PENDING  = 'GET /api/v1/integration/integrations/9/changes/pending/?limit=50';
 
 	protected function tearDown(): void {
-		remove_action( 'shutdown', 'igny8_pull_at_shutdown' );
+		remove_action( 'shutdown', 'igny8_pull_at_shutdown', 1 );
 		remove_filter( 'rest_pre_serve_request', 'igny8_serve_nudge_answer', 10 );
 		parent::tearDown();
 	}
@@ -137,13 +137,14 @@ class NudgeTest extends Igny8_TestCase {
 		$this->assertSame( 202, $response->get_status() );
 		$this->assertSame( array( 'accepted' => true ), $response->get_data() );
 		$this->assertCount( 0, $this->backend->requests_to( self::PENDING ), 'nothing is pulled before the answer is sent' );
-		$this->assertNotFalse( has_action( 'shutdown', 'igny8_pull_at_shutdown' ) );
+		$this->assertSame( 1, has_action( 'shutdown', 'igny8_pull_at_shutdown' ), 'before the queue\'s own shutdown send' );
 
 		wp_set_current_user( $this->admin_id() );
 		igny8_pull_at_shutdown();
 
 		$this->assertCount( 1, $this->backend->requests_to( self::PENDING ) );
 		$this->assertSame( 'Nudged', get_post( $post )->post_title );
+		$this->assertContains( "upsert post post #$post", $this->queued(), 'the echo is queued, for the shutdown send that follows' );
 	}
 
 	/**
@@ -186,7 +187,7 @@ class NudgeTest extends Igny8_TestCase {
 		$nonce = bin2hex( random_bytes( 16 ) );
 
 		$first = $this->nudge( array( 'nonce' => $nonce ) );
-		remove_action( 'shutdown', 'igny8_pull_at_shutdown' );
+		remove_action( 'shutdown', 'igny8_pull_at_shutdown', 1 );
 		igny8_changes_pull_again( false );
 		$again = $this->nudge( array( 'nonce' => $nonce ), null, time() + 1 );
 
