@@ -209,8 +209,8 @@ function igny8_check_post_capabilities( array $change, $post, WP_Post_Type $type
 		if ( in_array( $write['status'], array( 'publish', 'future', 'private' ), true ) && ! current_user_can( $type->cap->publish_posts ) ) {
 			return $denied( 'status', 'publish ' . $change['type'] . ' items' );
 		}
-		if ( 'trash' === $write['status'] && $post && ! current_user_can( 'delete_post', $post->ID ) ) {
-			return $denied( 'status', 'trash this ' . $change['type'] );
+		if ( $post && ( 'trash' === $write['status'] ) !== ( 'trash' === $post->post_status ) && ! current_user_can( 'delete_post', $post->ID ) ) {
+			return $denied( 'status', ( 'trash' === $write['status'] ? 'trash' : 'restore' ) . ' this ' . $change['type'] );
 		}
 	}
 	if ( ! empty( $write['featured_image'] ) && ! current_user_can( 'upload_files' ) ) {

@@ -678,6 +678,31 @@ class ChangesTest extends Igny8_TestCase {
 		$this->assertSame( 'draft', get_post( $post->ID )->post_status );
 	}
 
+	public function test_moving_to_or_from_the_trash_needs_the_right_to_delete() {
+		$this->start_two_way_sync();
+		add_role( 'igny8_no_delete', 'No delete', array( 'read' => true, 'edit_posts' => true, 'edit_others_posts' => true, 'edit_published_posts' => true, 'publish_posts' => true ) );
+		try {
+			update_option( 'igny8_publish_as', $this->make_user( 'igny8_no_delete' ), false );
+			$live    = $this->post();
+			$trashed = $this->post( array( 'post_title' => 'In the trash' ) );
+			wp_trash_post( $trashed->ID );
+			$trash   = $this->backend->queue_change( array( 'op' => 'trash', 'wp_id' => $live->ID ) );
+			$status  = $this->backend->queue_change( array( 'wp_id' => $live->ID, 'fields' => array( 'status' => 'trash' ), 'base' => array( 'status' => 'publish' ) ) );
+			$restore = $this->backend->queue_change( array( 'wp_id' => $trashed->ID, 'fields' => array( 'status' => 'draft' ), 'base' => array( 'status' => 'trash' ) ) );
+
+			igny8_pull_changes();
+
+			$reported = $this->reported();
+			$this->assertSame( 'the Publish as user may not trash post #' . $live->ID, $reported[ $trash['id'] ]['reason'] );
+			$this->assertSame( 'status: the Publish as user may not trash this post', $reported[ $status['id'] ]['reason'] );
+			$this->assertSame( 'status: the Publish as user may not restore this post', $reported[ $restore['id'] ]['reason'] );
+			$this->assertSame( 'publish', get_post_status( $live->ID ) );
+			$this->assertSame( 'trash', get_post_status( $trashed->ID ) );
+		} finally {
+			remove_role( 'igny8_no_delete' );
+		}
+	}
+
 	public function test_a_term_change_updates_its_fields_and_conflicts_like_a_post() {
 		$this->start_two_way_sync();
 		$parent = wp_insert_term( 'Parent', 'category' );
