@@ -87,10 +87,16 @@ function igny8_changes_on_platform_answer( array $answer ) {
 }
 
 /**
- * Pulls now when this is a background run (cron, WP-CLI); otherwise schedules a pull that WP-Cron runs at once.
+ * Pulls now when this is a background run (WP-Cron, or PHP's command line: WP-CLI, a system cron); otherwise
+ * (a page or admin request) schedules a pull that WP-Cron runs at once.
  */
 function igny8_request_changes_pull() {
-	if ( wp_doing_cron() || ( defined( 'WP_CLI' ) && WP_CLI ) ) {
+	/**
+	 * Whether pending changes are pulled in this request (true) or by a WP-Cron event scheduled now (false).
+	 *
+	 * @param bool $now Default: in WP-Cron and on PHP's command line.
+	 */
+	if ( apply_filters( 'igny8_pull_changes_now', wp_doing_cron() || 'cli' === PHP_SAPI ) ) {
 		igny8_pull_changes();
 		return;
 	}

@@ -186,15 +186,15 @@ class ChangesTest extends Igny8_TestCase {
 		$this->start_two_way_sync();
 		$post = $this->post();
 		$this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'title' => 'Pulled' ), 'base' => array( 'title' => 'Old title' ) ) );
-		$this->add_test_filter( 'wp_doing_cron', '__return_true' );
 
 		igny8_poll_content_status( true );
 
 		$this->assertSame( 'Pulled', get_post( $post->ID )->post_title );
 	}
 
-	public function test_an_update_structure_answer_with_pending_changes_schedules_a_pull_outside_cron() {
+	public function test_a_page_request_schedules_the_pull_instead_of_waiting_for_it() {
 		$this->start_two_way_sync();
+		$this->add_test_filter( 'igny8_pull_changes_now', '__return_false' );
 		$this->backend->on(
 			'POST /api/v1/integration/integrations/9/update-structure/',
 			function ( $request ) {
@@ -212,7 +212,6 @@ class ChangesTest extends Igny8_TestCase {
 
 	public function test_no_pending_changes_means_no_pull() {
 		$this->start_two_way_sync();
-		$this->add_test_filter( 'wp_doing_cron', '__return_true' );
 
 		igny8_poll_content_status( true );
 
