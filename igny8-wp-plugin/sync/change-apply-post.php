@@ -31,7 +31,7 @@ function igny8_apply_post_change( array $change ) {
 	$post       = null;
 	$completing = false;
 	if ( 'create' === $change['op'] ) {
-		$post       = igny8_find_created_post( $id );
+		$post       = igny8_find_created_post( $change['marker'] );
 		$completing = null !== $post;
 	} else {
 		$post = get_post( $change['wp_id'] );
@@ -144,14 +144,15 @@ function igny8_post_outcome( $id, $post_id, array $merge ) {
 }
 
 /**
- * The post IGNY8 created with this change id (a create whose run was killed before its outcome was kept).
+ * The post IGNY8 created with this change (a create whose run was killed before its outcome was kept): its
+ * _igny8_change_id holds the change's marker.
  *
- * @param int $change_id Change id.
+ * @param string $marker igny8_change_marker().
  * @return WP_Post|null
  */
-function igny8_find_created_post( $change_id ) {
+function igny8_find_created_post( $marker ) {
 	global $wpdb;
-	$post_id = (int) $wpdb->get_var( $wpdb->prepare( "SELECT post_id FROM {$wpdb->postmeta} WHERE meta_key = '_igny8_change_id' AND meta_value = %s ORDER BY post_id LIMIT 1", (string) $change_id ) );
+	$post_id = (int) $wpdb->get_var( $wpdb->prepare( "SELECT post_id FROM {$wpdb->postmeta} WHERE meta_key = '_igny8_change_id' AND meta_value = %s ORDER BY post_id LIMIT 1", (string) $marker ) );
 	$post    = $post_id > 0 ? get_post( $post_id ) : null;
 	return $post instanceof WP_Post ? $post : null;
 }
@@ -373,7 +374,7 @@ function igny8_write_post( array $change, $post, array $write, $download, $image
 		$post_id = wp_update_post( wp_slash( $postarr ), true );
 	} else {
 		$postarr['post_type']  = $change['type'];
-		$postarr['meta_input'] = array( '_igny8_change_id' => (string) $change['id'] );
+		$postarr['meta_input'] = array( '_igny8_change_id' => $change['marker'] );
 		if ( ! isset( $postarr['post_status'] ) ) {
 			$postarr['post_status'] = 'draft';
 		}

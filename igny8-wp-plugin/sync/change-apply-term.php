@@ -28,7 +28,7 @@ function igny8_apply_term_change( array $change ) {
 	$term       = null;
 	$completing = false;
 	if ( 'create' === $change['op'] ) {
-		$term       = igny8_find_created_term( $id, $taxonomy->name );
+		$term       = igny8_find_created_term( $change['marker'], $taxonomy->name );
 		$completing = null !== $term;
 	} else {
 		$term = get_term( $change['wp_id'], $taxonomy->name );
@@ -55,7 +55,7 @@ function igny8_apply_term_change( array $change ) {
 		if ( is_wp_error( $created ) ) {
 			return igny8_rejected( $id, igny8_change_error( 'name', $created->get_error_message() ) );
 		}
-		add_term_meta( (int) $created['term_id'], '_igny8_change_id', (string) $id, true );
+		add_term_meta( (int) $created['term_id'], '_igny8_change_id', wp_slash( $change['marker'] ), true );
 		$blank = array_fill_keys( array_keys( $fields ), null );
 		return igny8_term_outcome( $id, (int) $created['term_id'], igny8_merge_change( $fields, $blank, $blank, 'manual' ) );
 	}
@@ -120,15 +120,15 @@ function igny8_term_args( array $fields ) {
 }
 
 /**
- * The term IGNY8 created with this change id, or null.
+ * The term IGNY8 created with this change (term meta _igny8_change_id holds its marker), or null.
  *
- * @param int    $change_id Change id.
- * @param string $taxonomy  Taxonomy.
+ * @param string $marker   igny8_change_marker().
+ * @param string $taxonomy Taxonomy.
  * @return WP_Term|null
  */
-function igny8_find_created_term( $change_id, $taxonomy ) {
+function igny8_find_created_term( $marker, $taxonomy ) {
 	global $wpdb;
-	$term_id = (int) $wpdb->get_var( $wpdb->prepare( "SELECT term_id FROM {$wpdb->termmeta} WHERE meta_key = '_igny8_change_id' AND meta_value = %s ORDER BY term_id LIMIT 1", (string) $change_id ) );
+	$term_id = (int) $wpdb->get_var( $wpdb->prepare( "SELECT term_id FROM {$wpdb->termmeta} WHERE meta_key = '_igny8_change_id' AND meta_value = %s ORDER BY term_id LIMIT 1", (string) $marker ) );
 	$term    = $term_id > 0 ? get_term( $term_id, $taxonomy ) : null;
 	return $term instanceof WP_Term ? $term : null;
 }

@@ -33,7 +33,20 @@ function igny8_change_id( $raw ) {
 }
 
 /**
- * Reads a change: {id, seq, op, kind, type, wp_id, policy, fields: path => value, base: path => value}.
+ * What tells a change apart on this site: its id and the time it was queued ("41@2025-11-22T10:00:00.123456Z").
+ * A platform whose ids started again (a new database) or another platform cannot be mistaken for the one
+ * that made a kept outcome or a created object.
+ *
+ * @param array $raw The change as received.
+ * @return string
+ */
+function igny8_change_marker( array $raw ) {
+	$created = isset( $raw['created_at'] ) && is_string( $raw['created_at'] ) && preg_match( '/^[0-9A-Za-z:.+ -]{1,64}$/', $raw['created_at'] ) ? $raw['created_at'] : '';
+	return igny8_change_id( $raw ) . ( '' === $created ? '' : '@' . $created );
+}
+
+/**
+ * Reads a change: {id, marker, seq, op, kind, type, wp_id, policy, fields: path => value, base: path => value}.
  * Unknown keys of the change itself are ignored (newer platforms may add some); an unknown field in
  * `fields` is an error, since leaving it out would report as applied something that was not.
  *
@@ -84,6 +97,7 @@ function igny8_parse_change( array $raw ) {
 	$base = isset( $raw['base'] ) && is_array( $raw['base'] ) ? igny8_flatten_base( $raw['base'] ) : array();
 	return array(
 		'id'     => igny8_change_id( $raw ),
+		'marker' => igny8_change_marker( $raw ),
 		'seq'    => isset( $raw['seq'] ) && is_int( $raw['seq'] ) ? $raw['seq'] : 0,
 		'op'     => $op,
 		'kind'   => $kind,

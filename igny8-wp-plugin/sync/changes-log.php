@@ -31,6 +31,7 @@ function igny8_changes_log_schema( $charset ) {
 	$table = igny8_changes_log_table();
 	return "CREATE TABLE $table (
   change_id bigint(20) unsigned NOT NULL,
+  marker varchar(100) NOT NULL default '',
   seq bigint(20) unsigned NOT NULL default '0',
   kind varchar(8) NOT NULL,
   type varchar(32) NOT NULL,
@@ -46,16 +47,17 @@ function igny8_changes_log_schema( $charset ) {
 
 /**
  * The stored outcome of a change that was applied, rejected or left in conflict, or null. A refused change
- * is not final: it is applied when it comes again after the two-way switch was turned on.
+ * is not final: it is applied when it comes again after the two-way switch was turned on. The outcome of
+ * another change with the same id (igny8_change_marker() differs) is not this change's.
  *
- * @param int $change_id Change id.
+ * @param array $change The change as received (id, created_at).
  * @return array|null The outcome as reported.
  */
-function igny8_changes_log_find( $change_id ) {
+function igny8_changes_log_find( array $change ) {
 	global $wpdb;
 	$table = igny8_changes_log_table();
-	$row   = $wpdb->get_row( $wpdb->prepare( "SELECT status, outcome FROM $table WHERE change_id = %d", $change_id ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- table name.
-	if ( ! $row || 'refused' === $row->status ) {
+	$row   = $wpdb->get_row( $wpdb->prepare( "SELECT marker, status, outcome FROM $table WHERE change_id = %d", igny8_change_id( $change ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- table name.
+	if ( ! $row || 'refused' === $row->status || igny8_change_marker( $change ) !== $row->marker ) {
 		return null;
 	}
 	$outcome = json_decode( (string) $row->outcome, true );
@@ -80,6 +82,7 @@ function igny8_changes_log_record( array $change, array $outcome ) {
 		igny8_changes_log_table(),
 		array(
 			'change_id' => (int) $outcome['id'],
+			'marker'    => igny8_change_marker( array_merge( $change, array( 'id' => (int) $outcome['id'] ) ) ),
 			'seq'       => isset( $change['seq'] ) && is_int( $change['seq'] ) ? max( 0, $change['seq'] ) : 0,
 			'kind'      => isset( $change['kind'] ) && is_string( $change['kind'] ) ? substr( $change['kind'], 0, 8 ) : '',
 			'type'      => isset( $change['type'] ) && is_string( $change['type'] ) ? substr( $change['type'], 0, 32 ) : '',
@@ -89,7 +92,7 @@ function igny8_changes_log_record( array $change, array $outcome ) {
 			'outcome'   => (string) wp_json_encode( $outcome ),
 			'logged_at' => gmdate( 'Y-m-d H:i:s' ),
 		),
-		array( '%d', '%d', '%s', '%s', '%d', '%s', '%s', '%s', '%s' )
+		array( '%d', '%s', '%d', '%s', '%s', '%d', '%s', '%s', '%s', '%s' )
 	);
 	if ( false === $written ) {
 		igny8_log( sprintf( 'Could not log the outcome of change %d: %s', (int) $outcome['id'], $wpdb->last_error ) );

@@ -249,7 +249,7 @@ function igny8_handle_change( array $raw ) {
 		igny8_changes_log_record( $raw, $outcome );
 		return $outcome;
 	}
-	$kept = igny8_changes_log_find( $id );
+	$kept = igny8_changes_log_find( $raw );
 	if ( null !== $kept ) {
 		return $kept;
 	}

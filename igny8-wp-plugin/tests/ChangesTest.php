@@ -269,8 +269,8 @@ class ChangesTest extends Igny8_TestCase {
 
 		igny8_pull_changes();
 
-		$this->assertNull( igny8_changes_log_find( 7001 ) );
-		$this->assertNotNull( igny8_changes_log_find( 7002 ) );
+		$this->assertNull( igny8_changes_log_find( array( 'id' => 7001 ) ) );
+		$this->assertNotNull( igny8_changes_log_find( array( 'id' => 7002 ) ) );
 	}
 
 	/* --------------------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class ChangesTest extends Igny8_TestCase {
 		$this->assertSame( 'Made in IGNY8', $post->post_title );
 		$this->assertSame( 'publish', $post->post_status );
 		$this->assertSame( (int) $this->admin_id(), (int) $post->post_author, 'made as the Publish as user' );
-		$this->assertSame( (string) $change['id'], get_post_meta( $post->ID, '_igny8_change_id', true ) );
+		$this->assertSame( $change['id'] . '@' . $change['created_at'], get_post_meta( $post->ID, '_igny8_change_id', true ), 'the change id, and when it was queued' );
 		$this->assertSame( 'SEO title', get_post_meta( $post->ID, '_yoast_wpseo_title', true ) );
 		$names = wp_get_object_terms( $post->ID, 'category', array( 'fields' => 'names' ) );
 		sort( $names );
@@ -320,7 +320,7 @@ class ChangesTest extends Igny8_TestCase {
 			)
 		);
 		// The killed run got as far as wp_insert_post() (which sets the change id): no terms, no SEO, no outcome kept.
-		$made = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'draft', 'post_title' => 'Half made', 'meta_input' => array( '_igny8_change_id' => (string) $change['id'] ) ) );
+		$made = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'draft', 'post_title' => 'Half made', 'meta_input' => array( '_igny8_change_id' => igny8_change_marker( $change ) ) ) );
 
 		igny8_pull_changes();
 
@@ -331,6 +331,29 @@ class ChangesTest extends Igny8_TestCase {
 		$this->assertSame( array( (int) $cat['term_id'] ), wp_get_object_terms( $made, 'category', array( 'fields' => 'ids' ) ) );
 		$this->assertSame( 'Written after the kill', get_post_meta( $made, '_yoast_wpseo_metadesc', true ) );
 		$this->assertCount( 1, get_posts( array( 'title' => 'Half made', 'post_type' => 'post', 'post_status' => 'any', 'fields' => 'ids' ) ) );
+	}
+
+	public function test_a_platform_whose_change_ids_started_again_is_not_answered_with_another_change() {
+		$this->start_two_way_sync();
+		$post   = $this->post();
+		$create = $this->backend->queue_change( array( 'op' => 'create', 'fields' => array( 'title' => 'From the old database' ), 'created_at' => '2025-01-01T00:00:00.000001Z' ) );
+		$update = $this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'title' => 'Old database title' ), 'base' => array( 'title' => 'Old title' ), 'created_at' => '2025-01-01T00:00:00.000002Z' ) );
+		igny8_pull_changes();
+		$old_post = $this->reported()[ $create['id'] ]['wp_id'];
+
+		// The platform starts on a new database (or the site moved to another platform): ids start again.
+		$this->backend->changes  = array();
+		$this->backend->outcomes = array();
+		$again_create            = $this->backend->queue_change( array( 'op' => 'create', 'fields' => array( 'title' => 'From the new database' ) ) );
+		$again_update            = $this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'title' => 'New database title' ), 'base' => array( 'title' => 'Old database title' ) ) );
+		$this->assertSame( array( $create['id'], $update['id'] ), array( $again_create['id'], $again_update['id'] ) );
+		igny8_pull_changes();
+
+		$new_post = $this->reported()[ $again_create['id'] ]['wp_id'];
+		$this->assertNotSame( $old_post, $new_post, 'a new post, not the one an older change made' );
+		$this->assertSame( 'From the old database', get_post( $old_post )->post_title );
+		$this->assertSame( 'From the new database', get_post( $new_post )->post_title );
+		$this->assertSame( 'New database title', get_post( $post->ID )->post_title, 'applied, not answered with the older change\'s outcome' );
 	}
 
 	public function test_a_term_create_is_found_again_by_its_change_id() {

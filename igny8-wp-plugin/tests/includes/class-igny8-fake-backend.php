@@ -205,6 +205,7 @@ class Igny8_Fake_Backend {
 				'attempt'           => 0,
 				'result'            => null,
 				'created_by'        => 7,
+				'created_at'        => gmdate( 'Y-m-d\\TH:i:s' ) . sprintf( '.%06dZ', ( $last + 1 ) % 1000000 ),
 			),
 			$change
 		);
