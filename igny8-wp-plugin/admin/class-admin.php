@@ -732,6 +732,10 @@ class Igny8_Admin {
 			'rejected' => __( 'rejected', 'igny8' ),
 			'refused'  => __( 'refused', 'igny8' ),
 		);
+		$reasons = array(
+			'two_way_sync_disabled'   => __( 'Two-way sync is off', 'igny8' ),
+			'publish_as_user_missing' => __( 'the Publish as user no longer exists: choose one below', 'igny8' ),
+		);
 		if ( ! $recent && ! ( is_array( $error ) && ! empty( $error['message'] ) ) ) {
 			return;
 		}
@@ -773,7 +777,7 @@ class Igny8_Admin {
 									/* translators: %s: the conflicting fields. */
 									$label .= ': ' . sprintf( __( 'edited here too (%s); waiting for a choice in IGNY8', 'igny8' ), $row->reason );
 								} elseif ( '' !== $row->reason ) {
-									$label .= ': ' . $row->reason;
+									$label .= ': ' . ( isset( $reasons[ $row->reason ] ) ? $reasons[ $row->reason ] : $row->reason );
 								}
 								echo esc_html( $label );
 								?>

@@ -977,12 +977,14 @@ class ChangesTest extends Igny8_TestCase {
 		$this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'title' => 'Shown' ), 'base' => array( 'title' => 'Old title' ) ) );
 		$this->backend->queue_change( array( 'wp_id' => $post->ID, 'fields' => array( 'terms' => array( 'category' => array( 424242 ) ) ), 'base' => array() ) );
 		igny8_changes_log_record( array( 'kind' => 'post', 'type' => 'post' ), array( 'id' => 5, 'status' => 'rejected', 'reason' => '<script>alert(1)</script>' ) );
+		igny8_changes_log_record( array( 'kind' => 'post', 'type' => 'post' ), array( 'id' => 6, 'status' => 'refused', 'reason' => 'two_way_sync_disabled' ) );
 		igny8_pull_changes();
 
 		$html = $this->render_page();
 
 		$this->assertStringContainsString( 'Last changes from IGNY8', $html );
 		$this->assertStringContainsString( 'rejected: terms.category: term 424242 does not exist', $html );
+		$this->assertStringContainsString( 'refused: Two-way sync is off', $html );
 		$this->assertMatchesRegularExpression( '/igny8-change-applied.*Posts #' . $post->ID . '/s', $html );
 		$this->assertStringNotContainsString( '<script>alert(1)</script>', $html );
 		$this->assertStringContainsString( '&lt;script&gt;alert(1)&lt;/script&gt;', $html );
