@@ -145,6 +145,7 @@ function igny8_pull_changes( $time_limit = null ) {
 	if ( ! igny8_is_connected() ) {
 		return $totals;
 	}
+	igny8_maybe_upgrade_schema(); // A plugin updated in place: the changes log exists before a change is applied.
 	if ( ! igny8_acquire_lock( 'changes' ) ) {
 		igny8_changes_pull_again( true );
 		return $totals;

@@ -42,18 +42,19 @@ function igny8_seo_current( $post_id ) {
 }
 
 /**
- * The SEO plugin a post's fields are written to: the one the sync reads them from now, else the first active
- * SEO plugin, else Yoast's keys.
+ * The SEO plugin a post's fields are written to: an active one (the one the sync reads this post's fields
+ * from when several are active, else the first); with none active, Yoast's keys, as the contract says (the
+ * sync then reads the post's fields from Yoast's keys too, since it prefers them among inactive plugins).
  *
  * @param array $current igny8_seo_current().
  * @return string yoast|rankmath|seopress|aioseo.
  */
 function igny8_seo_write_source( array $current ) {
-	if ( ! empty( $current['source'] ) ) {
-		return (string) $current['source'];
-	}
 	$active = igny8_active_seo_sources();
-	return $active ? (string) $active[0] : 'yoast';
+	if ( ! $active ) {
+		return 'yoast';
+	}
+	return ! empty( $current['source'] ) && in_array( $current['source'], $active, true ) ? (string) $current['source'] : (string) $active[0];
 }
 
 /**

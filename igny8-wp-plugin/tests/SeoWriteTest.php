@@ -204,8 +204,19 @@ class SeoWriteTest extends Igny8_TestCase {
 		$this->assertSame( array( 'Plain', 'index', 'yoast' ), array( $this->read_back( $post )['title'], $this->read_back( $post )['robots'], $this->read_back( $post )['source'] ) );
 	}
 
-	public function test_without_an_active_plugin_a_post_keeps_the_plugin_its_fields_are_read_from() {
-		$post = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Leftover', 'meta_input' => array( 'rank_math_description' => 'Old RM', 'rank_math_focus_keyword' => 'first,second' ) ) );
+	public function test_without_an_active_plugin_leftover_fields_of_another_plugin_are_compared_but_yoast_keys_written() {
+		$post = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Leftover', 'meta_input' => array( 'rank_math_description' => 'Old RM' ) ) );
+
+		$this->apply_seo( array( 'description' => 'New' ), array( 'description' => 'Old RM' ), $post );
+
+		$this->assertSame( 'New', get_post_meta( $post, '_yoast_wpseo_metadesc', true ) );
+		$this->assertSame( 'Old RM', get_post_meta( $post, 'rank_math_description', true ), 'leftovers are not touched' );
+		$this->assertSame( array( 'New', 'yoast' ), array( $this->read_back( $post )['description'], $this->read_back( $post )['source'] ) );
+	}
+
+	public function test_with_two_active_plugins_a_post_keeps_the_one_its_fields_are_read_from() {
+		$this->active = array( 'yoast', 'rankmath' );
+		$post         = wp_insert_post( array( 'post_type' => 'post', 'post_status' => 'publish', 'post_title' => 'Two', 'meta_input' => array( 'rank_math_description' => 'Old RM', 'rank_math_focus_keyword' => 'first,second' ) ) );
 
 		$this->apply_seo( array( 'description' => 'New RM', 'focus_keyword' => 'primary' ), array( 'description' => 'Old RM', 'focus_keyword' => 'first' ), $post );
 
