@@ -1,7 +1,7 @@
 <?php
 /**
  * Uninstall: removes every igny8_ option (tokens, API key, site, settings, sync state), the plugin's
- * transients, its scheduled events and its queue table, on every site of a network.
+ * transients, its scheduled events and its tables (queue, changes log), on every site of a network.
  *
  * @package Igny8
  */
@@ -18,7 +18,9 @@ $igny8_uninstall_site = static function () {
 	wp_clear_scheduled_hook( 'igny8_full_sync_continue' );
 	wp_clear_scheduled_hook( 'igny8_check_status' );
 	wp_clear_scheduled_hook( 'igny8_verify' );
+	wp_clear_scheduled_hook( 'igny8_pull_changes' );
 	$wpdb->query( "DROP TABLE IF EXISTS `{$wpdb->prefix}igny8_queue`" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
+	$wpdb->query( "DROP TABLE IF EXISTS `{$wpdb->prefix}igny8_changes_log`" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 
 	$names = $wpdb->get_col(
 		$wpdb->prepare(

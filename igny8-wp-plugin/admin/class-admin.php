@@ -68,7 +68,7 @@ class Igny8_Admin {
 	}
 
 	/**
-	 * The two-way sync switch goes through the Settings API (options.php).
+	 * The two-way sync switch and the Publish as user go through the Settings API (options.php).
 	 */
 	public function register_settings() {
 		register_setting(
@@ -80,6 +80,34 @@ class Igny8_Admin {
 				'default'           => false,
 			)
 		);
+		register_setting(
+			self::SETTINGS_GROUP,
+			'igny8_publish_as',
+			array(
+				'type'              => 'integer',
+				'sanitize_callback' => array( $this, 'sanitize_publish_as' ),
+				'default'           => 0,
+			)
+		);
+	}
+
+	/**
+	 * The Publish as user: an existing user who can edit posts; anything else keeps the previous choice.
+	 *
+	 * @param mixed $value Submitted value.
+	 * @return int User id.
+	 */
+	public function sanitize_publish_as( $value ) {
+		$previous = (int) get_option( 'igny8_publish_as', 0 );
+		$id       = is_scalar( $value ) && preg_match( '/^\d{1,20}$/', (string) $value ) ? (int) $value : 0;
+		$user     = $id > 0 ? get_userdata( $id ) : false;
+		if ( ! $user || ! user_can( $user, 'edit_posts' ) ) {
+			if ( null !== $value && function_exists( 'add_settings_error' ) ) {
+				add_settings_error( 'igny8_publish_as', 'igny8_publish_as', __( 'Choose a user who can edit posts to publish IGNY8\'s changes as.', 'igny8' ) );
+			}
+			return $previous;
+		}
+		return $id;
 	}
 
 	/**
@@ -410,6 +438,7 @@ class Igny8_Admin {
 			$this->render_status( $connected, $admin_post );
 			if ( $connected ) {
 				$this->render_content_sync( $admin_post );
+				$this->render_recent_changes();
 			}
 			$this->render_connect_form( $connected, $admin_post );
 			?>
@@ -424,7 +453,14 @@ class Igny8_Admin {
 								<input type="checkbox" name="igny8_two_way_sync_enabled" value="1" <?php checked( (bool) get_option( 'igny8_two_way_sync_enabled', false ) ); ?> />
 								<?php esc_html_e( 'Allow IGNY8 to send content back to this site', 'igny8' ); ?>
 							</label>
-							<p class="description"><?php esc_html_e( 'IGNY8 is told about this switch with every structure sync.', 'igny8' ); ?></p>
+							<p class="description igny8-two-way-explained"><?php esc_html_e( 'When on, edits made in IGNY8 (new posts, titles, content, terms, SEO fields, featured images, trash) are applied here as the user below, with that user\'s permissions and WordPress\'s own filters; revisions keep what they replace. A field that was also edited here since is never overwritten silently: IGNY8 shows it as a conflict (or applies the site\'s conflict policy). When off, nothing is applied and IGNY8 is told so. IGNY8 is told about this switch with every structure sync.', 'igny8' ); ?></p>
+						</td>
+					</tr>
+					<tr>
+						<th scope="row"><label for="igny8_publish_as"><?php esc_html_e( 'Publish as', 'igny8' ); ?></label></th>
+						<td>
+							<?php $this->render_publish_as_select(); ?>
+							<p class="description"><?php esc_html_e( 'Changes from IGNY8 are made as this user: they appear as this user\'s edits, and only what this user may do is done.', 'igny8' ); ?></p>
 						</td>
 					</tr>
 				</table>
@@ -651,6 +687,109 @@ class Igny8_Admin {
 			<?php wp_nonce_field( self::ACTION_FULL_SYNC, self::nonce_field( self::ACTION_FULL_SYNC ) ); ?>
 			<?php submit_button( __( 'Full sync now', 'igny8' ), 'secondary', 'igny8_full_sync_now', false ); ?>
 		</form>
+		<?php
+	}
+
+	/**
+	 * The Publish as select: users who can edit posts (by their roles), the current choice selected.
+	 */
+	private function render_publish_as_select() {
+		$roles = array();
+		foreach ( wp_roles()->role_objects as $name => $role ) {
+			if ( $role->has_cap( 'edit_posts' ) ) {
+				$roles[] = $name;
+			}
+		}
+		$users = $roles ? get_users(
+			array(
+				'role__in' => $roles,
+				'orderby'  => 'display_name',
+				'number'   => 500,
+				'fields'   => array( 'ID', 'display_name', 'user_login' ),
+			)
+		) : array();
+		$current = igny8_publish_as_user();
+		$chosen  = $current ? (int) $current->ID : 0;
+		?>
+		<select id="igny8_publish_as" name="igny8_publish_as">
+			<?php if ( ! $current ) : ?>
+				<option value="" selected="selected"><?php esc_html_e( '— the chosen user no longer exists: choose one —', 'igny8' ); ?></option>
+			<?php endif; ?>
+			<?php foreach ( $users as $user ) : ?>
+				<option value="<?php echo esc_attr( (string) $user->ID ); ?>" <?php selected( (int) $user->ID, $chosen ); ?>><?php echo esc_html( sprintf( '%s (%s)', $user->display_name, $user->user_login ) ); ?></option>
+			<?php endforeach; ?>
+		</select>
+		<?php
+	}
+
+	/**
+	 * The last outcomes of changes from IGNY8, and the last error pulling them.
+	 */
+	private function render_recent_changes() {
+		$format  = get_option( 'date_format' ) . ' ' . get_option( 'time_format' );
+		$recent  = igny8_changes_log_recent( 10 );
+		$error   = get_option( 'igny8_changes_last_error', array() );
+		$labels  = array(
+			'applied'  => __( 'applied', 'igny8' ),
+			'conflict' => __( 'conflict', 'igny8' ),
+			'rejected' => __( 'rejected', 'igny8' ),
+			'refused'  => __( 'refused', 'igny8' ),
+		);
+		$reasons = array(
+			'two_way_sync_disabled'   => __( 'Two-way sync is off', 'igny8' ),
+			'publish_as_user_missing' => __( 'the Publish as user no longer exists: choose one below', 'igny8' ),
+		);
+		if ( ! $recent && ! ( is_array( $error ) && ! empty( $error['message'] ) ) ) {
+			return;
+		}
+		?>
+		<h2><?php esc_html_e( 'Last changes from IGNY8', 'igny8' ); ?></h2>
+		<?php if ( is_array( $error ) && ! empty( $error['message'] ) ) : ?>
+			<p class="igny8-changes-error">
+				<?php
+				/* translators: 1: date and time, 2: the error. */
+				echo esc_html( sprintf( __( 'Last error fetching changes, %1$s: %2$s', 'igny8' ), wp_date( $format, (int) $error['time'] ), (string) $error['message'] ) );
+				?>
+			</p>
+		<?php endif; ?>
+		<?php if ( $recent ) : ?>
+			<table class="widefat striped igny8-recent-changes">
+				<thead>
+					<tr>
+						<th scope="col"><?php esc_html_e( 'When', 'igny8' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Change', 'igny8' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Object', 'igny8' ); ?></th>
+						<th scope="col"><?php esc_html_e( 'Outcome', 'igny8' ); ?></th>
+					</tr>
+				</thead>
+				<tbody>
+					<?php foreach ( $recent as $row ) : ?>
+						<tr class="igny8-change-<?php echo esc_attr( $row->status ); ?>">
+							<td><?php echo esc_html( wp_date( $format, (int) strtotime( $row->logged_at . ' UTC' ) ) ); ?></td>
+							<td><?php echo esc_html( '#' . (int) $row->change_id ); ?></td>
+							<td>
+								<?php
+								$kind = 'term' === $row->kind ? 'term' : 'post';
+								echo esc_html( (int) $row->wp_id > 0 ? sprintf( '%s #%d', $this->type_label( $kind, $row->type ), (int) $row->wp_id ) : $this->type_label( $kind, $row->type ) );
+								?>
+							</td>
+							<td>
+								<?php
+								$label = isset( $labels[ $row->status ] ) ? $labels[ $row->status ] : $row->status;
+								if ( 'conflict' === $row->status && '' !== $row->reason ) {
+									/* translators: %s: the conflicting fields. */
+									$label .= ': ' . sprintf( __( 'edited here too (%s); waiting for a choice in IGNY8', 'igny8' ), $row->reason );
+								} elseif ( '' !== $row->reason ) {
+									$label .= ': ' . ( isset( $reasons[ $row->reason ] ) ? $reasons[ $row->reason ] : $row->reason );
+								}
+								echo esc_html( $label );
+								?>
+							</td>
+						</tr>
+					<?php endforeach; ?>
+				</tbody>
+			</table>
+		<?php endif; ?>
 		<?php
 	}
 

@@ -207,15 +207,29 @@ function igny8_watched_meta_keys() {
 
 /**
  * The SEO plugins active on this site, in order of preference (plugins are loaded before anything is
- * synced, so the answer is kept for the request).
+ * synced, so they are detected once per request; filter igny8_active_seo_sources).
  *
  * @return string[]
  */
 function igny8_active_seo_sources() {
-	static $active = null;
-	if ( null !== $active ) {
-		return $active;
+	static $detected = null;
+	if ( null === $detected ) {
+		$detected = igny8_detect_seo_sources();
 	}
+	/**
+	 * The SEO plugins whose per-post fields are read and written, in order of preference.
+	 *
+	 * @param string[] $active yoast|rankmath|seopress|aioseo, as detected.
+	 */
+	return array_values( array_intersect( (array) apply_filters( 'igny8_active_seo_sources', $detected ), array( 'yoast', 'rankmath', 'seopress', 'aioseo' ) ) );
+}
+
+/**
+ * The SEO plugins loaded in this request.
+ *
+ * @return string[]
+ */
+function igny8_detect_seo_sources() {
 	$active = array();
 	if ( defined( 'WPSEO_VERSION' ) ) {
 		$active[] = 'yoast';

@@ -752,6 +752,7 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	igny8_forget_account_tokens();
 	delete_option( 'igny8_last_error' );
 	igny8_log( sprintf( 'Connected to site %d (integration %d) at %s.', $site_id, $integration_id, $base_url ) );
+	igny8_two_way_on_connect(); // Publish as, and where IGNY8 nudges (a failure is retried, never fails the connect).
 
 	igny8_schedule_structure_sync( time() + DAY_IN_SECONDS );
 	$sync = igny8_sync_site_structure_to_backend();
@@ -791,6 +792,7 @@ function igny8_disconnect_site() {
 	}
 	igny8_unschedule_structure_sync();
 	igny8_forget_content_sync();
+	igny8_two_way_on_disconnect();
 	foreach ( igny8_connection_option_names() as $name ) {
 		delete_option( $name );
 	}

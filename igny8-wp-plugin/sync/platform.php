@@ -499,7 +499,7 @@ function igny8_allow_seconds( $seconds ) {
 
 /**
  * Reads GET content/status/ (at most every 5 minutes, from cron) and acts on it: a requested full sync
- * is started, a requested verification is run.
+ * is started, a requested verification is run, pending two-way changes are pulled.
  *
  * @param bool $force Read it now whatever the time of the last read.
  * @return array|WP_Error|null The status, or null when it was read recently.
@@ -521,6 +521,7 @@ function igny8_poll_content_status( $force = false ) {
 		igny8_log( 'Could not read the content sync status: ' . $status->get_error_message() );
 		return $status;
 	}
+	igny8_maybe_register_receiver(); // Two-way sync: registered again after a failure or when rest_url() moved.
 	igny8_act_on_platform_requests( $status );
 	if ( ! empty( $status['verify_requested'] ) ) {
 		igny8_run_verify();
@@ -530,7 +531,8 @@ function igny8_poll_content_status( $force = false ) {
 
 /**
  * A full sync the platform asks for (content/status or an update-structure answer) is started, unless
- * one is already under way; a verification it asks for runs soon (sync/cron.php).
+ * one is already under way; a verification it asks for runs soon (sync/cron.php);
+ * pending two-way changes are pulled (sync/changes.php).
  *
  * @param array $answer The answer's data.
  */
@@ -541,4 +543,5 @@ function igny8_act_on_platform_requests( array $answer ) {
 	if ( ! empty( $answer['verify_requested'] ) && false === get_option( 'igny8_verify_due', false ) ) {
 		igny8_request_verification( 'platform' );
 	}
+	igny8_changes_on_platform_answer( $answer ); // Two-way sync: the nudge receiver, pending changes.
 }

@@ -12,7 +12,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /** Schema version of the plugin's tables (igny8_db_version). */
-const IGNY8_DB_VERSION = 1;
+const IGNY8_DB_VERSION = 2;
 /** Rows the queue holds at most; past it the plugin asks for a full sync instead. */
 const IGNY8_QUEUE_LIMIT = 50000;
 
@@ -49,6 +49,7 @@ function igny8_install_schema() {
   KEY next_attempt_at (next_attempt_at)
 ) $charset;"
 	);
+	dbDelta( igny8_changes_log_schema( $charset ) );
 	update_option( 'igny8_db_version', IGNY8_DB_VERSION, false );
 }
 

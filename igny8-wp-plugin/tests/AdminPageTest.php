@@ -138,4 +138,35 @@ class AdminPageTest extends Igny8_TestCase {
 		$this->assertSame( 1, sanitize_option( 'igny8_two_way_sync_enabled', 'on' ) );
 		$this->assertSame( 0, sanitize_option( 'igny8_two_way_sync_enabled', '' ) );
 	}
+
+	public function test_publish_as_lists_users_who_can_edit_posts_with_the_choice_selected() {
+		$editor     = $this->make_user( 'editor' );
+		$subscriber = $this->make_user( 'subscriber' );
+		update_option( 'igny8_publish_as', $editor, false );
+		wp_update_user( array( 'ID' => $editor, 'display_name' => 'Ed "the editor" & <i>co</i>' ) );
+		$shown = esc_html( get_userdata( $editor )->display_name );
+
+		$html = $this->render_page();
+
+		$this->assertMatchesRegularExpression( '/<select id="igny8_publish_as" name="igny8_publish_as">/', $html );
+		$this->assertStringContainsString( '<option value="' . $editor . '"  selected=\'selected\'>' . $shown . ' (', $html );
+		$this->assertStringContainsString( '&quot;the editor&quot; &amp;', $shown );
+		$this->assertStringContainsString( '<option value="' . $this->admin_id() . '"', $html );
+		$this->assertStringNotContainsString( '<option value="' . $subscriber . '"', $html );
+		$this->assertStringContainsString( 'igny8-two-way-explained', $html );
+	}
+
+	public function test_publish_as_is_sanitised_to_an_existing_user_who_can_edit_posts() {
+		igny8_admin()->register_settings();
+		$editor     = $this->make_user( 'editor' );
+		$subscriber = $this->make_user( 'subscriber' );
+		update_option( 'igny8_publish_as', $editor, false );
+
+		$this->assertSame( 'igny8_settings', get_registered_settings()['igny8_publish_as']['group'] );
+		$this->assertSame( $this->admin_id(), sanitize_option( 'igny8_publish_as', (string) $this->admin_id() ) );
+		$this->assertSame( $editor, sanitize_option( 'igny8_publish_as', (string) $subscriber ), 'a subscriber cannot edit posts: the choice stays' );
+		$this->assertSame( $editor, sanitize_option( 'igny8_publish_as', '999999' ) );
+		$this->assertSame( $editor, sanitize_option( 'igny8_publish_as', "1 OR 1=1" ) );
+		$this->assertSame( $editor, sanitize_option( 'igny8_publish_as', array( 1 ) ) );
+	}
 }

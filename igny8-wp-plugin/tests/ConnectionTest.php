@@ -19,6 +19,7 @@ class ConnectionTest extends Igny8_TestCase {
 				'GET /api/v1/auth/sites/',
 				'GET /api/v1/integration/integrations/?site=42',
 				'POST /api/v1/integration/integrations/',
+				'POST /api/v1/integration/integrations/9/changes/receiver/',
 				'POST /api/v1/integration/integrations/9/update-structure/',
 			),
 			$this->backend->routes_called()

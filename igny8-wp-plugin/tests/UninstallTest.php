@@ -19,7 +19,9 @@ class UninstallTest extends Igny8_TestCase {
 		// DROP TABLE would commit the test's transaction: a temporary table shadows the queue, and the
 		// uninstaller's DROP is pointed at it (DROP TEMPORARY TABLE does not commit).
 		$table = igny8_queue_table();
+		$log   = igny8_changes_log_table();
 		$wpdb->query( "CREATE TEMPORARY TABLE $table LIKE $table" );
+		$wpdb->query( "CREATE TEMPORARY TABLE $log LIKE $log" );
 		$wpdb->query( "INSERT INTO $table (kind, type, wp_id, op, queued_at, next_attempt_at) VALUES ('post', 'post', 424242, 'upsert', NOW(), NOW())" );
 		$dropped = array();
 		$this->add_test_filter(
@@ -42,6 +44,7 @@ class UninstallTest extends Igny8_TestCase {
 		igny8_queue_structure_sync();
 		igny8_request_verification( 'reactivated' );
 		igny8_schedule_queue_send( time() + 60 );
+		igny8_schedule_changes_pull();
 		update_option( 'igny8x_not_ours', 'keep' );
 		update_option( 'blogname', 'Kept Blog' );
 		$this->assertGreaterThan( 10, count( $this->stored_options() ) );
@@ -58,7 +61,8 @@ class UninstallTest extends Igny8_TestCase {
 		$this->assertFalse( wp_next_scheduled( 'igny8_full_sync_continue' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_check_status' ) );
 		$this->assertFalse( wp_next_scheduled( 'igny8_verify' ) );
-		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`" ), $dropped );
+				$this->assertFalse( wp_next_scheduled( 'igny8_pull_changes' ) );
+		$this->assertSame( array( "DROP TABLE IF EXISTS `$table`", "DROP TABLE IF EXISTS `$log`" ), $dropped );
 		$this->assertSame( '0', $wpdb->get_var( "SELECT COUNT(*) FROM $table WHERE wp_id = 424242" ), 'the statement dropped the (shadow) table' );
 		$this->assertSame( 'keep', get_option( 'igny8x_not_ours' ) );
 		$this->assertSame( 'Kept Blog', get_option( 'blogname' ) );

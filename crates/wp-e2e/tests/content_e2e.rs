@@ -293,10 +293,10 @@ async fn crash_story(dir: &Path) -> Result<()> {
     );
 
     // Restarted, WP-Cron's lock of the dead run expires (a minute, here forgotten at once) and the
-    // every-minute event finds the run stalled and resumes it.
+    // status check finds the run stalled and resumes it.
     site.wp.restart_server()?;
     site.wp.php("delete_transient('doing_cron');")?;
-    site.wp.run_cron(&["igny8_send_queue"]).await?;
+    site.wp.run_cron(&["igny8_check_status"]).await?;
     site.finish_full_sync().await?;
     let state = site.full_sync()?;
     let run_id = state["run_id"].clone();

@@ -138,15 +138,13 @@ async fn connect_cron_disconnect(dir: &Path) -> Result<()> {
         "content-types: {content_types}"
     );
 
-    // The plugin stored the connection with secrets out of autoload, and scheduled the daily push.
+    // The plugin stored the connection with secrets out of autoload (no account-wide token at all),
+    // and scheduled the daily push.
     let options = wp.igny8_options()?;
-    for name in [
-        "igny8_api_key",
-        "igny8_access_token",
-        "igny8_refresh_token",
-        "igny8_site_id",
-        "igny8_integration_id",
-    ] {
+    for name in ["igny8_access_token", "igny8_refresh_token"] {
+        assert!(options.get(name).is_none(), "{name} is not kept: {options}");
+    }
+    for name in ["igny8_api_key", "igny8_site_id", "igny8_integration_id"] {
         assert_eq!(
             options[name][1], "no",
             "{name} must not be autoloaded: {options}"

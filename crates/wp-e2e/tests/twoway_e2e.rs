@@ -93,7 +93,6 @@ fn site_key(site: &Connected) -> Result<String> {
 }
 
 #[tokio::test]
-#[ignore = "runs once the plugin's two-way side is on main"]
 async fn a_platform_edit_reaches_wordpress_nudged_or_pulled_and_survives_a_killed_apply(
 ) -> Result<()> {
     let scratch = Scratch::new("twoway")?;
@@ -224,7 +223,6 @@ async fn delivery_story(dir: &Path) -> Result<()> {
 }
 
 #[tokio::test]
-#[ignore = "runs once the plugin's two-way side is on main"]
 async fn edits_on_both_sides_merge_and_a_conflict_waits_for_a_choice() -> Result<()> {
     let scratch = Scratch::new("twoway-merge")?;
     let result = merge_story(&scratch.path).await;

@@ -71,6 +71,27 @@ class Igny8_Fake_Backend {
 	 */
 	public $reject = null;
 
+	/**
+	 * The two-way outbox: change id => change (status pending until an outcome is reported).
+	 *
+	 * @var array<int, array>
+	 */
+	public $changes = array();
+
+	/**
+	 * Outcomes reported with POST changes/results/, in the order received.
+	 *
+	 * @var array[]
+	 */
+	public $outcomes = array();
+
+	/**
+	 * Bodies of POST changes/receiver/, in order.
+	 *
+	 * @var array[]
+	 */
+	public $receivers = array();
+
 	public function __construct() {
 		add_filter( 'pre_http_request', array( $this, 'handle' ), 10, 3 );
 	}
@@ -130,7 +151,122 @@ class Igny8_Fake_Backend {
 		$this->on( 'GET /api/v1/integration/integrations/?site=' . $site['id'], 200, self::ok( array() ) );
 		$this->on( 'POST /api/v1/integration/integrations/', 201, self::ok( self::integration( 9, $site['id'] ) ) );
 		$this->on( 'POST /api/v1/integration/integrations/9/update-structure/', array( $this, 'update_structure' ) );
+		$this->on( 'POST /api/v1/integration/integrations/9/changes/receiver/', array( $this, 'changes_receiver' ) );
 		return $this;
+	}
+
+	/**
+	 * POST changes/receiver/: 422 unless an http(s) URL and 64 hex characters.
+	 *
+	 * @param array $request Recorded request.
+	 * @return array
+	 */
+	public function changes_receiver( array $request ) {
+		$body = $request['body'];
+		if ( ! is_array( $body ) || ! isset( $body['url'], $body['secret'] ) || ! preg_match( '#^https?://#', (string) $body['url'] ) || ! preg_match( '/^[0-9a-f]{64}$/', (string) $body['secret'] ) ) {
+			return array( 422, self::fail( 'validation_error', 'url or secret is invalid' ) );
+		}
+		$this->receivers[] = $body;
+		return array( 200, self::ok( array( 'url' => $body['url'] ) ) );
+	}
+
+	/**
+	 * The two-way endpoints of integration 9 (changes/pending/ with limit 50, changes/results/) over $changes.
+	 *
+	 * @return $this
+	 */
+	public function changes_platform() {
+		$this->on( 'GET /api/v1/integration/integrations/9/changes/pending/?limit=50', array( $this, 'changes_pending' ) );
+		$this->on( 'POST /api/v1/integration/integrations/9/changes/results/', array( $this, 'changes_results' ) );
+		return $this;
+	}
+
+	/**
+	 * Queues a change in the outbox: id and seq follow the last ones; op update, kind post, type post,
+	 * policy manual unless given.
+	 *
+	 * @param array $change Change fields.
+	 * @return array The change as queued.
+	 */
+	public function queue_change( array $change ) {
+		$last   = $this->changes ? max( array_keys( $this->changes ) ) : 40;
+		$change = array_merge(
+			array(
+				'id'                => $last + 1,
+				'seq'               => count( $this->changes ) + 1,
+				'op'                => 'update',
+				'kind'              => 'post',
+				'type'              => 'post',
+				'fields'            => array(),
+				'base'              => array(),
+				'base_modified_gmt' => null,
+				'policy'            => 'manual',
+				'status'            => 'pending',
+				'attempt'           => 0,
+				'result'            => null,
+				'created_by'        => 7,
+				'created_at'        => gmdate( 'Y-m-d\\TH:i:s' ) . sprintf( '.%06dZ', ( $last + 1 ) % 1000000 ),
+			),
+			$change
+		);
+		$this->changes[ $change['id'] ] = $change;
+		return $change;
+	}
+
+	/**
+	 * @return array[] Pending changes in seq order.
+	 */
+	public function pending_changes() {
+		$pending = array_values(
+			array_filter(
+				$this->changes,
+				static function ( $c ) {
+					return 'pending' === $c['status'];
+				}
+			)
+		);
+		usort(
+			$pending,
+			static function ( $a, $b ) {
+				return $a['seq'] <=> $b['seq'];
+			}
+		);
+		return $pending;
+	}
+
+	/**
+	 * GET changes/pending/?limit=50.
+	 *
+	 * @return array
+	 */
+	public function changes_pending() {
+		$pending = $this->pending_changes();
+		$page    = array_slice( $pending, 0, 50 );
+		foreach ( $page as $i => $change ) {
+			++$this->changes[ $change['id'] ]['attempt'];
+			$page[ $i ]['attempt'] = $this->changes[ $change['id'] ]['attempt'];
+		}
+		return array( 200, self::ok( array( 'changes' => $page, 'more' => count( $pending ) > 50 ) ) );
+	}
+
+	/**
+	 * POST changes/results/.
+	 *
+	 * @param array $request Recorded request.
+	 * @return array
+	 */
+	public function changes_results( array $request ) {
+		$answers = array();
+		foreach ( (array) $request['body']['results'] as $outcome ) {
+			$this->outcomes[] = $outcome;
+			$known            = isset( $this->changes[ $outcome['id'] ] );
+			if ( $known ) {
+				$this->changes[ $outcome['id'] ]['status'] = $outcome['status'];
+				$this->changes[ $outcome['id'] ]['result'] = $outcome;
+			}
+			$answers[] = array( 'id' => $outcome['id'], 'status' => $known ? 'recorded' : 'unknown' );
+		}
+		return array( 200, self::ok( array( 'results' => $answers ) ) );
 	}
 
 	/**
@@ -154,7 +290,7 @@ class Igny8_Fake_Backend {
 		$this->on(
 			'GET /api/v1/integration/integrations/9/content/status/',
 			function () {
-				return array( 200, self::ok( $this->content_status ) );
+				return array( 200, self::ok( array_merge( $this->content_status, array( 'changes_pending' => count( $this->pending_changes() ) ) ) ) );
 			}
 		);
 		return $this;
@@ -440,9 +576,13 @@ class Igny8_Fake_Backend {
 		}
 		list( $status, $body ) = $answer;
 		$headers               = isset( $answer[2] ) ? $answer[2] : array();
+		$body                  = is_string( $body ) ? $body : wp_json_encode( $body );
+		if ( ! empty( $args['stream'] ) && ! empty( $args['filename'] ) ) {
+			file_put_contents( $args['filename'], $body ); // A streamed download (download_url(), images) lands in its file.
+		}
 		return array(
 			'headers'  => array_merge( array( 'content-type' => 'application/json' ), $headers ),
-			'body'     => is_string( $body ) ? $body : wp_json_encode( $body ),
+			'body'     => $body,
 			'response' => array( 'code' => $status, 'message' => get_status_header_desc( $status ) ),
 			'cookies'  => array(),
 			'filename' => null,

@@ -205,6 +205,31 @@ abstract class Igny8_TestCase extends PHPUnit\Framework\TestCase {
 	}
 
 	/**
+	 * Content sync as start_content_sync() leaves it, plus the fake platform's two-way endpoints and the
+	 * Two-way sync switch on; the requests so far are forgotten.
+	 */
+	protected function start_two_way_sync() {
+		$this->start_content_sync();
+		$this->backend->changes_platform();
+		update_option( 'igny8_two_way_sync_enabled', 1 );
+		$this->backend->requests = array();
+	}
+
+	/**
+	 * A new user with a role.
+	 *
+	 * @param string $role Role.
+	 * @return int User id.
+	 */
+	protected function make_user( $role ) {
+		static $n = 0;
+		++$n;
+		$id = wp_insert_user( array( 'user_login' => "igny8_{$role}_{$n}", 'user_pass' => 'x', 'role' => $role, 'user_email' => "igny8_{$role}_{$n}@example.com" ) );
+		$this->assertIsInt( $id );
+		return $id;
+	}
+
+	/**
 	 * The platform's effective settings: these types enabled (with their limits), every other disabled.
 	 *
 	 * @param array<string, int> $post_types Post types => fetch_limit.

@@ -267,7 +267,7 @@ impl Connected {
                 Some(json!({"action": "request"})),
             )
             .await?;
-        self.wp.run_cron(&["igny8_send_queue"]).await?;
+        self.wp.run_cron(&["igny8_check_status"]).await?;
         let status = self.get("content/status/").await?;
         ensure!(
             status["verify_requested"] == false,
