@@ -26,7 +26,7 @@ REST_SAMPLE=${REST_SAMPLE:-1000}
 BENCH_PHP="$ROOT/bench/wp-content-bench.php"
 log() { printf '[twoway-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }
+secs() { printf '%.6f\n' "$(echo "$2 - $1" | bc -l)"; }
 json() { php -r '$d = json_decode(stream_get_contents(STDIN), true); foreach (explode(".", $argv[1]) as $k) { $d = $d[$k]; } echo is_scalar($d) ? $d : json_encode($d);' "$1"; }
 pct() { printf '%s\n' "${@:2}" | sort -g | sed -n "$(( ($# - 1) * $1 / 100 + ( ($# - 1) * $1 % 100 > 0 ) ))p"; }
 
@@ -106,7 +106,7 @@ kill "$POLLER_PID"; POLLER_PID=
 # ------------------------------------------------------------------ drain
 log "queueing $DRAIN title + SEO description updates"
 for i in $(seq 0 $((DRAIN - 1))); do
-  id=${IDS[$i]}
+  id=${IDS[$((i % ${#IDS[@]}))]}
   change "{\"op\": \"update\", \"type\": \"post\", \"wp_id\": $id, \"fields\": {\"title\": \"Drained title $id\", \"seo\": {\"description\": \"Drained description $id\"}}}"
 done
 log "draining"
