@@ -463,22 +463,36 @@ fn restrict_to_fields(
     out
 }
 
+/// The platform's best knowledge of WordPress's current object: its synced copy (`current`, the
+/// API's field shape) overlaid with an earlier change's `fields` that WordPress has not echoed back
+/// yet, less those WordPress kept (`kept`: the outcome's `dropped` under `wordpress_wins`).
+pub fn overlay(
+    current: &mut Map<String, Value>,
+    fields: &Map<String, Value>,
+    kept: Option<&Map<String, Value>>,
+) {
+    for path in field_paths(fields) {
+        if kept.is_some_and(|k| k.contains_key(&path)) {
+            continue;
+        }
+        if let Some(v) = get_path(fields, &path) {
+            set_path(current, &path, v.clone());
+        }
+    }
+}
+
 /// The base of a change: for each field it writes, the client's base value when it sent one, else
-/// the platform's best knowledge of WordPress's current value: the synced copy (`copy`, the API
-/// shape of the held post or term) overlaid with the fields of the object's earlier changes that
-/// WordPress has not echoed back yet (`unechoed`, oldest first). A path found nowhere is null.
+/// the object's current value (`overlay`). A path found nowhere is null.
 pub fn fill_base(
     fields: &Map<String, Value>,
     client: Option<&Map<String, Value>>,
-    copy: &Map<String, Value>,
-    unechoed: &[&Map<String, Value>],
+    current: &Map<String, Value>,
 ) -> Map<String, Value> {
     let mut base = Map::new();
     for path in field_paths(fields) {
         let value = client
             .and_then(|c| get_path(c, &path))
-            .or_else(|| unechoed.iter().rev().find_map(|f| get_path(f, &path)))
-            .or_else(|| get_path(copy, &path))
+            .or_else(|| get_path(current, &path))
             .cloned()
             .unwrap_or(Value::Null);
         set_path(&mut base, &path, value);
@@ -842,6 +856,7 @@ mod tests {
 
     #[test]
     fn base_prefers_the_client_then_unechoed_changes_then_the_copy() {
+        // (Unechoed changes are overlaid on the copy first; what WordPress kept is not.)
         let fields = obj(
             json!({"title": "New", "seo": {"description": "D2", "title": "T2"}, "excerpt": "E2"}),
         );
@@ -849,8 +864,14 @@ mod tests {
         let copy = obj(
             json!({"title": "Copy", "excerpt": "Copy excerpt", "seo": {"description": "Copy D", "title": null}}),
         );
-        let earlier = obj(json!({"seo": {"description": "Queued D"}}));
-        let base = fill_base(&fields, Some(&client), &copy, &[&earlier]);
+        let earlier = obj(json!({"seo": {"description": "Queued D"}, "excerpt": "Dropped E"}));
+        let mut current = copy.clone();
+        overlay(
+            &mut current,
+            &earlier,
+            Some(&obj(json!({"excerpt": "Dropped E"}))),
+        );
+        let base = fill_base(&fields, Some(&client), &current);
         assert_eq!(
             Value::Object(base),
             json!({"title": "Client saw", "excerpt": "Copy excerpt", "seo": {"description": "Queued D", "title": null}})

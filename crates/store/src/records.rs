@@ -211,6 +211,25 @@ pub struct ChangeRecord {
     pub applied_at: Option<DateTime<Utc>>,
 }
 
+impl ChangeRecord {
+    /// A field of the plugin's reported outcome (`wp_id`, `modified_gmt`, `conflicts`…).
+    pub fn reported(&self, field: &str) -> Option<&Value> {
+        self.result.as_ref()?.get(field)
+    }
+
+    /// The WordPress object the change is about: its `wp_id`, or for a create the id WordPress
+    /// reported once it applied it.
+    pub fn object_wp_id(&self) -> Option<i64> {
+        self.wp_id
+            .or_else(|| self.reported("wp_id").and_then(Value::as_i64))
+    }
+
+    /// WordPress's `post_modified_gmt` after it applied the change.
+    pub fn reported_modified_gmt(&self) -> Option<&str> {
+        self.reported("modified_gmt").and_then(Value::as_str)
+    }
+}
+
 /// A change to queue: checked, its base filled.
 #[derive(Debug, Clone)]
 pub struct NewChange {

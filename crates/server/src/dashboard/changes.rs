@@ -164,13 +164,7 @@ fn reason_words(reason: &str) -> String {
 
 /// The post page of a change's object, once WordPress has an id for it.
 fn object_of(site_id: i64, change: &ChangeRecord) -> (String, Option<String>) {
-    let wp_id = change.wp_id.or_else(|| {
-        change
-            .result
-            .as_ref()
-            .and_then(|r| r.get("wp_id"))
-            .and_then(Value::as_i64)
-    });
+    let wp_id = change.object_wp_id();
     let ty = &change.type_name;
     match (change.kind, change.op, wp_id) {
         (ItemKind::Post, ChangeOp::Create, None) => (format!("New {ty}"), None),

@@ -266,10 +266,15 @@ async fn post_page(
         let form = match form {
             Some(form) => form,
             None => {
-                let (values, _) =
-                    service::current_post(state, t.integration.id, t.type_name(), t.wp_id())
-                        .await
-                        .map_err(change_failure)?;
+                let (values, _) = service::current_object(
+                    state,
+                    t.integration.id,
+                    ItemKind::Post,
+                    t.type_name(),
+                    t.wp_id(),
+                )
+                .await
+                .map_err(change_failure)?;
                 let mut form = PostForm::new(&values, &taxonomies, t.content_editable());
                 form.base_modified_gmt = t.item.summary.modified_gmt.clone();
                 form
@@ -383,9 +388,15 @@ pub async fn save(
 ) -> Result<Response, PageError> {
     let t = target(&state, &me, &id, &type_name, &wp_id).await?;
     let submission = Submission::read(fields);
-    let (values, _) = service::current_post(&state, t.integration.id, t.type_name(), t.wp_id())
-        .await
-        .map_err(change_failure)?;
+    let (values, _) = service::current_object(
+        &state,
+        t.integration.id,
+        ItemKind::Post,
+        t.type_name(),
+        t.wp_id(),
+    )
+    .await
+    .map_err(change_failure)?;
     let current_content = values
         .get("content")
         .and_then(Value::as_str)

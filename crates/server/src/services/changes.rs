@@ -142,10 +142,7 @@ fn unechoed(change: &ChangeRecord, copy_modified: Option<&WpTime>) -> bool {
         ChangeStatus::Pending => true,
         ChangeStatus::Applied => {
             let applied = change
-                .result
-                .as_ref()
-                .and_then(|r| r.get("modified_gmt"))
-                .and_then(Value::as_str)
+                .reported_modified_gmt()
                 .and_then(|t| WpTime::parse(t).ok());
             match (applied, copy_modified) {
                 (Some(applied), Some(copy)) => applied > *copy,
@@ -157,25 +154,26 @@ fn unechoed(change: &ChangeRecord, copy_modified: Option<&WpTime>) -> bool {
     }
 }
 
-/// What the platform knows of a post now: its synced copy (the API's field shape) overlaid with
-/// the fields of its changes WordPress has not echoed back yet, oldest first (less the fields
-/// WordPress kept under `wordpress_wins`), and the copy's modification time. The dashboard's edit
-/// form starts from it, so an edit made before the previous one's echo arrives builds on it.
-pub async fn current_post(
+/// What the platform knows of an object now: its synced copy (the API's field shape) overlaid
+/// with the fields of its changes WordPress has not echoed back yet, oldest first
+/// (`changes::overlay`), and the copy's modification time. A change's base is taken from it, and the
+/// dashboard's edit form starts from it, so an edit made before the previous one's echo arrives
+/// builds on it instead of conflicting with it.
+pub async fn current_object(
     state: &AppState,
     integration_id: i64,
+    kind: ItemKind,
     type_name: &str,
     wp_id: i64,
 ) -> Result<(Map<String, Value>, Option<WpTime>)> {
-    let (mut values, modified) =
-        synced_copy(state, integration_id, ItemKind::Post, type_name, wp_id).await?;
+    let (mut values, modified) = synced_copy(state, integration_id, kind, type_name, wp_id).await?;
     let (_, earlier) = state
         .store
         .list_changes(
             integration_id,
             ChangeFilter {
                 status: None,
-                object: Some((ItemKind::Post, type_name, wp_id)),
+                object: Some((kind, type_name, wp_id)),
             },
             0,
             50,
@@ -186,21 +184,9 @@ pub async fn current_post(
         .rev()
         .filter(|c| unechoed(c, modified.as_ref()))
     {
-        let Some(fields) = change.fields.as_object() else {
-            continue;
-        };
-        let dropped = change
-            .result
-            .as_ref()
-            .and_then(|r| r.get("dropped"))
-            .and_then(Value::as_object);
-        for path in changes::field_paths(fields) {
-            if dropped.is_some_and(|d| d.contains_key(&path)) {
-                continue;
-            }
-            if let Some(v) = changes::get_path(fields, &path) {
-                changes::set_path(&mut values, &path, v.clone());
-            }
+        if let Some(fields) = change.fields.as_object() {
+            let kept = change.reported("dropped").and_then(Value::as_object);
+            changes::overlay(&mut values, fields, kept);
         }
     }
     Ok((values, modified))
@@ -244,7 +230,7 @@ pub async fn queue(
     let (base, base_modified_gmt) = match (request.op, request.wp_id) {
         (ChangeOp::Create, _) | (_, None) => (Map::new(), None),
         (_, Some(wp_id)) => {
-            let (copy, copy_modified) = synced_copy(
+            let (current, copy_modified) = current_object(
                 state,
                 integration.id,
                 request.kind,
@@ -261,25 +247,7 @@ pub async fn queue(
                     return Err(ChangeError::StaleBase);
                 }
             }
-            let (_, earlier) = state
-                .store
-                .list_changes(
-                    integration.id,
-                    ChangeFilter {
-                        status: None,
-                        object: Some((request.kind, request.type_name.as_str(), wp_id)),
-                    },
-                    0,
-                    50,
-                )
-                .await?;
-            let pending: Vec<&Map<String, Value>> = earlier
-                .iter()
-                .rev()
-                .filter(|c| unechoed(c, copy_modified.as_ref()))
-                .filter_map(|c| c.fields.as_object())
-                .collect();
-            let base = fill_base(&request.fields, request.base.as_ref(), &copy, &pending);
+            let base = fill_base(&request.fields, request.base.as_ref(), &current);
             let modified = request
                 .base_modified_gmt
                 .clone()
@@ -374,13 +342,7 @@ pub async fn resolve(
             .unwrap_or(&empty),
         body,
     )?;
-    let wp_id = change.wp_id.or_else(|| {
-        change
-            .result
-            .as_ref()
-            .and_then(|r| r.get("wp_id"))
-            .and_then(Value::as_i64)
-    });
+    let wp_id = change.object_wp_id();
     let next = resolution.next.clone().map(|(fields, base)| NewChange {
         integration_id: integration.id,
         op: if wp_id.is_some() {
@@ -393,12 +355,7 @@ pub async fn resolve(
         wp_id,
         fields: Value::Object(fields),
         base: Value::Object(base),
-        base_modified_gmt: change
-            .result
-            .as_ref()
-            .and_then(|r| r.get("modified_gmt"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        base_modified_gmt: change.reported_modified_gmt().map(str::to_owned),
         policy: ConflictPolicy::Manual,
         idempotency_key: None,
         created_by: Some(user_id),

@@ -697,3 +697,35 @@ async fn nudge_recorded(
     }
     panic!("the nudge was not recorded");
 }
+
+#[tokio::test]
+async fn a_field_wordpress_kept_is_not_taken_as_the_next_base() {
+    let app = TestApp::spawn().await;
+    let (fx, token) = connected(&app, "ann@example.com").await;
+    let mut edit = seo_edit();
+    edit["policy"] = json!("wordpress_wins");
+    let (_, b) = queue(&app, &fx, &token, edit).await;
+    let id = b["data"]["id"].as_i64().unwrap();
+    pull(&app, &fx).await;
+    // WordPress kept its own title; only the SEO description was applied.
+    report(
+        &app,
+        &fx,
+        json!([{"id": id, "status": "applied", "wp_id": 12, "modified_gmt": T2,
+                "dropped": {"title": "Dune, reread"}}]),
+    )
+    .await;
+    let (_, b) = queue(
+        &app,
+        &fx,
+        &token,
+        json!({"op": "update", "type": "post", "wp_id": 12,
+               "fields": {"title": "Dune III", "seo": {"description": "Spice."}}}),
+    )
+    .await;
+    assert_eq!(
+        b["data"]["base"]["title"], "Dune",
+        "WordPress's title, not the dropped one"
+    );
+    assert_eq!(b["data"]["base"]["seo"]["description"], "A desert planet.");
+}
