@@ -388,6 +388,10 @@ fn parse_seo_fields(value: &Value, path: &str, errors: &mut FieldErrors) -> Opti
         errors.add(path, "must be an object");
         return None;
     };
+    if map.is_empty() {
+        errors.add(path, "must name at least one SEO field");
+        return None;
+    }
     let before = errors.as_map().len();
     for (field, v) in map {
         let path = format!("{path}.{field}");
@@ -397,14 +401,7 @@ fn parse_seo_fields(value: &Value, path: &str, errors: &mut FieldErrors) -> Opti
             text(v, &path, Limit::Bytes(MAX_TEXT_BYTES), errors);
         }
     }
-    (errors.as_map().len() == before && !map.is_empty())
-        .then(|| value.clone())
-        .or_else(|| {
-            if map.is_empty() {
-                errors.add(path, "must name at least one SEO field");
-            }
-            None
-        })
+    (errors.as_map().len() == before).then(|| value.clone())
 }
 
 /// A field's path as conflicts, choices and results name it: `title`, `seo.description`,

@@ -142,8 +142,8 @@ pub fn spawn(state: &AppState, integration_id: i64) {
     tokio::spawn(async move {
         let outcome = send(&state, integration_id).await;
         let error = match &outcome {
-            Ok(None) => return, // no receiver registered
-            Ok(Some(())) => None,
+            Ok(Sent::NoReceiver) => return,
+            Ok(Sent::Delivered) => None,
             Err(why) => {
                 tracing::info!(integration_id, error = %why, "nudge failed; the site pulls at its next status check");
                 Some(why.as_str())
@@ -159,10 +159,17 @@ pub fn spawn(state: &AppState, integration_id: i64) {
     });
 }
 
-async fn send(state: &AppState, integration_id: i64) -> Result<Option<()>, String> {
+/// What became of a nudge that did not fail.
+enum Sent {
+    Delivered,
+    /// The site registered no receiver (yet): nothing to send, nothing to record.
+    NoReceiver,
+}
+
+async fn send(state: &AppState, integration_id: i64) -> Result<Sent, String> {
     let receiver = match state.store.change_receiver(integration_id).await {
         Ok(Some(r)) => r,
-        Ok(None) => return Ok(None),
+        Ok(None) => return Ok(Sent::NoReceiver),
         Err(e) => return Err(format!("store: {e}")),
     };
     let pending = state
@@ -194,7 +201,7 @@ async fn send(state: &AppState, integration_id: i64) -> Result<Option<()>, Strin
         .map_err(|e| describe(&e))?;
     if answer.status().is_success() {
         tracing::debug!(integration_id, "nudge delivered");
-        Ok(Some(()))
+        Ok(Sent::Delivered)
     } else {
         Err(format!("the site answered {}", answer.status()))
     }

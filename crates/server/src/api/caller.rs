@@ -170,6 +170,23 @@ impl Caller {
         Ok((integration, site))
     }
 
+    /// The user behind a platform user's token: some operations are the platform's, and a site's
+    /// key gets 403 for them.
+    pub fn user_id(&self) -> Result<i64, ApiError> {
+        match self {
+            Caller::User { user_id, .. } => Ok(*user_id),
+            Caller::Site { .. } => Err(ApiError::Forbidden),
+        }
+    }
+
+    /// Only the site's own key: a user's token gets 403 for what only the plugin does.
+    pub fn require_site(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Site { .. } => Ok(()),
+            Caller::User { .. } => Err(ApiError::Forbidden),
+        }
+    }
+
     /// Sites push only while active.
     pub fn require_active(site: &Site) -> Result<(), ApiError> {
         if site.is_active {

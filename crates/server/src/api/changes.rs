@@ -13,7 +13,7 @@ use igny8_domain::FieldErrors;
 use igny8_store::{ChangeFilter, Site, SiteIntegration};
 use serde_json::{json, Value};
 
-use super::content::whole_param;
+use super::content::{site_writer, whole_param};
 use super::extract::LaterBody;
 use super::integrations::{ok, path_id};
 use super::{ApiError, Caller};
@@ -30,20 +30,7 @@ async fn user_of(
     id: &str,
 ) -> Result<(i64, SiteIntegration, Site), ApiError> {
     let (integration, site) = caller.integration(state, path_id(id)?).await?;
-    match caller {
-        Caller::User { user_id, .. } => Ok((*user_id, integration, site)),
-        Caller::Site { .. } => Err(ApiError::Forbidden),
-    }
-}
-
-/// The site's own key (a user's token: 403).
-async fn site_of(state: &AppState, caller: &Caller, id: &str) -> Result<SiteIntegration, ApiError> {
-    let (integration, site) = caller.integration(state, path_id(id)?).await?;
-    if !matches!(caller, Caller::Site { .. }) {
-        return Err(ApiError::Forbidden);
-    }
-    Caller::require_active(&site)?;
-    Ok(integration)
+    Ok((caller.user_id()?, integration, site))
 }
 
 pub async fn create(
@@ -177,7 +164,7 @@ pub async fn register_receiver(
     Path(id): Path<String>,
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
-    let integration = site_of(&state, &caller, &id).await?;
+    let integration = site_writer(&state, &caller, &id).await?;
     let body = body.json(&state).await?;
     service::register_receiver(&state, integration.id, &body).await?;
     Ok(ok(json!({"registered": true})))
@@ -189,7 +176,7 @@ pub async fn pending(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let integration = site_of(&state, &caller, &id).await?;
+    let integration = site_writer(&state, &caller, &id).await?;
     let mut errors = FieldErrors::new();
     let limit = whole_param(
         &query,
@@ -212,7 +199,7 @@ pub async fn results(
     Path(id): Path<String>,
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
-    let integration = site_of(&state, &caller, &id).await?;
+    let integration = site_writer(&state, &caller, &id).await?;
     let answers = service::report(&state, integration.id, &body.content().await?).await?;
     Ok(ok(json!({"results": answers})))
 }

@@ -37,23 +37,15 @@ fn now() -> DateTime<Utc> {
 
 /// The integration a write addresses: only the site's own key writes content, and only while the
 /// site is active.
-async fn site_writer(
+pub(super) async fn site_writer(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<SiteIntegration, ApiError> {
     let (integration, site) = caller.integration(state, path_id(id)?).await?;
-    only_the_site(caller)?;
+    caller.require_site()?;
     Caller::require_active(&site)?;
     Ok(integration)
-}
-
-/// The steps of a run (start, finish, bucket checks) are the plugin's: only the site's key.
-fn only_the_site(caller: &Caller) -> Result<(), ApiError> {
-    match caller {
-        Caller::Site { .. } => Ok(()),
-        Caller::User { .. } => Err(ApiError::Forbidden),
-    }
 }
 
 /// The integration a request (full sync, verification) addresses: the site's key or a user of its
@@ -262,7 +254,7 @@ pub async fn full_sync(
             Ok(answer)
         }
         "start" => {
-            only_the_site(&caller)?;
+            caller.require_site()?;
             let run_id = run_id(&body)?;
             let totals: BTreeMap<String, u64> = type_numbers(&body, "totals")?
                 .into_iter()
@@ -280,7 +272,7 @@ pub async fn full_sync(
             Ok(ok(status_view(&sync, &integration)))
         }
         "finish" => {
-            only_the_site(&caller)?;
+            caller.require_site()?;
             let run_id = run_id(&body)?;
             let max_ids = type_numbers(&body, "max_ids")?;
             let sync = state
@@ -458,7 +450,7 @@ pub async fn verify(
             Ok(answer)
         }
         "buckets" => {
-            only_the_site(&caller)?;
+            caller.require_site()?;
             let (kind, type_name) = verified_type(&body)?;
             let size = bucket_size(&body)?;
             let theirs = list_of(&body, "buckets", |b, path, errors| {
@@ -502,7 +494,7 @@ pub async fn verify(
             ))
         }
         "items" => {
-            only_the_site(&caller)?;
+            caller.require_site()?;
             let (kind, type_name) = verified_type(&body)?;
             let size = bucket_size(&body)?;
             // Only a bucket's own range: any other `start` would name (and delete) ids the
@@ -571,7 +563,7 @@ pub async fn verify(
             ))
         }
         "done" => {
-            only_the_site(&caller)?;
+            caller.require_site()?;
             let sync = state
                 .store
                 .update_content_sync_state(integration.id, &|s| {

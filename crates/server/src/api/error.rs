@@ -180,17 +180,8 @@ impl From<ChangeError> for ApiError {
             ChangeError::SiteInactive => ApiError::ConflictCode("site_inactive", message),
             ChangeError::TwoWayOff => ApiError::ConflictCode("two_way_sync_disabled", message),
             ChangeError::StaleBase => ApiError::ConflictCode("stale_base", message),
-            ChangeError::WrongState(why) if why.ends_with("not pending") => ApiError::ConflictCode(
-                "not_pending",
-                format!("{why}; only a pending change can be cancelled."),
-            ),
-            ChangeError::WrongState(why) if why.ends_with("not in conflict") => {
-                ApiError::ConflictCode(
-                    "not_in_conflict",
-                    format!("{why}; only a change in conflict can be resolved."),
-                )
-            }
-            ChangeError::WrongState(why) => ApiError::Conflict(why),
+            ChangeError::NotPending(_) => ApiError::ConflictCode("not_pending", message),
+            ChangeError::NotInConflict(_) => ApiError::ConflictCode("not_in_conflict", message),
             ChangeError::Store(e) => ApiError::from(e),
         }
     }

@@ -285,9 +285,7 @@ pub async fn change_content_types(
 ) -> Result<Json<Value>, ApiError> {
     let (integration, site) = caller.integration(&state, path_id(&id)?).await?;
     // Sync settings belong to the platform: a site's key reports, it does not decide.
-    if matches!(caller, Caller::Site { .. }) {
-        return Err(ApiError::Forbidden);
-    }
+    caller.user_id()?;
     Caller::require_active(&site)?;
     let change = SettingsChange::parse(&body.json(&state).await?)?;
     let outcome = state

@@ -465,7 +465,7 @@ pub async fn cancel(
             );
             "change-cancelled"
         }
-        Err(ChangeError::WrongState(_)) => "not-pending",
+        Err(ChangeError::NotPending(_)) => "not-pending",
         Err(e) => return Err(change_failure(e)),
     };
     Ok(Redirect::to(&back(done)).into_response())
@@ -520,8 +520,8 @@ pub async fn resolve(
                     .collect();
                 (StatusCode::UNPROCESSABLE_ENTITY, lines)
             }
-            Err(ChangeError::WrongState(why)) => {
-                (StatusCode::CONFLICT, vec![format!("Change #{cid}: {why}.")])
+            Err(e @ ChangeError::NotInConflict(_)) => {
+                (StatusCode::CONFLICT, vec![format!("Change #{cid}: {e}")])
             }
             Err(e) => return Err(change_failure(e)),
         }

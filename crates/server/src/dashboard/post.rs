@@ -344,12 +344,9 @@ pub async fn queue_change(
             Ok(QueueOutcome::Queued { created })
         }
         Err(ChangeError::Invalid(e)) => Ok(QueueOutcome::Invalid(form_errors(e))),
-        Err(
-            e @ (ChangeError::SiteInactive
-            | ChangeError::TwoWayOff
-            | ChangeError::StaleBase
-            | ChangeError::WrongState(_)),
-        ) => Ok(QueueOutcome::Refused(e.to_string())),
+        Err(e @ (ChangeError::SiteInactive | ChangeError::TwoWayOff | ChangeError::StaleBase)) => {
+            Ok(QueueOutcome::Refused(e.to_string()))
+        }
         Err(e) => Err(change_failure(e)),
     }
 }

@@ -31,8 +31,11 @@ pub enum ChangeError {
     TwoWayOff,
     #[error("The platform's copy changed since this edit started and the edit carries no base values; reload and edit again.")]
     StaleBase,
-    #[error("{0}")]
-    WrongState(String),
+    /// The store's words on the change's state (`the change is applied, not pending`).
+    #[error("{0}; only a pending change can be cancelled.")]
+    NotPending(String),
+    #[error("{0}; only a change in conflict can be resolved.")]
+    NotInConflict(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -41,7 +44,6 @@ impl From<StoreError> for ChangeError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ChangeError::NotFound,
-            StoreError::Conflict(why) => ChangeError::WrongState(why),
             e => ChangeError::Store(e),
         }
     }
@@ -308,10 +310,14 @@ pub async fn get(state: &AppState, integration_id: i64, id: i64) -> Result<Chang
 }
 
 pub async fn cancel(state: &AppState, integration_id: i64, id: i64) -> Result<ChangeRecord> {
-    Ok(state
+    state
         .store
         .cancel_change(integration_id, id, Utc::now())
-        .await?)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(why) => ChangeError::NotPending(why),
+            e => e.into(),
+        })
 }
 
 /// A person's choices in a conflict: the change becomes `resolved`, and the fields chosen
@@ -325,7 +331,7 @@ pub async fn resolve(
 ) -> Result<(ChangeRecord, Option<ChangeRecord>)> {
     let change = get(state, integration.id, id).await?;
     if change.status != ChangeStatus::Conflict {
-        return Err(ChangeError::WrongState(format!(
+        return Err(ChangeError::NotInConflict(format!(
             "the change is {}, not in conflict",
             change.status
         )));
@@ -364,7 +370,11 @@ pub async fn resolve(
     let (resolved, created) = state
         .store
         .resolve_change(integration.id, id, &resolution, next)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(why) => ChangeError::NotInConflict(why),
+            e => e.into(),
+        })?;
     if created.is_some() {
         nudge::spawn(state, integration.id);
     }
