@@ -25,54 +25,21 @@ DRAIN=${DRAIN:-5000}
 REST_SAMPLE=${REST_SAMPLE:-1000}
 BENCH_PHP="$ROOT/bench/wp-content-bench.php"
 log() { printf '[twoway-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-now() { date +%s.%N; }
-secs() { printf '%.6f\n' "$(echo "$2 - $1" | bc -l)"; }
-json() { php -r '$d = json_decode(stream_get_contents(STDIN), true); foreach (explode(".", $argv[1]) as $k) { $d = $d[$k]; } echo is_scalar($d) ? $d : json_encode($d);' "$1"; }
+. "$ROOT/bench/wp-bench-lib.sh"
 pct() { printf '%s\n' "${@:2}" | sort -g | sed -n "$(( ($# - 1) * $1 / 100 + ( ($# - 1) * $1 % 100 > 0 ) ))p"; }
 
 IGNY8_BIN=${IGNY8_BIN:-$ROOT/target/release/igny8}
 if [ ! -x "$IGNY8_BIN" ]; then log "building igny8 (release)"; (cd "$ROOT" && cargo build --release -p igny8 >&2); fi
 [ "$DRAIN" -le "$N" ] || { log "DRAIN ($DRAIN) must not exceed N ($N)"; exit 2; }
 
-# ------------------------------------------------------------------ WordPress with N generated posts
-eval "$(WP_DEBUG=false WP_DISABLE_CRON=1 WP_ALLOW_LOCAL_HTTP=1 WP_PLUGINS="$ROOT/igny8-wp-plugin" \
-  "$ROOT/scripts/wp-up.sh" "$DIR" "$WP_PORT" | grep -E '^WP_(DB_NAME|URL)=')"
-DB=$WP_DB_NAME
-have=$(mariadb -N "$DB" -e "SELECT COUNT(*) FROM wp_posts WHERE post_name LIKE 'bench-%'")
-if [ "$have" != "$N" ]; then
-  log "generating $N posts by SQL"
-  mariadb "$DB" -e "DELETE p, tr, pm FROM wp_posts p LEFT JOIN wp_term_relationships tr ON tr.object_id = p.ID LEFT JOIN wp_postmeta pm ON pm.post_id = p.ID WHERE p.post_name LIKE 'bench-%';
-    DELETE t, tt FROM wp_terms t JOIN wp_term_taxonomy tt ON tt.term_id = t.term_id WHERE t.slug LIKE 'bench-term-%';"
-  mariadb "$DB" -e "SET @n=$N, @nt=$((N / 50)), @ptype='post', @tax='category'; SOURCE $ROOT/bench/wp-gen-posts.sql; SOURCE $ROOT/bench/wp-content-gen.sql;
-    DELETE FROM wp_options WHERE option_name = 'category_children';"
-fi
-mariadb "$DB" -e "DELETE FROM wp_options WHERE option_name LIKE 'igny8\_%' AND option_name NOT IN ('igny8_db_version'); TRUNCATE wp_igny8_queue;"
+# ------------------------------------------------------------------ WordPress and the platform, connected
+bench_wordpress
 mariadb "$DB" -e "INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('igny8_two_way_sync_enabled', '1', 'no')"
 # The REST baseline needs application passwords over http on this local site.
 mkdir -p "$DIR/wp-content/mu-plugins"
 echo "<?php add_filter('wp_is_application_passwords_available', '__return_true');" > "$DIR/wp-content/mu-plugins/igny8-bench-app-passwords.php"
-
-# ------------------------------------------------------------------ the platform, connected
-STATE="$DIR/.twoway-bench"; mkdir -p "$STATE"; rm -f "$STATE"/igny8.db*
-DATABASE="sqlite://$STATE/igny8.db"
-IGNY8_URL="http://127.0.0.1:$IGNY8_PORT"
-IGNY8_ALLOW_PRIVATE_TARGETS=1 IGNY8_JWT_SECRET=bench-secret-0123456789abcdef-0123456789 \
-  "$IGNY8_BIN" serve --addr "127.0.0.1:$IGNY8_PORT" --database "$DATABASE" >"$STATE/igny8.log" 2>&1 &
-IGNY8_PID=$!
 POLLER_PID=
-trap 'kill $IGNY8_PID ${POLLER_PID:-} 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$IGNY8_URL/api/v1/auth/sites/")" = 401 ] && break; sleep 0.1; done
-cli() { "$IGNY8_BIN" --database "$DATABASE" --json "$@"; }
-echo 'bench password 123' | cli user create --email bench@example.com --password-stdin >/dev/null
-SITE=$(cli site create --owner bench@example.com --name "Bench $N" --url "$WP_URL" | json id)
-KEY=$(cli site key create --site "$SITE" | json key)
-INTEGRATION=$(php "$BENCH_PHP" "$DIR" connect "$IGNY8_URL" bench@example.com 'bench password 123' "$KEY")
-JWT=$(curl -s -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"bench password 123"}' "$IGNY8_URL/api/v1/auth/login/" | json data.access)
-API="$IGNY8_URL/api/v1/integration/integrations/$INTEGRATION"
-curl -sf -X PATCH -H "Authorization: Bearer $JWT" -H 'Content-Type: application/json' \
-  -d "{\"post_types\": {\"post\": {\"enabled\": true, \"fetch_limit\": $((N * 2))}, \"page\": {\"enabled\": false}}}" \
-  "$API/content-types/" >/dev/null
-php "$BENCH_PHP" "$DIR" structure >/dev/null
+SERVE_ENV=IGNY8_ALLOW_PRIVATE_TARGETS=1 bench_platform .twoway-bench
 log "full sync of $N posts"
 php -d memory_limit=512M "$BENCH_PHP" "$DIR" full-sync >/dev/null
 change() { curl -sf -H "Authorization: Bearer $JWT" -H 'Content-Type: application/json' -d "$1" "$API/changes/" >/dev/null; }
@@ -104,16 +71,18 @@ PULLED=($(edit_to_live "$EDITS_SLOW"))
 kill "$POLLER_PID"; POLLER_PID=
 
 # ------------------------------------------------------------------ drain
+# Values no earlier run on this site wrote, so every change really writes.
+RUN=$(date +%s)
 log "queueing $DRAIN title + SEO description updates"
 for i in $(seq 0 $((DRAIN - 1))); do
   id=${IDS[$((i % ${#IDS[@]}))]}
-  change "{\"op\": \"update\", \"type\": \"post\", \"wp_id\": $id, \"fields\": {\"title\": \"Drained title $id\", \"seo\": {\"description\": \"Drained description $id\"}}}"
+  change "{\"op\": \"update\", \"type\": \"post\", \"wp_id\": $id, \"fields\": {\"title\": \"Drained $RUN title $id\", \"seo\": {\"description\": \"Drained $RUN description $id\"}}}"
 done
 log "draining"
 DRAINED=$(php -d memory_limit=512M "$BENCH_PHP" "$DIR" drain)
 DRAIN_S=$(echo "$DRAINED" | json seconds)
 APPLIED=$(curl -s -H "Authorization: Bearer $JWT" "$API/changes/?status=applied&page_size=1" | json data.count)
-CHANGED=$(mariadb -N "$DB" -e "SELECT COUNT(*) FROM wp_posts WHERE post_title LIKE 'Drained title %'")
+CHANGED=$(mariadb -N "$DB" -e "SELECT COUNT(*) FROM wp_posts WHERE post_type = 'post' AND post_title LIKE 'Drained $RUN title %'")
 log "drained in $DRAIN_S s: $APPLIED changes applied in all, $CHANGED posts carry the new title ($DRAINED)"
 
 log "REST baseline: $REST_SAMPLE updates, one request each"
