@@ -131,6 +131,31 @@ impl fmt::Display for WpTime {
     }
 }
 
+/// When the plugin read an item: the database's `UTC_TIMESTAMP(6)` in the statement that read it,
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (kept with six decimals, so text order is time order). It breaks
+/// the tie between two versions of a post with the same one-second `modified_gmt`: the one read
+/// later wins, whatever order they arrive in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReadAt(String);
+
+impl ReadAt {
+    /// Accepts 0 to 6 decimals and keeps six.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        const WHY: &str = "must be a GMT time with microseconds: YYYY-MM-DD HH:MM:SS.ffffff";
+        let (seconds, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+        let fraction_ok = fraction.len() <= 6 && fraction.bytes().all(|b| b.is_ascii_digit());
+        if !fraction_ok || (raw.contains('.') && fraction.is_empty()) {
+            return Err(WHY.into());
+        }
+        let seconds = WpTime::parse(seconds).map_err(|_| WHY.to_owned())?;
+        Ok(Self(format!("{}.{fraction:0<6}", seconds.as_str())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The staleness rule: a change of a post older than the copy the platform holds is ignored;
 /// an equal one is applied again, so a re-delivery is harmless.
 pub fn is_stale(held: &WpTime, incoming: &WpTime) -> bool {
@@ -175,11 +200,18 @@ pub struct Post {
     /// null when the site runs no SEO plugin.
     pub seo: Value,
     pub meta: Value,
+    /// The plugin's checksum of everything the platform keeps of this post (docs/sync-protocol.md,
+    /// "Integrity"), when it sent one.
+    pub sent_checksum: Option<u32>,
+    pub read_at: Option<ReadAt>,
 }
 
 impl Post {
+    /// What verification compares: the plugin's checksum, or for a plugin that sends none the
+    /// checksum of id, modified time and status.
     pub fn checksum(&self) -> u32 {
-        post_checksum(self.wp_id, self.modified_gmt.as_str(), &self.status)
+        self.sent_checksum
+            .unwrap_or_else(|| post_checksum(self.wp_id, self.modified_gmt.as_str(), &self.status))
     }
 }
 
@@ -194,11 +226,16 @@ pub struct Term {
     pub parent: i64,
     pub count: i64,
     pub description: String,
+    /// As a post's.
+    pub sent_checksum: Option<u32>,
+    pub read_at: Option<ReadAt>,
 }
 
 impl Term {
+    /// As [`Post::checksum`]: the plugin's, or id, parent and slug's.
     pub fn checksum(&self) -> u32 {
-        term_checksum(self.wp_id, self.parent, &self.slug)
+        self.sent_checksum
+            .unwrap_or_else(|| term_checksum(self.wp_id, self.parent, &self.slug))
     }
 }
 
@@ -501,6 +538,31 @@ fn parse_change(
             None
         }
     };
+    let stamp = |errors: &mut FieldErrors| Stamp {
+        checksum: match obj.get("checksum") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()) => {
+                n.as_u64().and_then(|v| u32::try_from(v).ok())
+            }
+            Some(_) => {
+                errors.add(
+                    "checksum",
+                    "must be a CRC-32: a whole number from 0 to 4294967295",
+                );
+                None
+            }
+        },
+        read_at: match obj.get("read_at") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => ReadAt::parse(s)
+                .map_err(|why| errors.add("read_at", why))
+                .ok(),
+            Some(_) => {
+                errors.add("read_at", "must be a string");
+                None
+            }
+        },
+    };
     match (key.kind, op) {
         (ItemKind::Post, "delete") => Some(Change::DeletePost {
             post_type: key.type_name.clone(),
@@ -515,15 +577,23 @@ fn parse_change(
             if modified_gmt.is_none() && !errors.as_map().contains_key("modified_gmt") {
                 errors.add("modified_gmt", "is required");
             }
+            let stamp = stamp(errors);
             let data = data_object(obj, errors)?;
-            let post = parse_post(data, key, modified_gmt, errors);
+            let post = parse_post(data, key, modified_gmt, stamp, errors);
             post.map(|p| Change::UpsertPost(Box::new(p)))
         }
         (ItemKind::Term, _) => {
+            let stamp = stamp(errors);
             let data = data_object(obj, errors)?;
-            parse_term(data, key, errors).map(Change::UpsertTerm)
+            parse_term(data, key, stamp, errors).map(Change::UpsertTerm)
         }
     }
+}
+
+/// What an upsert item carries beside its data: the plugin's checksum and when it read the object.
+struct Stamp {
+    checksum: Option<u32>,
+    read_at: Option<ReadAt>,
 }
 
 fn data_object<'a>(
@@ -547,6 +617,7 @@ fn parse_post(
     data: &Map<String, Value>,
     key: &ItemKey,
     modified_gmt: Option<WpTime>,
+    stamp: Stamp,
     errors: &mut FieldErrors,
 ) -> Option<Post> {
     let before = errors.as_map().len();
@@ -651,10 +722,17 @@ fn parse_post(
         terms,
         seo,
         meta,
+        sent_checksum: stamp.checksum,
+        read_at: stamp.read_at,
     })
 }
 
-fn parse_term(data: &Map<String, Value>, key: &ItemKey, errors: &mut FieldErrors) -> Option<Term> {
+fn parse_term(
+    data: &Map<String, Value>,
+    key: &ItemKey,
+    stamp: Stamp,
+    errors: &mut FieldErrors,
+) -> Option<Term> {
     let before = errors.as_map().len();
     let name = text_field(
         data.get("name"),
@@ -690,6 +768,8 @@ fn parse_term(data: &Map<String, Value>, key: &ItemKey, errors: &mut FieldErrors
         parent,
         count,
         description: description?,
+        sent_checksum: stamp.checksum,
+        read_at: stamp.read_at,
     })
 }
 
@@ -989,6 +1069,59 @@ mod tests {
             post.checksum(),
             crate::checksum::crc32(b"12#2025-11-22 10:00:00#publish")
         );
+    }
+
+    #[test]
+    fn the_plugins_checksum_and_read_time_are_kept_and_the_checksum_preferred() {
+        let mut item = post_item();
+        item["checksum"] = json!(4_294_967_295u64);
+        item["read_at"] = json!("2025-11-22 10:00:00.25");
+        let Ok(Change::UpsertPost(post)) = parse_item(&item).change else {
+            panic!()
+        };
+        assert_eq!(post.checksum(), u32::MAX);
+        assert_eq!(
+            post.read_at.as_ref().map(ReadAt::as_str),
+            Some("2025-11-22 10:00:00.250000")
+        );
+        let mut term = json!({"op": "upsert", "kind": "term", "type": "genre", "wp_id": 3,
+                              "checksum": 7, "read_at": "2025-11-22 10:00:00",
+                              "data": {"name": "Sci-fi", "slug": "sci-fi"}});
+        let Ok(Change::UpsertTerm(t)) = parse_item(&term).change else {
+            panic!()
+        };
+        assert_eq!(
+            (t.checksum(), t.read_at.unwrap().as_str()),
+            (7, "2025-11-22 10:00:00.000000")
+        );
+        for (checksum, read_at) in [
+            (json!(-1), json!(null)),
+            (json!(4_294_967_296u64), json!(null)),
+            (json!("12"), json!(null)),
+            (json!(1.5), json!(null)),
+            (json!(null), json!("2025-11-22 10:00:00.1234567")),
+            (json!(null), json!("2025-11-22 10:00:00.")),
+            (json!(null), json!("2025-11-22 10:00:00.12a")),
+            (json!(null), json!("2025-13-22 10:00:00.1")),
+            (json!(null), json!(1_732_269_600)),
+            (json!(null), json!("<script>")),
+        ] {
+            term["checksum"] = checksum.clone();
+            term["read_at"] = read_at.clone();
+            let why = reason(term.clone());
+            assert!(
+                why.starts_with("checksum") || why.starts_with("read_at"),
+                "{checksum} {read_at}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn read_times_order_as_text_whatever_decimals_were_sent() {
+        let t = |s: &str| ReadAt::parse(s).unwrap();
+        assert!(t("2025-11-22 10:00:00") < t("2025-11-22 10:00:00.000001"));
+        assert!(t("2025-11-22 10:00:00.05") < t("2025-11-22 10:00:00.1"));
+        assert!(t("2025-11-22 10:00:00.999999") < t("2025-11-22 10:00:01"));
     }
 
     #[test]

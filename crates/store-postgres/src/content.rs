@@ -78,7 +78,12 @@ pub async fn apply_batch(
                 for size in chunk_sizes(run.len()) {
                     let (chunk, tail) = rest.split_at(size);
                     rest = tail;
-                    upsert_terms(&mut tx, integration_id, chunk, at).await?;
+                    let touched = upsert_terms(&mut tx, integration_id, chunk, at).await?;
+                    for (index, term) in chunk {
+                        if !touched.contains(&(term.taxonomy.as_str().to_owned(), term.wp_id)) {
+                            outcomes[*index] = ItemOutcome::Stale;
+                        }
+                    }
                 }
             }
             Step::Single(index, change) => {
@@ -171,15 +176,15 @@ async fn upsert_posts(
     sqlx::query_as::<_, (String, i64)>(
         "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
              excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
-             meta, checksum, synced_at)
+             meta, checksum, read_at, synced_at)
          SELECT $1, t.post_type, t.wp_id, t.title, t.slug, t.status, t.body, t.body_truncated, t.excerpt,
              t.author, t.url, t.parent, t.menu_order, t.featured_image, t.date_gmt, t.modified_gmt,
-             t.seo::jsonb, t.terms::jsonb, t.meta::jsonb, t.checksum, $2
+             t.seo::jsonb, t.terms::jsonb, t.meta::jsonb, t.checksum, t.read_at, $2
          FROM UNNEST($3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[],
              $10::text[], $11::text[], $12::text[], $13::int8[], $14::int8[], $15::text[], $16::text[],
-             $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[])
+             $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[], $22::text[])
              AS t(post_type, wp_id, title, slug, status, body, body_truncated, excerpt, author, url, parent,
-                  menu_order, featured_image, date_gmt, modified_gmt, seo, terms, meta, checksum)
+                  menu_order, featured_image, date_gmt, modified_gmt, seo, terms, meta, checksum, read_at)
          ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
              title = EXCLUDED.title, slug = EXCLUDED.slug, status = EXCLUDED.status, body = EXCLUDED.body,
              body_truncated = EXCLUDED.body_truncated, excerpt = EXCLUDED.excerpt, author = EXCLUDED.author,
@@ -187,8 +192,10 @@ async fn upsert_posts(
              featured_image = EXCLUDED.featured_image, date_gmt = EXCLUDED.date_gmt,
              modified_gmt = EXCLUDED.modified_gmt, seo = EXCLUDED.seo, terms = EXCLUDED.terms,
              meta = EXCLUDED.meta, checksum = EXCLUDED.checksum, source = EXCLUDED.source,
-             synced_at = EXCLUDED.synced_at
-         WHERE content.modified_gmt <= EXCLUDED.modified_gmt
+             read_at = EXCLUDED.read_at, synced_at = EXCLUDED.synced_at
+         WHERE content.modified_gmt < EXCLUDED.modified_gmt
+            OR (content.modified_gmt = EXCLUDED.modified_gmt
+                AND (content.read_at IS NULL OR EXCLUDED.read_at IS NULL OR content.read_at <= EXCLUDED.read_at))
          RETURNING post_type, wp_id",
     )
     .bind(integration_id)
@@ -212,29 +219,34 @@ async fn upsert_posts(
     .bind(column(posts, |p| p.terms.to_string()))
     .bind(column(posts, |p| p.meta.to_string()))
     .bind(column(posts, |p| i64::from(p.checksum())))
+    .bind(column(posts, |p| p.read_at.as_ref().map(|t| t.as_str())))
     .fetch_all(conn)
     .await
     .map_err(db)
     .map(|rows| rows.into_iter().collect())
 }
 
-/// Upserts distinct terms in one statement: the last delivery wins.
+/// Upserts distinct terms in one statement: the version read last wins (the last delivery, for
+/// plugins that send no read time). Answers the terms it inserted or updated.
 async fn upsert_terms(
     conn: &mut PgConnection,
     integration_id: i64,
     terms: &[(usize, &Term)],
     at: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<HashSet<(String, i64)>> {
     let sql = format!(
-        "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count, checksum, synced_at)
+        "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count, checksum,
+             read_at, synced_at)
          VALUES {}
          ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
              name = EXCLUDED.name, slug = EXCLUDED.slug, description = EXCLUDED.description,
              parent = EXCLUDED.parent, count = EXCLUDED.count, checksum = EXCLUDED.checksum,
-             synced_at = EXCLUDED.synced_at",
-        values(terms.len(), 10)
+             read_at = EXCLUDED.read_at, synced_at = EXCLUDED.synced_at
+         WHERE terms.read_at IS NULL OR EXCLUDED.read_at IS NULL OR terms.read_at <= EXCLUDED.read_at
+         RETURNING taxonomy, wp_id",
+        values(terms.len(), 11)
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
     for (_, t) in terms {
         q = q
             .bind(integration_id)
@@ -246,10 +258,13 @@ async fn upsert_terms(
             .bind(t.parent)
             .bind(t.count)
             .bind(i64::from(t.checksum()))
+            .bind(t.read_at.as_ref().map(|t| t.as_str()))
             .bind(at);
     }
-    q.execute(conn).await.map_err(db)?;
-    Ok(())
+    q.fetch_all(conn)
+        .await
+        .map_err(db)
+        .map(|rows| rows.into_iter().collect())
 }
 
 /// The tombstones of the given post ids.

@@ -86,8 +86,8 @@ impl PreparedBatch {
 
 const UPSERT_POST: &str = "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body,
          body_truncated, excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt,
-         seo, terms, meta, checksum, synced_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         seo, terms, meta, checksum, read_at, synced_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (integration_id, post_type, wp_id) DO UPDATE SET
          title = excluded.title, slug = excluded.slug, status = excluded.status, body = excluded.body,
          body_truncated = excluded.body_truncated, excerpt = excluded.excerpt, author = excluded.author,
@@ -95,17 +95,20 @@ const UPSERT_POST: &str = "INSERT INTO content (integration_id, post_type, wp_id
          featured_image = excluded.featured_image, date_gmt = excluded.date_gmt,
          modified_gmt = excluded.modified_gmt, seo = excluded.seo, terms = excluded.terms,
          meta = excluded.meta, checksum = excluded.checksum, source = excluded.source,
-         synced_at = excluded.synced_at
-     WHERE content.modified_gmt <= excluded.modified_gmt";
+         read_at = excluded.read_at, synced_at = excluded.synced_at
+     WHERE content.modified_gmt < excluded.modified_gmt
+        OR (content.modified_gmt = excluded.modified_gmt
+            AND (content.read_at IS NULL OR excluded.read_at IS NULL OR content.read_at <= excluded.read_at))";
 
 const UPSERT_TERM: &str =
     "INSERT INTO terms (integration_id, taxonomy, wp_id, name, slug, description, parent, count,
-         checksum, synced_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         checksum, read_at, synced_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (integration_id, taxonomy, wp_id) DO UPDATE SET
          name = excluded.name, slug = excluded.slug, description = excluded.description,
          parent = excluded.parent, count = excluded.count, checksum = excluded.checksum,
-         synced_at = excluded.synced_at";
+         read_at = excluded.read_at, synced_at = excluded.synced_at
+     WHERE terms.read_at IS NULL OR excluded.read_at IS NULL OR terms.read_at <= excluded.read_at";
 
 /// Applies a prepared batch's valid items in order, then its range marker (the writer's
 /// transaction makes it all or nothing).
@@ -155,6 +158,7 @@ pub fn apply_batch(
                         terms,
                         meta,
                         i64::from(*checksum),
+                        p.read_at.as_ref().map(|t| t.as_str()),
                         at,
                     ])
                     .map_err(db)?;
@@ -169,7 +173,7 @@ pub fn apply_batch(
                 }
             }
             (Ok(Change::UpsertTerm(t)), Computed::Term { checksum }) => {
-                upsert_term
+                let touched = upsert_term
                     .execute(params![
                         integration_id,
                         t.taxonomy.as_str(),
@@ -180,10 +184,16 @@ pub fn apply_batch(
                         t.parent,
                         t.count,
                         i64::from(*checksum),
+                        t.read_at.as_ref().map(|t| t.as_str()),
                         at,
                     ])
                     .map_err(db)?;
-                ItemOutcome::Applied
+                // A version read before the one held (a full sync's batch built before an edit).
+                if touched == 0 {
+                    ItemOutcome::Stale
+                } else {
+                    ItemOutcome::Applied
+                }
             }
             (Ok(change), _) => {
                 let outcome = delete_one(c, integration_id, change)?;

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "refresh families",
         include_str!("../migrations/0010_refresh_families.sql"),
     ),
+    (
+        11,
+        "read_at",
+        include_str!("../migrations/0011_read_at.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

@@ -9,7 +9,8 @@ use igny8_domain::content::{Batch, Change, Post, Term};
 pub enum Step<'a> {
     /// Upserts of distinct posts: one statement; those it does not touch are stale.
     Posts(Vec<(usize, &'a Post)>),
-    /// Upserts of distinct terms: one statement, all applied.
+    /// Upserts of distinct terms: one statement; those it does not touch are stale (read before
+    /// the version held).
     Terms(Vec<(usize, &'a Term)>),
     /// A delete, applied on its own.
     Single(usize, &'a Change),

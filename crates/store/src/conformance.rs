@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             content_upserts_are_idempotent_and_stored_verbatim, older_changes_are_stale_equal_ones_apply_again,
             trash_restore_and_delete_follow_wordpress, range_markers_delete_what_the_batch_lacks,
             content_is_isolated_per_integration, checksums_equal_the_domains,
+            read_times_break_ties_and_the_plugins_checksums_are_kept,
             counts_and_lists_follow_the_rules, pruning_keeps_enabled_types_up_to_their_max_id,
             a_batch_is_all_or_nothing_when_its_caller_goes_away, concurrent_batches_lose_nothing,
             sync_state_steps_are_stored_and_refusals_write_nothing,
@@ -989,6 +990,121 @@ pub async fn checksums_equal_the_domains(store: S) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A version read later wins over one read earlier with the same one-second modified time (a full
+/// sync's batch built before an edit the queue already delivered); items without a read time
+/// follow the old rule. The plugin's checksums are what verification sums.
+pub async fn read_times_break_ties_and_the_plugins_checksums_are_kept(store: S) {
+    let i = integration(&store, "ann@example.com").await;
+    let stamped = |item: Value, read_at: Option<&str>, checksum: Option<u32>| {
+        let mut item = item;
+        if let Some(r) = read_at {
+            item["read_at"] = json!(r);
+        }
+        if let Some(c) = checksum {
+            item["checksum"] = json!(c);
+        }
+        item
+    };
+    let (r1, r2, r3) = (
+        "2025-11-22 10:00:00.100000",
+        "2025-11-22 10:00:00.200000",
+        "2025-11-22 10:00:00.300000",
+    );
+    let title = |store: S| async move {
+        store
+            .content_item(i, "post", 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .title
+    };
+    let queue = stamped(post("post", 1, T1, "publish", "edited"), Some(r2), Some(7));
+    assert_eq!(apply(&store, i, vec![queue]).await, ["applied"]);
+    let full_sync = stamped(post("post", 1, T1, "publish", "before"), Some(r1), Some(6));
+    assert_eq!(apply(&store, i, vec![full_sync.clone()]).await, ["stale"]);
+    assert_eq!(title(store.clone()).await, "edited");
+    assert_eq!(
+        store
+            .item_checksums(i, ItemKind::Post, "post", 0, 9)
+            .await
+            .unwrap(),
+        vec![(1, 7)],
+        "the held version's checksum"
+    );
+    // In one batch too: the second is checked against the first.
+    let later = stamped(post("post", 1, T1, "publish", "later"), Some(r3), Some(8));
+    assert_eq!(
+        apply(&store, i, vec![later, full_sync.clone()]).await,
+        ["applied", "stale"]
+    );
+    assert_eq!(title(store.clone()).await, "later");
+    // A newer modified time wins whatever its read time; without read times, equal ones apply.
+    let newer = stamped(post("post", 1, T2, "publish", "newer"), Some(r1), None);
+    assert_eq!(apply(&store, i, vec![newer]).await, ["applied"]);
+    assert_eq!(
+        apply(&store, i, vec![post("post", 1, T2, "publish", "legacy")]).await,
+        ["applied"]
+    );
+    let after_legacy = stamped(post("post", 1, T2, "publish", "stamped"), Some(r1), None);
+    assert_eq!(apply(&store, i, vec![after_legacy]).await, ["applied"]);
+    assert_eq!(title(store.clone()).await, "stamped");
+    assert_eq!(
+        store
+            .item_checksums(i, ItemKind::Post, "post", 0, 9)
+            .await
+            .unwrap(),
+        vec![(1, post_checksum(1, T2, "publish"))],
+        "no checksum sent: the legacy one"
+    );
+
+    // Terms: the version read last wins; equal read times apply again.
+    let genre = |name: &str, read_at: &str| {
+        let mut t = term("genre", 3, 0, "sci-fi");
+        t["data"]["name"] = json!(name);
+        stamped(t, Some(read_at), Some(11))
+    };
+    assert_eq!(
+        apply(&store, i, vec![genre("Edited", r2)]).await,
+        ["applied"]
+    );
+    assert_eq!(apply(&store, i, vec![genre("Before", r1)]).await, ["stale"]);
+    assert_eq!(
+        apply(&store, i, vec![genre("Again", r2)]).await,
+        ["applied"]
+    );
+    let names = |store: S| async move {
+        store
+            .terms_of_taxonomy(i, "genre")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(store.clone()).await, ["Again"]);
+    assert_eq!(
+        store
+            .checksum_buckets(i, ItemKind::Term, "genre", 10_000)
+            .await
+            .unwrap(),
+        buckets([(3, 11)], 10_000)
+    );
+    // A batch of several terms: only the one read too early is stale (PostgreSQL's multi-row step).
+    let mut other = term("genre", 4, 0, "fantasy");
+    other["read_at"] = json!(r1);
+    assert_eq!(
+        apply(
+            &store,
+            i,
+            vec![other, genre("Too early", r1), term("genre", 5, 0, "noir")]
+        )
+        .await,
+        ["applied", "stale", "applied"]
+    );
+    assert_eq!(names(store.clone()).await.len(), 3);
 }
 
 pub async fn counts_and_lists_follow_the_rules(store: S) {
