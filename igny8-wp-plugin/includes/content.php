@@ -271,6 +271,20 @@ function igny8_aioseo_columns( $reset = false ) {
 }
 
 /**
+ * The columns of All in One SEO 4's table the plugin reads (post_id first), or none when the table or its
+ * post_id column does not exist.
+ *
+ * @return string[]
+ */
+function igny8_aioseo_read_columns() {
+	$columns = igny8_aioseo_columns();
+	if ( ! in_array( 'post_id', $columns, true ) ) {
+		return array();
+	}
+	return array_values( array_intersect( array( 'post_id', 'title', 'description', 'keyphrases', 'canonical_url', 'robots_default', 'robots_noindex', 'robots_nofollow', 'robots_noarchive', 'robots_nosnippet', 'robots_noimageindex' ), $columns ) );
+}
+
+/**
  * All in One SEO 4 rows for some posts, in one query; empty when the plugin's table does not exist.
  *
  * @param int[] $ids Post ids.
@@ -278,9 +292,8 @@ function igny8_aioseo_columns( $reset = false ) {
  */
 function igny8_aioseo_rows( array $ids ) {
 	global $wpdb;
-	$columns = igny8_aioseo_columns();
-	$wanted  = array_values( array_intersect( array( 'post_id', 'title', 'description', 'keyphrases', 'canonical_url', 'robots_default', 'robots_noindex', 'robots_nofollow', 'robots_noarchive', 'robots_nosnippet', 'robots_noimageindex' ), $columns ) );
-	if ( ! $ids || ! in_array( 'post_id', $wanted, true ) ) {
+	$wanted = igny8_aioseo_read_columns();
+	if ( ! $ids || ! $wanted ) {
 		return array();
 	}
 	$table = $wpdb->prefix . 'aioseo_posts';
@@ -464,6 +477,86 @@ function igny8_first_of_list( $value ) {
  * Items, read in bulk
  * --------------------------------------------------------------------------------------------------- */
 
+/* ------------------------------------------------------------------------------------------------------
+ * Integrity checksums (docs/sync-protocol.md, "Integrity"): one SQL expression per kind, used for the items
+ * a batch sends and for verification's sums, so both sides of a comparison are the same definition.
+ * --------------------------------------------------------------------------------------------------- */
+
+/**
+ * SQL of a post's checksum: CRC-32 over every field the platform keeps of it (the row's synced columns,
+ * every value of the watched meta keys, its term assignments, its All in One SEO row), for the wp_posts
+ * row aliased $alias. Meta and terms are sums of CRC-32s, so their row order does not matter.
+ *
+ * @param string $alias Alias of wp_posts in the query.
+ * @return string
+ */
+function igny8_post_checksum_sql( $alias = 'p' ) {
+	global $wpdb;
+	$keys  = igny8_watched_meta_keys();
+	$p     = $alias;
+	$parts = array(
+		"$p.ID",
+		"$p.post_modified_gmt",
+		"$p.post_status",
+		"$p.post_name",
+		"$p.post_parent",
+		"$p.menu_order",
+		"$p.post_author",
+		"$p.post_date_gmt",
+		"CRC32($p.post_title)",
+		"CRC32($p.post_content)",
+		"CRC32($p.post_excerpt)",
+		// phpcs:ignore WordPress.DB.PreparedSQLPlaceholders.UnfinishedPrepare -- one %s per key.
+		"(SELECT COALESCE(SUM(CRC32(CONCAT_WS('=', m.meta_key, m.meta_value))), 0) FROM {$wpdb->postmeta} m WHERE m.post_id = $p.ID AND m.meta_key IN (" . $wpdb->prepare( implode( ', ', array_fill( 0, count( $keys ), '%s' ) ), $keys ) . '))',
+		"(SELECT COALESCE(SUM(CRC32(tr.term_taxonomy_id)), 0) FROM {$wpdb->term_relationships} tr WHERE tr.object_id = $p.ID)",
+	);
+	$aioseo = array_slice( igny8_aioseo_read_columns(), 1 );
+	if ( $aioseo ) {
+		$parts[] = "COALESCE((SELECT CRC32(CONCAT_WS('#', a.`" . implode( '`, a.`', $aioseo ) . '`)) FROM `' . esc_sql( $wpdb->prefix . 'aioseo_posts' ) . "` a WHERE a.post_id = $p.ID LIMIT 1), 0)";
+	}
+	return "CRC32(CONCAT_WS('#', " . implode( ', ', $parts ) . '))';
+}
+
+/**
+ * SQL of a term's checksum (id, parent, slug, name, description), for wp_terms aliased t and
+ * wp_term_taxonomy aliased tt.
+ *
+ * @return string
+ */
+function igny8_term_checksum_sql() {
+	return "CRC32(CONCAT_WS('#', t.term_id, tt.parent, t.slug, CRC32(t.name), CRC32(tt.description)))";
+}
+
+/**
+ * Takes the checksum and read time a query selected beside an object's row (igny8_checksum, igny8_read_at)
+ * off the row and puts them on its item.
+ *
+ * @param array  $item Item.
+ * @param object $row  Row, changed in place.
+ * @return array The item.
+ */
+function igny8_stamp_item( array $item, $row ) {
+	if ( isset( $row->igny8_checksum ) ) {
+		$item['checksum'] = (int) $row->igny8_checksum;
+	}
+	if ( isset( $row->igny8_read_at ) ) {
+		$item['read_at'] = (string) $row->igny8_read_at;
+	}
+	return $item;
+}
+
+/**
+ * Columns selecting an object's checksum and the database's time with the row that is read: what is sent
+ * is never newer than the checksum it carries, and the read time orders versions of one second.
+ *
+ * @param string $kind post|term.
+ * @return string
+ */
+function igny8_stamp_columns_sql( $kind ) {
+	$checksum = 'term' === $kind ? igny8_term_checksum_sql() : igny8_post_checksum_sql( 'p' );
+	return "$checksum AS igny8_checksum, UTC_TIMESTAMP(6) AS igny8_read_at";
+}
+
 /**
  * The wp_posts columns items are built from (not post_content_filtered, to_ping, pinged: large, unused).
  *
@@ -474,7 +567,7 @@ function igny8_post_columns_sql() {
 }
 
 /**
- * Rows of wp_posts for some ids, in one query, in the order of $ids.
+ * Rows of wp_posts for some ids, in one query, in the order of $ids, each with its checksum and read time.
  *
  * @param int[] $ids Post ids.
  * @return object[] id => row.
@@ -485,7 +578,8 @@ function igny8_load_post_rows( array $ids ) {
 	if ( ! $ids ) {
 		return array();
 	}
-	$rows = $wpdb->get_results( 'SELECT ' . igny8_post_columns_sql() . " FROM {$wpdb->posts} WHERE ID IN (" . implode( ',', $ids ) . ')' ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- ints.
+	$columns = 'p.' . str_replace( ', ', ', p.', igny8_post_columns_sql() );
+	$rows    = $wpdb->get_results( "SELECT $columns, " . igny8_stamp_columns_sql( 'post' ) . " FROM {$wpdb->posts} p WHERE p.ID IN (" . implode( ',', $ids ) . ')' ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- ints and built SQL.
 	$by   = array();
 	foreach ( (array) $rows as $row ) {
 		$by[ (int) $row->ID ] = $row;
@@ -767,6 +861,8 @@ function igny8_post_items( array $rows ) {
 	$no_seo             = igny8_post_data_maps( array( 'seo' => igny8_seo_fields( array() ) ) )['seo'];
 	$synced_taxonomy_of = array_keys( $synced_taxonomies );
 	foreach ( $rows as $id => $row ) {
+		$stamp = igny8_stamp_item( array(), $row );
+		unset( $row->igny8_checksum, $row->igny8_read_at );
 		$post      = $wp_posts ? igny8_raw_post( $row ) : igny8_raw_row( $row );
 		$post_meta = isset( $meta[ $id ] ) ? $meta[ $id ] : array();
 		$type      = $post->post_type;
@@ -853,8 +949,7 @@ function igny8_post_items( array $rows ) {
 			'type'         => (string) $type,
 			'wp_id'        => (int) $id,
 			'modified_gmt' => (string) $post->post_modified_gmt,
-			'data'         => $data,
-		);
+		) + $stamp + array( 'data' => $data );
 	}
 	igny8_forget_primed( $primed );
 	return $items;
@@ -935,7 +1030,8 @@ function igny8_limit_content( array $data ) {
 }
 
 /**
- * Term rows (term_id, name, slug, parent, count, description, taxonomy) for some term ids, in one query.
+ * Term rows (term_id, name, slug, parent, count, description, taxonomy, checksum, read time) for some term
+ * ids, in one query.
  *
  * @param int[] $term_ids Term ids.
  * @return object[] term id => row.
@@ -946,7 +1042,7 @@ function igny8_load_term_rows( array $term_ids ) {
 	if ( ! $term_ids ) {
 		return array();
 	}
-	$rows = $wpdb->get_results( "SELECT t.term_id, t.name, t.slug, tt.taxonomy, tt.parent, tt.count, tt.description FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE t.term_id IN (" . implode( ',', $term_ids ) . ')' ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- ints.
+	$rows = $wpdb->get_results( "SELECT t.term_id, t.name, t.slug, tt.taxonomy, tt.parent, tt.count, tt.description, " . igny8_stamp_columns_sql( 'term' ) . " FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE t.term_id IN (" . implode( ',', $term_ids ) . ')' ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- ints.
 	$out  = array();
 	foreach ( (array) $rows as $row ) {
 		$out[ (int) $row->term_id ] = $row;
@@ -961,6 +1057,8 @@ function igny8_load_term_rows( array $term_ids ) {
  * @return array|null Null when a filter leaves it out.
  */
 function igny8_term_item( $row ) {
+	$stamp = igny8_stamp_item( array(), $row );
+	unset( $row->igny8_checksum, $row->igny8_read_at );
 	$data = array(
 		'name'        => (string) $row->name,
 		'slug'        => (string) $row->slug,
@@ -978,8 +1076,7 @@ function igny8_term_item( $row ) {
 		'kind'  => 'term',
 		'type'  => (string) $row->taxonomy,
 		'wp_id' => (int) $row->term_id,
-		'data'  => $data,
-	);
+	) + $stamp + array( 'data' => $data );
 }
 
 /**

@@ -550,7 +550,7 @@ function igny8_full_sync_failed( array &$state, WP_Error $error, $unknown = fals
  */
 function igny8_full_sync_term_batch( array $entry ) {
 	global $wpdb;
-	$rows = $wpdb->get_results( $wpdb->prepare( "SELECT t.term_id, t.name, t.slug, tt.taxonomy, tt.parent, tt.count, tt.description FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s AND t.term_id > %d ORDER BY t.term_id LIMIT %d", $entry['type'], $entry['last_id'], igny8_batch_max_items() ) );
+	$rows = $wpdb->get_results( $wpdb->prepare( "SELECT t.term_id, t.name, t.slug, tt.taxonomy, tt.parent, tt.count, tt.description, " . igny8_stamp_columns_sql( 'term' ) . " FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s AND t.term_id > %d ORDER BY t.term_id LIMIT %d", $entry['type'], $entry['last_id'], igny8_batch_max_items() ) );
 	if ( ! $rows ) {
 		return null;
 	}
@@ -596,7 +596,7 @@ function igny8_full_sync_post_batch( array $entry ) {
 		$cols[] = in_array( $column, array( 'post_content', 'post_title', 'post_excerpt' ), true ) ? "IF($small, p.$column, NULL) AS $column" : "p.$column";
 	}
 	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by igny8_synced_posts_where(); columns are fixed.
-	$sizes = $wpdb->get_results( $wpdb->prepare( "SELECT LENGTH(p.post_content) AS content_bytes, LENGTH(p.post_title) + LENGTH(p.post_excerpt) AS other_bytes, $small AS small, " . implode( ', ', $cols ) . " FROM {$wpdb->posts} p WHERE $where AND p.ID > %d ORDER BY p.ID LIMIT %d", $entry['last_id'], igny8_batch_max_items() ) );
+	$sizes = $wpdb->get_results( $wpdb->prepare( "SELECT LENGTH(p.post_content) AS content_bytes, LENGTH(p.post_title) + LENGTH(p.post_excerpt) AS other_bytes, $small AS small, " . implode( ', ', $cols ) . ', ' . igny8_stamp_columns_sql( 'post' ) . " FROM {$wpdb->posts} p WHERE $where AND p.ID > %d ORDER BY p.ID LIMIT %d", $entry['last_id'], igny8_batch_max_items() ) );
 	if ( ! $sizes ) {
 		return null;
 	}

@@ -15,8 +15,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 const IGNY8_VERIFY_BUCKET_SIZE = 10000;
 
 /**
- * The SQL for a type's checksummed rows: id and CRC32 of what the protocol hashes, from the same rows the
- * full sync sends (posts: status and fetch limit; terms: every term of the taxonomy).
+ * The SQL for a type's checksummed rows: id and the items' own checksum (every synced field), from the same
+ * rows the full sync sends (posts: status and fetch limit; terms: every term of the taxonomy).
  *
  * @param string      $kind   post|term.
  * @param string      $type   Post type or taxonomy.
@@ -28,13 +28,13 @@ function igny8_verify_source( $kind, $type, $cutoff ) {
 	if ( 'term' === $kind ) {
 		return array(
 			't.term_id',
-			"CRC32(CONCAT_WS('#', t.term_id, tt.parent, t.slug))",
+			igny8_term_checksum_sql(),
 			$wpdb->prepare( "FROM {$wpdb->terms} t INNER JOIN {$wpdb->term_taxonomy} tt ON tt.term_id = t.term_id WHERE tt.taxonomy = %s", $type ),
 		);
 	}
 	return array(
 		'p.ID',
-		"CRC32(CONCAT_WS('#', p.ID, p.post_modified_gmt, p.post_status))",
+		igny8_post_checksum_sql( 'p' ),
 		"FROM {$wpdb->posts} p WHERE " . igny8_synced_posts_where( 'p', $type, $cutoff ),
 	);
 }
@@ -76,8 +76,9 @@ function igny8_verify_buckets( $kind, $type, $cutoff = null ) {
 function igny8_verify_bucket_items( $kind, $type, $cutoff, $start ) {
 	global $wpdb;
 	list( $id, $checksum, $from ) = igny8_verify_source( $kind, $type, $cutoff );
-	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- built from constants and prepared parts.
-	$rows  = $wpdb->get_results( $wpdb->prepare( "SELECT $id AS wp_id, $checksum AS checksum $from AND $id BETWEEN %d AND %d ORDER BY $id", $start, $start + IGNY8_VERIFY_BUCKET_SIZE - 1 ) );
+	$range = sprintf( '%s BETWEEN %d AND %d', $id, $start, $start + IGNY8_VERIFY_BUCKET_SIZE - 1 );
+	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- built from constants, ints and prepared parts.
+	$rows  = $wpdb->get_results( "SELECT $id AS wp_id, $checksum AS checksum $from AND $range ORDER BY $id" );
 	$items = array();
 	foreach ( (array) $rows as $row ) {
 		$items[] = array(

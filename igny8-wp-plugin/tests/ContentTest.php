@@ -118,8 +118,9 @@ class ContentTest extends Igny8_TestCase {
 
 		$terms = igny8_load_term_rows( array( $crime['term_id'], $fiction['term_id'] ) );
 		$term  = igny8_term_item( $terms[ $crime['term_id'] ] );
+		$this->assertMatchesRegularExpression( '/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/', $term['read_at'] );
 		$this->assertSame(
-			array( 'op' => 'upsert', 'kind' => 'term', 'type' => 'igny8_genre', 'wp_id' => (int) $crime['term_id'], 'data' => array( 'name' => 'Crime', 'slug' => 'crime', 'parent' => (int) $fiction['term_id'], 'count' => 1, 'description' => '' ) ),
+			array( 'op' => 'upsert', 'kind' => 'term', 'type' => 'igny8_genre', 'wp_id' => (int) $crime['term_id'], 'checksum' => $this->documented_term_checksum( $crime['term_id'], 'igny8_genre' ), 'read_at' => $term['read_at'], 'data' => array( 'name' => 'Crime', 'slug' => 'crime', 'parent' => (int) $fiction['term_id'], 'count' => 1, 'description' => '' ) ),
 			$term
 		);
 	}

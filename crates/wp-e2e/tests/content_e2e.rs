@@ -223,6 +223,60 @@ async fn content_story(dir: &Path) -> Result<()> {
     let verify = site.verify().await?;
     assert_eq!(verify["state"], "in_sync", "{verify}");
     assert_eq!(verify["differences"], 0, "{verify}");
+
+    // 6. Edits behind WordPress's hooks (a search-replace, an SQL import, a plugin writing its tables):
+    // post_modified_gmt stays as it was, so only checksums over every synced field can see them. One
+    // verification finds each and repairs it.
+    site.wp.php(
+        r#"global $wpdb; $newest = get_page_by_title('Newest 4', OBJECT, 'post')->ID;
+        $wpdb->insert($wpdb->postmeta, ['post_id' => $newest, 'meta_key' => '_yoast_wpseo_title', 'meta_value' => 'Written by another plugin']);
+        $page = get_page_by_title('About', OBJECT, 'page')->ID;
+        $wpdb->update($wpdb->posts, ['post_content' => '<p>Imported by SQL</p>'], ['ID' => $page]);
+        $poetry = get_term_by('slug', 'poetry', 'igny8_genre');
+        $wpdb->update($wpdb->terms, ['name' => 'Verse'], ['term_id' => $poetry->term_id]);
+        $wpdb->update($wpdb->term_taxonomy, ['description' => 'Set by SQL'], ['term_id' => $poetry->term_id]);
+        wp_cache_flush();"#,
+    )?;
+    let newest: i64 = site
+        .wp
+        .php("echo get_page_by_title('Newest 4', OBJECT, 'post')->ID;")?
+        .parse()?;
+    let page1: i64 = site
+        .wp
+        .php("echo get_page_by_title('About', OBJECT, 'page')->ID;")?
+        .parse()?;
+    let verify = site.verify().await?;
+    assert_eq!(verify["state"], "out_of_sync", "found: {verify}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        site.wp.run_cron(&["igny8_send_queue"]).await?;
+        let post = site.get(&format!("content/post/{newest}/")).await?;
+        let page = site.get(&format!("content/page/{page1}/")).await?;
+        let genres = site.get("terms/?taxonomy=igny8_genre").await?;
+        let verse = genres
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["slug"] == "poetry")
+            .cloned()
+            .unwrap_or_default();
+        if post["seo"]["title"] == "Written by another plugin"
+            && page["content"] == "<p>Imported by SQL</p>"
+            && verse["name"] == "Verse"
+            && verse["description"] == "Set by SQL"
+        {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "not repaired: {} / {} / {verse}",
+            post["seo"],
+            page["content"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let verify = site.verify().await?;
+    assert_eq!(verify["state"], "in_sync", "repaired: {verify}");
     Ok(())
 }
 

@@ -320,7 +320,7 @@ class Igny8_Fake_Backend {
 			$held   = isset( $this->held[ $key ] ) ? $this->held[ $key ] : null;
 			if ( null !== $reason ) {
 				$status = 'rejected';
-			} elseif ( 'post' === $item['kind'] && $held && strcmp( $held['modified_gmt'], $item['modified_gmt'] ) > 0 ) {
+			} elseif ( $held && 'upsert' === $item['op'] && self::read_earlier( $held, $item ) ) {
 				$status = 'stale';
 			} elseif ( 'delete' === $item['op'] ) {
 				unset( $this->held[ $key ] );
@@ -376,12 +376,33 @@ class Igny8_Fake_Backend {
 	}
 
 	/**
-	 * The checksum of a held item, as the protocol defines it.
+	 * The platform's staleness rule: a post older than the one held, or of the same second and read earlier;
+	 * a term read earlier.
+	 *
+	 * @param array $held Held item.
+	 * @param array $item Incoming item.
+	 * @return bool
+	 */
+	public static function read_earlier( array $held, array $item ) {
+		if ( 'post' === $item['kind'] ) {
+			$order = strcmp( $held['modified_gmt'], $item['modified_gmt'] );
+			if ( 0 !== $order ) {
+				return $order > 0;
+			}
+		}
+		return isset( $held['read_at'], $item['read_at'] ) && strcmp( $held['read_at'], $item['read_at'] ) > 0;
+	}
+
+	/**
+	 * The checksum of a held item: the one the plugin sent, or the platform's own for items without one.
 	 *
 	 * @param array $item Item.
 	 * @return int
 	 */
 	public static function checksum( array $item ) {
+		if ( isset( $item['checksum'] ) ) {
+			return (int) $item['checksum'];
+		}
 		if ( 'term' === $item['kind'] ) {
 			return crc32( $item['wp_id'] . '#' . $item['data']['parent'] . '#' . $item['data']['slug'] );
 		}

@@ -305,6 +305,49 @@ abstract class Igny8_TestCase extends PHPUnit\Framework\TestCase {
 	}
 
 	/**
+	 * A post's integrity checksum derived in PHP from WordPress's own API, as docs/sync-protocol.md defines it
+	 * (independently of the plugin's SQL, which must give the same number).
+	 *
+	 * @param int $id Post id.
+	 * @return int
+	 */
+	protected function documented_post_checksum( $id ) {
+		global $wpdb;
+		clean_post_cache( $id );
+		$p    = get_post( $id );
+		$meta = 0;
+		foreach ( igny8_watched_meta_keys() as $key ) {
+			foreach ( $wpdb->get_col( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->postmeta} WHERE post_id = %d AND meta_key = %s", $id, $key ) ) as $value ) {
+				$meta += crc32( null === $value ? $key : "$key=$value" );
+			}
+		}
+		$terms = 0;
+		foreach ( $wpdb->get_col( $wpdb->prepare( "SELECT term_taxonomy_id FROM {$wpdb->term_relationships} WHERE object_id = %d", $id ) ) as $tt_id ) {
+			$terms += crc32( (string) $tt_id );
+		}
+		$parts = array( $p->ID, $p->post_modified_gmt, $p->post_status, $p->post_name, $p->post_parent, $p->menu_order, $p->post_author, $p->post_date_gmt, crc32( $p->post_title ), crc32( $p->post_content ), crc32( $p->post_excerpt ), $meta, $terms );
+		$aioseo = array_slice( igny8_aioseo_read_columns(), 1 );
+		if ( $aioseo ) {
+			$row     = $wpdb->get_row( $wpdb->prepare( 'SELECT `' . implode( '`, `', $aioseo ) . "` FROM {$wpdb->prefix}aioseo_posts WHERE post_id = %d LIMIT 1", $id ), ARRAY_N );
+			$parts[] = $row ? crc32( implode( '#', array_filter( $row, 'is_string' ) ) ) : 0;
+		}
+		return crc32( implode( '#', $parts ) );
+	}
+
+	/**
+	 * A term's integrity checksum derived in PHP, as docs/sync-protocol.md defines it.
+	 *
+	 * @param int    $id       Term id.
+	 * @param string $taxonomy Taxonomy.
+	 * @return int
+	 */
+	protected function documented_term_checksum( $id, $taxonomy ) {
+		clean_term_cache( $id, $taxonomy );
+		$t = get_term( $id, $taxonomy );
+		return crc32( implode( '#', array( $t->term_id, $t->parent, $t->slug, crc32( $t->name ), crc32( $t->description ) ) ) );
+	}
+
+	/**
 	 * What WordPress holds that a full sync sends: "kind:type:id" => modified/status (posts) or parent/slug (terms).
 	 *
 	 * @param string[] $post_types Post types.
