@@ -9,6 +9,12 @@
  *   php bench/wp-content-bench.php WP_DIR app-password                      an application password for the admin (REST saves)
  *   php bench/wp-content-bench.php WP_DIR status-check                      one status check, as the plugin's cron makes it
  *                                                                          (pulls two-way changes when some wait)
+ *   php bench/wp-content-bench.php WP_DIR checksums RUNS                    times the verification's bucket sums of every synced
+ *                                                                          type with the plugin's checksum and with the old one
+ *                                                                          (id, modified time, status): JSON, median of RUNS
+ *   php bench/wp-content-bench.php WP_DIR verify                            one verification against the platform, as the cron runs
+ *                                                                          it; prints JSON: seconds, http_seconds, result, resend
+ *   php bench/wp-content-bench.php WP_DIR send-queue                        sends the queue until it is empty
  *   php bench/wp-content-bench.php WP_DIR drain                             pulls and applies two-way changes until none is
  *                                                                          pending; prints JSON: seconds, changes, memory
  */
@@ -136,6 +142,93 @@ switch ( $cmd ) {
 				'types'           => $state['types'],
 			)
 		), "\n";
+		break;
+
+	case 'checksums':
+		global $wpdb;
+		$runs  = max( 1, (int) ( $argv[3] ?? 3 ) );
+		$sync  = igny8_sync_types();
+		$types = array();
+		foreach ( array_keys( $sync['taxonomies'] ) as $taxonomy ) {
+			$types[] = array( 'term', $taxonomy, null );
+		}
+		foreach ( $sync['post_types'] as $post_type => $limit ) {
+			$types[] = array( 'post', $post_type, igny8_post_type_cutoff( $post_type, $limit ) );
+		}
+		// Today's query before this change: the same buckets over CRC32 of id, modified time and status (terms:
+		// id, parent, slug), from the same rows.
+		$old_sql = static function ( $kind, $type, $cutoff ) {
+			list( $id, , $from ) = igny8_verify_source( $kind, $type, $cutoff );
+			$checksum            = 'term' === $kind ? "CRC32(CONCAT_WS('#', t.term_id, tt.parent, t.slug))" : "CRC32(CONCAT_WS('#', p.ID, p.post_modified_gmt, p.post_status))";
+			return "SELECT FLOOR($id / 10000) AS bucket, COUNT(*) AS n, SUM($checksum) AS total $from GROUP BY bucket ORDER BY bucket";
+		};
+		$median = static function ( array $t ) {
+			sort( $t );
+			return $t[ intdiv( count( $t ), 2 ) ];
+		};
+		$old = array();
+		$new = array();
+		for ( $run = 0; $run < $runs; $run++ ) {
+			// Alternating, so both see the same cache state and machine load.
+			$started = microtime( true );
+			foreach ( $types as list( $kind, $type, $cutoff ) ) {
+				$wpdb->get_results( $old_sql( $kind, $type, $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+			}
+			$old[]   = microtime( true ) - $started;
+			$started = microtime( true );
+			$items   = 0;
+			foreach ( $types as list( $kind, $type, $cutoff ) ) {
+				foreach ( igny8_verify_buckets( $kind, $type, $cutoff ) as $bucket ) {
+					$items += $bucket['count'];
+				}
+			}
+			$new[] = microtime( true ) - $started;
+		}
+		echo wp_json_encode(
+			array(
+				'types'       => count( $types ),
+				'items'       => $items,
+				'old_seconds' => round( $median( $old ), 3 ),
+				'new_seconds' => round( $median( $new ), 3 ),
+			)
+		), "\n";
+		break;
+
+	case 'verify':
+		$http_seconds = 0.0;
+		add_action(
+			'igny8_http_waited',
+			static function ( $seconds ) use ( &$http_seconds ) {
+				$http_seconds += $seconds;
+			}
+		);
+		$started = microtime( true );
+		$result  = igny8_run_verify();
+		if ( is_wp_error( $result ) ) {
+			fwrite( STDERR, 'verify failed: ' . $result->get_error_message() . "\n" );
+			exit( 1 );
+		}
+		echo wp_json_encode(
+			$result + array(
+				'seconds'      => round( microtime( true ) - $started, 3 ),
+				'http_seconds' => round( $http_seconds, 3 ),
+				'peak_mb'      => round( memory_get_peak_usage() / 1048576, 1 ),
+			)
+		), "\n";
+		break;
+
+	case 'send-queue':
+		$started = microtime( true );
+		$sent    = 0;
+		while ( igny8_queue_count() > 0 && microtime( true ) - $started < 600 ) {
+			$result = igny8_send_queue_batch();
+			if ( is_wp_error( $result ) ) {
+				fwrite( STDERR, 'send failed: ' . $result->get_error_message() . "\n" );
+				exit( 1 );
+			}
+			++$sent;
+		}
+		echo wp_json_encode( array( 'seconds' => round( microtime( true ) - $started, 3 ), 'batches' => $sent ) ), "\n";
 		break;
 
 	case 'app-password':

@@ -109,19 +109,75 @@ function igny8_queue_add( $kind, $type, $wp_id, $op ) {
 	if ( false !== get_option( 'igny8_queue_overflowed', false ) ) {
 		return false; // A full sync will bring everything; the platform has been told.
 	}
-	$table = igny8_queue_table();
-	$now   = gmdate( 'Y-m-d H:i:s' );
-	$sql   = $wpdb->prepare(
-		// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- table name.
-		"INSERT INTO $table (kind, type, wp_id, op, rev, queued_at, attempts, next_attempt_at) VALUES (%s, %s, %d, %s, 0, %s, 0, %s)
-		ON DUPLICATE KEY UPDATE op = VALUES(op), rev = rev + 1, queued_at = VALUES(queued_at), next_attempt_at = VALUES(next_attempt_at)",
-		$kind,
-		$type,
-		$wp_id,
-		$op,
-		$now,
-		$now
-	);
+	$table   = igny8_queue_table();
+	$written = igny8_queue_write( $kind, $type, array( $wp_id ), $op );
+	if ( false === $written ) {
+		return false;
+	}
+	if ( 1 === (int) $written && ! igny8_queue_has_room( (int) $wpdb->insert_id ) ) {
+		$wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE id = %d", $wpdb->insert_id ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		igny8_queue_overflow();
+		return false;
+	}
+	igny8_queued();
+	return true;
+}
+
+/**
+ * Queues a change of many objects of one type at once (verification's repairs): one statement per 500
+ * rows instead of one commit per row. A queue that would pass its limit overflows as igny8_queue_add's.
+ *
+ * @param string $kind post|term.
+ * @param string $type Post type or taxonomy.
+ * @param int[]  $ids  Ids.
+ * @param string $op   upsert|delete.
+ * @return int How many were queued.
+ */
+function igny8_queue_add_many( $kind, $type, array $ids, $op ) {
+	$ids = array_values( array_unique( array_filter( array_map( 'intval', $ids ), static function ( $id ) {
+		return $id > 0;
+	} ) ) );
+	if ( ! $ids || false !== get_option( 'igny8_queue_overflowed', false ) ) {
+		return 0;
+	}
+	if ( igny8_queue_count() + count( $ids ) > (int) apply_filters( 'igny8_queue_limit', IGNY8_QUEUE_LIMIT ) ) {
+		igny8_queue_overflow();
+		return 0;
+	}
+	$queued = 0;
+	foreach ( array_chunk( $ids, 500 ) as $chunk ) {
+		if ( false === igny8_queue_write( $kind, $type, $chunk, $op ) ) {
+			break;
+		}
+		$queued += count( $chunk );
+	}
+	if ( $queued ) {
+		igny8_queued();
+	}
+	return $queued;
+}
+
+/**
+ * Inserts queue rows (or moves existing ones on: new op, next revision, due now) in one statement; makes
+ * the table first when an in-place update skipped activation.
+ *
+ * @param string $kind post|term.
+ * @param string $type Post type or taxonomy.
+ * @param int[]  $ids  Ids.
+ * @param string $op   upsert|delete.
+ * @return int|false Rows written as MySQL counts them, or false (logged).
+ */
+function igny8_queue_write( $kind, $type, array $ids, $op ) {
+	global $wpdb;
+	$table  = igny8_queue_table();
+	$now    = gmdate( 'Y-m-d H:i:s' );
+	$values = array();
+	foreach ( $ids as $id ) {
+		$values[] = $wpdb->prepare( '(%s, %s, %d, %s, 0, %s, 0, %s)', $kind, $type, $id, $op, $now, $now );
+	}
+	// phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- table name and prepared rows.
+	$sql        = "INSERT INTO $table (kind, type, wp_id, op, rev, queued_at, attempts, next_attempt_at) VALUES " . implode( ', ', $values ) . '
+		ON DUPLICATE KEY UPDATE op = VALUES(op), rev = rev + 1, queued_at = VALUES(queued_at), next_attempt_at = VALUES(next_attempt_at)';
 	$suppressed = $wpdb->suppress_errors( true );
 	$written    = $wpdb->query( $sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- prepared above.
 	if ( false === $written && false !== stripos( $wpdb->last_error, "doesn't exist" ) ) {
@@ -130,18 +186,18 @@ function igny8_queue_add( $kind, $type, $wp_id, $op ) {
 	}
 	$wpdb->suppress_errors( $suppressed );
 	if ( false === $written ) {
-		igny8_log( sprintf( 'Could not queue %s %s #%d: %s', $kind, $type, $wp_id, $wpdb->last_error ) );
-		return false;
+		igny8_log( sprintf( 'Could not queue %s %s #%s: %s', $kind, $type, implode( ', #', array_slice( $ids, 0, 5 ) ), $wpdb->last_error ) );
 	}
-	if ( 1 === (int) $written && ! igny8_queue_has_room( (int) $wpdb->insert_id ) ) {
-		$wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE id = %d", $wpdb->insert_id ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
-		igny8_queue_overflow();
-		return false;
-	}
+	return $written;
+}
+
+/**
+ * Something was queued: this request sends it when it ends, the cron's event is the fallback
+ * (sync/background.php).
+ */
+function igny8_queued() {
 	igny8_queue_touched( true );
-	// The cron's event is the fallback of the send that follows the request (sync/background.php).
 	igny8_schedule_queue_send( time() + MINUTE_IN_SECONDS );
-	return true;
 }
 
 /**

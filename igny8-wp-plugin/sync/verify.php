@@ -206,11 +206,8 @@ function igny8_verify_all() {
 			if ( is_wp_error( $answer ) ) {
 				return $answer;
 			}
-			foreach ( isset( $answer['resend'] ) && is_array( $answer['resend'] ) ? $answer['resend'] : array() as $wp_id ) {
-				if ( is_numeric( $wp_id ) && (int) $wp_id > 0 && igny8_queue_add( $kind, $type, (int) $wp_id, 'upsert' ) ) {
-					++$summary['resend'];
-				}
-			}
+			$resend              = isset( $answer['resend'] ) && is_array( $answer['resend'] ) ? array_filter( $answer['resend'], 'is_numeric' ) : array();
+			$summary['resend']  += igny8_queue_add_many( $kind, $type, $resend, 'upsert' );
 			$summary['deleted'] += isset( $answer['delete'] ) && is_array( $answer['delete'] ) ? count( $answer['delete'] ) : 0;
 		}
 	}

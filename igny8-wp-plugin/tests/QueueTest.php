@@ -392,6 +392,28 @@ class QueueTest extends Igny8_TestCase {
 		$this->assertArrayNotHasKey( "post:igny8_book:$book", $this->backend->held );
 	}
 
+	public function test_many_objects_are_queued_in_one_statement_per_500_and_within_the_limit() {
+		global $wpdb;
+		$existing = $this->post( array( 'post_type' => 'igny8_book' ) );
+		$rev      = (int) $wpdb->get_var( $wpdb->prepare( 'SELECT rev FROM ' . igny8_queue_table() . ' WHERE wp_id = %d', $existing ) );
+		$ids      = range( 100000, 100999 );
+		$before   = $wpdb->num_queries;
+
+		$queued = igny8_queue_add_many( 'post', 'igny8_book', array_merge( $ids, array( $existing, $existing, 0, -3, 'x' ) ), 'upsert' );
+
+		$this->assertSame( 1001, $queued, 'distinct positive ids' );
+		$this->assertLessThanOrEqual( 4, $wpdb->num_queries - $before, 'a count, then one statement per 500 rows' );
+		$this->assertCount( 1001, $this->queued() );
+		$this->assertSame( $rev + 1, (int) $wpdb->get_var( $wpdb->prepare( 'SELECT rev FROM ' . igny8_queue_table() . ' WHERE wp_id = %d', $existing ) ), 'a queued row moves on' );
+
+		$this->add_test_filter( 'igny8_queue_limit', static function () {
+			return 1500;
+		} );
+		$this->assertSame( 0, igny8_queue_add_many( 'post', 'igny8_book', range( 200000, 200999 ), 'upsert' ) );
+		$this->assertCount( 1001, $this->queued(), 'past the limit nothing is queued' );
+		$this->assertNotFalse( get_option( 'igny8_queue_overflowed' ), 'and a full sync is asked for instead' );
+	}
+
 	public function test_the_queue_overflows_into_a_full_sync_request() {
 		$limit = 3;
 		$this->add_test_filter( 'igny8_queue_limit', static function () use ( &$limit ) {

@@ -253,6 +253,8 @@ pub fn document() -> Value {
                 "ContentChange": {"type": "object", "required": ["op", "kind", "type", "wp_id"], "description": "One change of one post or term (docs/sync-protocol.md, Items).",
                     "properties": {"op": {"enum": ["upsert", "delete"]}, "kind": {"enum": ["post", "term"]}, "type": {"type": "string"},
                         "wp_id": {"type": "integer", "minimum": 1}, "modified_gmt": {"type": "string", "description": "Required for post upserts: YYYY-MM-DD HH:MM:SS."},
+                        "checksum": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64, "description": "Upserts: the plugin's integrity checksum of every synced field (docs/sync-protocol.md, Integrity); verification compares it."},
+                        "read_at": {"type": "string", "description": "Upserts: when the plugin's database read the object, YYYY-MM-DD HH:MM:SS.ffffff; the version read later wins a same-second tie."},
                         "data": {"type": "object", "description": "Posts: title, slug, status, content (at most 4 MiB), content_truncated, excerpt, author, date_gmt, url, parent, menu_order, featured_image, terms, seo, meta. Terms: name, slug, parent, count, description."}}},
                 "ContentSyncStatus": {"type": "object", "properties": {
                     "full_sync": {"type": ["object", "null"], "properties": {"run_id": {"type": "string"}, "status": {"enum": ["running", "done"]},
