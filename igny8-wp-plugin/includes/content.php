@@ -553,8 +553,13 @@ function igny8_stamp_item( array $item, $row ) {
  * @return string
  */
 function igny8_stamp_columns_sql( $kind ) {
+	global $wpdb;
 	$checksum = 'term' === $kind ? igny8_term_checksum_sql() : igny8_post_checksum_sql( 'p' );
-	return "$checksum AS igny8_checksum, UTC_TIMESTAMP(6) AS igny8_read_at";
+	// Fractional seconds since MySQL 5.6.4 and MariaDB 5.3 (which older clients report as "5.5.5-10.…");
+	// WordPress still runs on MySQL 5.5.5.
+	$micro = false !== stripos( (string) $wpdb->db_server_info(), 'mariadb' ) || version_compare( (string) $wpdb->db_version(), '5.6.4', '>=' );
+	$now   = $micro ? 'UTC_TIMESTAMP(6)' : 'UTC_TIMESTAMP()';
+	return "$checksum AS igny8_checksum, $now AS igny8_read_at";
 }
 
 /**
