@@ -8,6 +8,7 @@ pub mod changes;
 pub mod checksum;
 pub mod content;
 pub mod names;
+pub mod site_url;
 pub mod structure;
 pub mod validation;
 

@@ -130,12 +130,15 @@ type IntegrationRow = (
     Option<String>,
     DateTime<Utc>,
     DateTime<Utc>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
 );
 
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
 const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
-const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
+const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at, site_url, site_url_mismatch, site_url_mismatch_at";
 
 fn user(r: UserRow) -> User {
     User {
@@ -184,6 +187,9 @@ fn integration(r: IntegrationRow) -> SiteIntegration {
         last_error: r.7,
         created_at: r.8,
         updated_at: r.9,
+        site_url: r.10,
+        site_url_mismatch: r.11,
+        site_url_mismatch_at: r.12,
     }
 }
 
@@ -603,6 +609,57 @@ impl Store for PostgresStore {
     #[instrument(skip_all)]
     async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
         self.pushes.push(push).await
+    }
+
+    #[instrument(skip_all)]
+    async fn adopt_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "UPDATE site_integrations SET site_url = COALESCE(site_url, $1) WHERE id = $2
+             RETURNING {INTEGRATION_COLS}"
+        ))
+        .bind(url)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(integration).ok_or(StoreError::NotFound)
+    }
+
+    #[instrument(skip_all)]
+    async fn move_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration> {
+        let row: Option<IntegrationRow> = sqlx::query_as(&format!(
+            "UPDATE site_integrations SET site_url = $1, site_url_mismatch = NULL,
+                site_url_mismatch_at = NULL, updated_at = $2
+             WHERE id = $3 RETURNING {INTEGRATION_COLS}"
+        ))
+        .bind(url)
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(integration).ok_or(StoreError::NotFound)
+    }
+
+    #[instrument(skip_all)]
+    async fn record_site_url_mismatch(
+        &self,
+        id: i64,
+        mismatch: Option<(&str, DateTime<Utc>)>,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE site_integrations SET site_url_mismatch = $1, site_url_mismatch_at = $2 WHERE id = $3",
+        )
+        .bind(mismatch.map(|(url, _)| url))
+        .bind(mismatch.map(|(_, at)| at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     #[instrument(skip_all)]

@@ -86,6 +86,13 @@ async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) 
     }
 }
 
+/// An integration a batch pushes to, as locked and then changed by the batch's pushes in order.
+struct Target {
+    site: i64,
+    config: String,
+    site_url: Option<String>,
+}
+
 /// One transaction for the whole batch: the integrations locked and read, the keys with their
 /// sites' state, the sync states; the pushes decided in order; the configs and key uses written.
 async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<PushOutcome>>> {
@@ -93,17 +100,27 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     let ids: Vec<i64> = pushes.iter().map(|p| p.integration_id).collect();
     let mut tx = pool.begin().await.map_err(db)?;
     // Locked in id order, so batches of several replicas cannot deadlock.
-    let mut targets: HashMap<i64, (i64, String)> = sqlx::query_as::<_, (i64, i64, String)>(
-        "SELECT id, site_id, config_json::text FROM site_integrations
-         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db)?
-    .into_iter()
-    .map(|(id, site, config)| (id, (site, config)))
-    .collect();
+    let mut targets: HashMap<i64, Target> =
+        sqlx::query_as::<_, (i64, i64, String, Option<String>)>(
+            "SELECT id, site_id, config_json::text, site_url FROM site_integrations
+             WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|(id, site, config, site_url)| {
+            (
+                id,
+                Target {
+                    site,
+                    config,
+                    site_url,
+                },
+            )
+        })
+        .collect();
     let keys: HashMap<String, ApiKey> = sqlx::query_as::<_, KeyRow>(&format!(
         "SELECT {KEY_COLS} FROM api_keys WHERE prefix = ANY($1)"
     ))
@@ -145,9 +162,9 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         }
         let site_active = active_sites.contains(&key.site_id);
         let target = targets.get_mut(&push.integration_id);
-        let target_site = target.as_ref().map(|(site, _)| *site);
-        let config = match (push.check_target(key, target_site, site_active), target) {
-            (Ok(()), Some((_, config))) => config,
+        let target_site = target.as_ref().map(|t| t.site);
+        let target = match (push.check_target(key, target_site, site_active), target) {
+            (Ok(()), Some(target)) => target,
             (Err(refused), _) => {
                 outcomes.push(Ok(PushOutcome::Refused(refused)));
                 continue;
@@ -157,36 +174,51 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
                 continue;
             }
         };
-        outcomes.push(
-            push.apply_to_text(config)
-                .map_err(db)
-                .map(|(next, content_types)| {
-                    *config = next;
-                    written.insert(push.integration_id);
-                    PushOutcome::Applied {
-                        content_types,
-                        sync: states
-                            .get(&push.integration_id)
-                            .cloned()
-                            .unwrap_or_default(),
-                    }
-                }),
-        );
+        let adopted = match push.check_site_url(target.site_url.as_deref()) {
+            Ok(adopted) => adopted.map(str::to_owned),
+            Err(refused) => {
+                outcomes.push(Ok(PushOutcome::Refused(refused)));
+                continue;
+            }
+        };
+        outcomes.push(push.apply_to_text(&target.config).map_err(db).map(
+            |(next, content_types)| {
+                target.config = next;
+                if adopted.is_some() {
+                    target.site_url = adopted;
+                }
+                written.insert(push.integration_id);
+                PushOutcome::Applied {
+                    content_types,
+                    sync: states
+                        .get(&push.integration_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                }
+            },
+        ));
     }
 
-    let (ids, configs): (Vec<i64>, Vec<&str>) = written
-        .iter()
-        .map(|id| (*id, targets[id].1.as_str()))
-        .unzip();
+    let mut ids = Vec::with_capacity(written.len());
+    let mut configs = Vec::with_capacity(written.len());
+    let mut site_urls = Vec::with_capacity(written.len());
+    for id in &written {
+        ids.push(*id);
+        configs.push(targets[id].config.as_str());
+        site_urls.push(targets[id].site_url.as_deref());
+    }
     if !ids.is_empty() {
+        // The address is written only where none was known (a push adopts it, never changes it).
         sqlx::query(
-            "UPDATE site_integrations SET config_json = u.config::jsonb, updated_at = $3
-             FROM UNNEST($1::bigint[], $2::text[]) AS u(id, config)
+            "UPDATE site_integrations SET config_json = u.config::jsonb, updated_at = $3,
+                site_url = COALESCE(site_integrations.site_url, u.site_url)
+             FROM UNNEST($1::bigint[], $2::text[], $4::text[]) AS u(id, config, site_url)
              WHERE site_integrations.id = u.id",
         )
         .bind(&ids)
         .bind(&configs)
         .bind(Utc::now())
+        .bind(&site_urls)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

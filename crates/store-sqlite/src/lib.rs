@@ -84,7 +84,7 @@ impl SqliteStore {
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
 const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
-const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at";
+const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at, site_url, site_url_mismatch, site_url_mismatch_at";
 
 fn user(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -136,6 +136,9 @@ fn integration(r: &Row<'_>) -> rusqlite::Result<SiteIntegration> {
         last_error: r.get(7)?,
         created_at: at(r, 8)?,
         updated_at: at(r, 9)?,
+        site_url: r.get(10)?,
+        site_url_mismatch: r.get(11)?,
+        site_url_mismatch_at: opt_at(r, 12)?,
     })
 }
 
@@ -578,7 +581,8 @@ impl Store for SqliteStore {
                         "SELECT {KEY_COLS},
                             (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
                             (SELECT site_id FROM site_integrations WHERE id = ?2),
-                            (SELECT config_json FROM site_integrations WHERE id = ?2)
+                            (SELECT config_json FROM site_integrations WHERE id = ?2),
+                            (SELECT site_url FROM site_integrations WHERE id = ?2)
                          FROM api_keys WHERE prefix = ?1"
                     ))
                     .and_then(|mut q| {
@@ -586,14 +590,17 @@ impl Store for SqliteStore {
                             let site_active: Option<bool> = r.get(8)?;
                             let target: Option<i64> = r.get(9)?;
                             let config: Option<String> = r.get(10)?;
-                            Ok((key(r)?, site_active.unwrap_or(false), target, config))
+                            let known: Option<String> = r.get(11)?;
+                            Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
                         })
                         .optional()
                     })
                     .map_err(db)?;
-                let (found, site_active, site_id, config) = match found {
-                    Some((key, active, site_id, config)) => (Some(key), active, site_id, config),
-                    None => (None, false, None, None),
+                let (found, site_active, site_id, config, known) = match found {
+                    Some((key, active, site_id, config, known)) => {
+                        (Some(key), active, site_id, config, known)
+                    }
+                    None => (None, false, None, None, None),
                 };
                 let key = match push.check_key(found.as_ref()) {
                     Ok(key) => key,
@@ -608,18 +615,83 @@ impl Store for SqliteStore {
                 if let Err(refused) = push.check_target(key, site_id, site_active) {
                     return Ok(PushOutcome::Refused(refused));
                 }
+                let adopted = match push.check_site_url(known.as_deref()) {
+                    Ok(adopted) => adopted,
+                    Err(refused) => return Ok(PushOutcome::Refused(refused)),
+                };
                 let config = config.ok_or(StoreError::NotFound)?;
                 let (next, content_types) = push.apply_to_text(&config).map_err(db)?;
                 c.prepare_cached(
-                    "UPDATE site_integrations SET config_json = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE site_integrations SET config_json = ?, updated_at = ?, site_url = COALESCE(site_url, ?)
+                     WHERE id = ?",
                 )
-                .and_then(|mut q| q.execute(params![next, now, push.integration_id]))
+                .and_then(|mut q| q.execute(params![next, now, adopted, push.integration_id]))
                 .map_err(db)?;
                 let sync = content::load_state(c, push.integration_id)?.0;
                 Ok(PushOutcome::Applied {
                     content_types,
                     sync,
                 })
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn adopt_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration> {
+        let url = url.to_owned();
+        self.db
+            .write(move |c| {
+                c.prepare_cached(&format!(
+                    "UPDATE site_integrations SET site_url = COALESCE(site_url, ?) WHERE id = ?
+                     RETURNING {INTEGRATION_COLS}"
+                ))
+                .and_then(|mut q| q.query_row(params![url, id], integration).optional())
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn move_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration> {
+        let (url, now) = (url.to_owned(), time(Utc::now()));
+        self.db
+            .write(move |c| {
+                c.prepare_cached(&format!(
+                    "UPDATE site_integrations SET site_url = ?, site_url_mismatch = NULL,
+                        site_url_mismatch_at = NULL, updated_at = ?
+                     WHERE id = ? RETURNING {INTEGRATION_COLS}"
+                ))
+                .and_then(|mut q| q.query_row(params![url, now, id], integration).optional())
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn record_site_url_mismatch(
+        &self,
+        id: i64,
+        mismatch: Option<(&str, DateTime<Utc>)>,
+    ) -> Result<()> {
+        let (url, at) = match mismatch {
+            Some((url, at)) => (Some(url.to_owned()), Some(time(at))),
+            None => (None, None),
+        };
+        self.db
+            .write(move |c| {
+                let done = c
+                    .prepare_cached(
+                        "UPDATE site_integrations SET site_url_mismatch = ?, site_url_mismatch_at = ?
+                         WHERE id = ?",
+                    )
+                    .and_then(|mut q| q.execute(params![url, at, id]))
+                    .map_err(db)?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "read_at",
         include_str!("../migrations/0011_read_at.sql"),
     ),
+    (
+        12,
+        "site url",
+        include_str!("../migrations/0012_site_url.sql"),
+    ),
 ];
 
 /// Applies every migration the database lacks; safe to run on every start and from several

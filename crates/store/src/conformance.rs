@@ -53,6 +53,12 @@ macro_rules! conformance_suite {
             a_resolution_queues_the_next_change_in_the_same_step,
             receivers_are_replaced_and_nudges_recorded,
             concurrent_writers_and_pulls_skip_nothing_and_deliver_once_as_new);
+        $crate::conformance_suite!(@area $make; site_url;
+            the_first_reported_address_is_adopted_and_kept,
+            racing_first_reports_adopt_exactly_one_address,
+            a_copys_address_is_recorded_until_a_move_forgets_it,
+            structure_pushes_adopt_an_address_and_refuse_another,
+            racing_pushes_from_two_addresses_adopt_one_and_refuse_the_other);
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
@@ -73,6 +79,7 @@ macro_rules! conformance_suite {
 }
 
 pub mod changes;
+pub mod site_url;
 
 type S = Arc<dyn Store>;
 
@@ -1694,6 +1701,7 @@ fn structure_push(
         structure: SiteStructure::parse(&body, at).expect("a valid push"),
         at,
         touch_every: Duration::seconds(60),
+        site_url: None,
     }
 }
 

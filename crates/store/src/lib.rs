@@ -130,6 +130,19 @@ pub trait Store: Send + Sync + 'static {
     /// state, as one unit of work (`structure_push`: the rules; each store runs them inside one
     /// transaction, so nothing changes between the checks and the write).
     async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome>;
+    /// The address the site's plugin first reports becomes the integration's `site_url`, unless it
+    /// has one (first writer wins); answers the integration as stored. `NotFound` for an unknown id.
+    async fn adopt_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration>;
+    /// The site moved: `site_url` becomes `url` and a recorded mismatch is forgotten; answers the
+    /// integration as stored. `NotFound` for an unknown id.
+    async fn move_site_url(&self, id: i64, url: &str) -> Result<SiteIntegration>;
+    /// Records the last other address a copy of the site reported and when (`None` forgets it).
+    /// `NotFound` for an unknown id.
+    async fn record_site_url_mismatch(
+        &self,
+        id: i64,
+        mismatch: Option<(&str, DateTime<Utc>)>,
+    ) -> Result<()>;
     /// Records the outcome of a sync step the dashboard shows: status, time, last error.
     async fn record_integration_sync(
         &self,

@@ -69,6 +69,12 @@ pub struct SiteIntegration {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The address the site's plugin reports (`X-Igny8-Site-Url`): the first one it reported, or the
+    /// one its owner moved the site to. Requests reporting another address are refused.
+    pub site_url: Option<String>,
+    /// The last other address a copy of the site reported, and when (until the owner chooses).
+    pub site_url_mismatch: Option<String>,
+    pub site_url_mismatch_at: Option<DateTime<Utc>>,
 }
 
 /// One synced post as lists show it (no body): the API's item, DESIGN.md §2.

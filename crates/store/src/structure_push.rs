@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use igny8_domain::api_key;
 use igny8_domain::content::sync::ContentSyncState;
+use igny8_domain::site_url::{self, SiteUrl, Verdict};
 use igny8_domain::structure::{ContentTypes, IntegrationConfig, SiteStructure};
 
 use crate::ApiKey;
@@ -24,6 +25,8 @@ pub struct StructurePush {
     /// The key's `last_used_at` is written when it is older than this, so each push is not also
     /// a write of the key.
     pub touch_every: Duration,
+    /// The address the site reported (`X-Igny8-Site-Url`); `None` from plugins that report none.
+    pub site_url: Option<SiteUrl>,
 }
 
 /// Why a push was refused; nothing but the key's `last_used_at` was written.
@@ -36,6 +39,9 @@ pub enum PushRefusal {
     /// The integration belongs to another site than the key's.
     OtherSite,
     SiteInactive,
+    /// The site reported another address than the integration's: a copy (docs/sync-protocol.md,
+    /// "Copies and moves"). The API answers it on its general path, which records it.
+    SiteUrlMismatch,
 }
 
 #[derive(Debug)]
@@ -94,6 +100,16 @@ impl StructurePush {
         }
     }
 
+    /// The reported address against the integration's `known` one: `Ok(Some(url))` when the
+    /// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
+    pub fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
+        match site_url::judge(self.site_url.as_ref(), known) {
+            Verdict::Accepted => Ok(None),
+            Verdict::Adopt => Ok(self.site_url.as_ref().map(SiteUrl::as_str)),
+            Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
+        }
+    }
+
     /// The stored config's text with this push applied (the platform's own settings kept), and
     /// the content types it now holds. The text path copies the keys a push does not set; a
     /// config it cannot read that way (not an object, keys with escapes) takes the tree path.
@@ -125,6 +141,7 @@ mod tests {
             structure: SiteStructure::parse(&body, Utc::now()).unwrap(),
             at: Utc::now(),
             touch_every: Duration::seconds(60),
+            site_url: None,
         }
     }
 

@@ -8,14 +8,19 @@ use chrono::{Duration, Utc};
 use igny8_domain::api_key;
 use igny8_store::{structure_push, ApiKey, Site, SiteIntegration};
 
+use super::site_url::{self, ReportedSiteUrl};
 use super::ApiError;
 use crate::auth::jwt::{TokenError, TokenKind};
 use crate::AppState;
 
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// A site API key; `site` is the one site it reaches.
-    Site { key: ApiKey, site: Site },
+    /// A site API key; `site` is the one site it reaches, `site_url` the address the site reports.
+    Site {
+        key: ApiKey,
+        site: Site,
+        site_url: ReportedSiteUrl,
+    },
     /// A user's JWT access token; it reaches every site of `account_id`.
     User { user_id: i64, account_id: i64 },
 }
@@ -26,8 +31,13 @@ pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 /// The credential a request presents, its shape checked (and a JWT's signature and expiry) but a
 /// site key not yet looked up: `Caller` does that, or the store does it inside a structure push.
 pub enum Credential {
-    /// `igny8_<prefix>_<secret>`: the prefix finds the stored key, whose hash must match.
-    SiteKey { prefix: String, hash: String },
+    /// `igny8_<prefix>_<secret>`: the prefix finds the stored key, whose hash must match; with the
+    /// address the site reports (`X-Igny8-Site-Url`), checked once the integration is known.
+    SiteKey {
+        prefix: String,
+        hash: String,
+        site_url: ReportedSiteUrl,
+    },
     /// An access token's claims: its user, account and the session epoch it was issued in.
     User {
         user_id: i64,
@@ -54,6 +64,7 @@ impl FromRequestParts<AppState> for Credential {
             return Ok(Credential::SiteKey {
                 prefix: prefix.to_owned(),
                 hash: api_key::hash_key(token),
+                site_url: site_url::reported(&parts.headers),
             });
         }
         match state.tokens.verify(token, TokenKind::Access, Utc::now()) {
@@ -83,7 +94,11 @@ impl Credential {
     /// user must still exist in its account and not have signed out since it was issued.
     pub async fn resolve(self, state: &AppState) -> Result<Caller, ApiError> {
         match self {
-            Credential::SiteKey { prefix, hash } => site_caller(state, &prefix, &hash).await,
+            Credential::SiteKey {
+                prefix,
+                hash,
+                site_url,
+            } => site_caller(state, &prefix, &hash, site_url).await,
             Credential::User {
                 user_id,
                 account_id,
@@ -118,7 +133,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn site_caller(state: &AppState, prefix: &str, hash: &str) -> Result<Caller, ApiError> {
+async fn site_caller(
+    state: &AppState,
+    prefix: &str,
+    hash: &str,
+    site_url: ReportedSiteUrl,
+) -> Result<Caller, ApiError> {
     let found = state.store.api_key_by_prefix(prefix).await?;
     let key = structure_push::check_presented_key(found.as_ref(), hash)?.clone();
     let site = state
@@ -130,7 +150,11 @@ async fn site_caller(state: &AppState, prefix: &str, hash: &str) -> Result<Calle
     if structure_push::touch_due(&key, now, TOUCH_EVERY) {
         state.store.touch_api_key(key.id, now).await?;
     }
-    Ok(Caller::Site { key, site })
+    Ok(Caller::Site {
+        key,
+        site,
+        site_url,
+    })
 }
 
 impl Caller {
@@ -155,8 +179,20 @@ impl Caller {
         }
     }
 
-    /// The integration and its site, under the same rules as `site`.
+    /// The integration and its site, under the same rules as `site`; a site key's request must
+    /// come from the address the integration knows (`site_url::check`: a staging copy is refused).
     pub async fn integration(
+        &self,
+        state: &AppState,
+        id: i64,
+    ) -> Result<(SiteIntegration, Site), ApiError> {
+        let (integration, site) = self.integration_at_any_address(state, id).await?;
+        Ok((site_url::check(state, self, integration).await?, site))
+    }
+
+    /// The integration and its site whatever address the site reports: only for the site's owner
+    /// telling the platform it moved (`site_url::moved`).
+    pub async fn integration_at_any_address(
         &self,
         state: &AppState,
         id: i64,

@@ -167,6 +167,14 @@ impl From<PushRefusal> for ApiError {
             PushRefusal::NoSuchIntegration => ApiError::NotFound,
             PushRefusal::OtherSite => ApiError::Forbidden,
             PushRefusal::SiteInactive => ApiError::SiteInactive,
+            // The API answers a copy on its general path (`site_url::check`), with both addresses.
+            PushRefusal::SiteUrlMismatch => ApiError::ConflictCode(
+                "site_url_mismatch",
+                "This site reports another address than IGNY8 knows; choose in the plugin's \
+                 settings (Settings → IGNY8 API) whether it is a staging copy, a moved site or a \
+                 new site."
+                    .into(),
+            ),
         }
     }
 }

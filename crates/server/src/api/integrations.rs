@@ -12,7 +12,7 @@ use igny8_domain::content::ItemKind;
 use igny8_domain::names::TypeKind;
 use igny8_domain::structure::{ContentTypes, IntegrationConfig, SettingsChange, SiteStructure};
 use igny8_store::{
-    ConfigUpdate, PushOutcome, SiteIntegration, StoreError, StructurePush, TypeCount,
+    ConfigUpdate, PushOutcome, PushRefusal, SiteIntegration, StoreError, StructurePush, TypeCount,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -114,7 +114,9 @@ pub async fn show(
 /// A site's structure push. With the site's key and a valid request, the store checks and applies
 /// it as one unit (`Store::push_structure`): the request every connected site repeats. Anything
 /// else (a user's token, or a request that will be refused) takes the general path, whose checks
-/// run in the order the API documents: credentials, the integration, the site, then the body.
+/// run in the order the API documents: credentials, the integration, the site's address, the
+/// site, then the body. A copy at another address refused by the store takes it too, to be
+/// recorded and answered there.
 pub async fn update_structure(
     State(state): State<AppState>,
     credential: Credential,
@@ -122,11 +124,25 @@ pub async fn update_structure(
     body: Result<JsonBytes, ApiError>,
 ) -> Result<Json<Success<StructureAnswer>>, ApiError> {
     let now = Utc::now();
-    if let (Credential::SiteKey { prefix, hash }, Ok(id), Ok(JsonBytes(body))) =
-        (&credential, path_id(&id), &body)
+    if let (
+        Credential::SiteKey {
+            prefix,
+            hash,
+            site_url: None | Some(Ok(_)),
+        },
+        Ok(id),
+        Ok(JsonBytes(body)),
+    ) = (&credential, path_id(&id), &body)
     {
         if let Some(structure) = SiteStructure::parse_valid(body, now) {
             let fetched = structure.timestamp;
+            let site_url = match &credential {
+                Credential::SiteKey {
+                    site_url: Some(Ok(url)),
+                    ..
+                } => Some(url.clone()),
+                _ => None,
+            };
             let push = StructurePush {
                 key_prefix: prefix.clone(),
                 key_hash: hash.clone(),
@@ -134,14 +150,16 @@ pub async fn update_structure(
                 structure,
                 at: now,
                 touch_every: TOUCH_EVERY,
+                site_url,
             };
-            return match state.store.push_structure(push).await? {
+            match state.store.push_structure(push).await? {
                 PushOutcome::Applied {
                     content_types,
                     sync,
-                } => Ok(structure_answer(content_types, fetched, &sync)),
-                PushOutcome::Refused(refused) => Err(refused.into()),
-            };
+                } => return Ok(structure_answer(content_types, fetched, &sync)),
+                PushOutcome::Refused(PushRefusal::SiteUrlMismatch) => {}
+                PushOutcome::Refused(refused) => return Err(refused.into()),
+            }
         }
     }
     let caller = credential.resolve(&state).await?;

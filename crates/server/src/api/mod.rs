@@ -8,6 +8,7 @@ mod error;
 mod extract;
 pub(crate) mod integrations;
 pub mod openapi;
+mod site_url;
 
 use std::time::Instant;
 
@@ -41,6 +42,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/integration/integrations/{id}/update-structure",
             post(integrations::update_structure),
+        )
+        .route(
+            "/integration/integrations/{id}/site-url",
+            post(site_url::moved),
         )
         .route(
             "/integration/integrations/{id}/content-types",

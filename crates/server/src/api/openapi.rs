@@ -291,10 +291,57 @@ pub fn document() -> Value {
         "requestBody": json_body(json!({"type": "object", "required": ["conflict_policy"], "properties": {
             "conflict_policy": {"enum": ["manual", "merge", "platform_wins", "wordpress_wins"]}}})),
         "responses": responses(200, answer("The integration.", json!({"$ref": "#/components/schemas/SiteIntegration"})), &[400, 401, 403, 404, 415, 422])});
+    site_url_document(&mut doc);
     doc["components"]["schemas"]["Change"] = change_schema();
     doc["components"]["schemas"]["ContentSyncStatus"]["properties"]["changes_pending"] =
         json!({"type": "integer", "description": "Two-way changes waiting for the plugin."});
     doc
+}
+
+/// Staging copies and moved sites (docs/sync-protocol.md, "Copies and moves"): the address the
+/// plugin reports, what the integration knows of it, and the owner's "the site moved".
+fn site_url_document(doc: &mut Value) {
+    // Every request to an integration with the site's key may come from a copy.
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, operations) in paths.iter_mut() {
+            if !path.starts_with("/api/v1/integration/integrations/{id}/") {
+                continue;
+            }
+            for operation in operations
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
+                if let Some(responses) = operation["responses"].as_object_mut() {
+                    responses
+                        .entry("409")
+                        .or_insert_with(|| json!({"$ref": "#/components/responses/E409"}));
+                }
+            }
+        }
+    }
+    let header = json!({"name": "X-Igny8-Site-Url", "in": "header", "schema": {"type": "string", "format": "uri", "maxLength": 2000},
+        "description": "The address the site runs at (WordPress's home). Sent by the plugin with its key on every request; a request from another address than the integration's is refused with 409 site_url_mismatch."});
+    doc["paths"]["/api/v1/integration/integrations/{id}/site-url/"] = json!({"post": {
+        "summary": "The site moved: the address becomes the integration's and a recorded copy is forgotten. The site's key only, from the plugin's settings (the site's owner chooses); logged.",
+        "parameters": [id_param(), header],
+        "requestBody": json_body(json!({"type": "object", "required": ["site_url"], "properties": {
+            "site_url": {"type": "string", "format": "uri", "maxLength": 2000, "description": "http(s), no credentials, query or fragment; the address X-Igny8-Site-Url reports, when sent."}}})),
+        "responses": responses(200, answer("The integration.", json!({"$ref": "#/components/schemas/SiteIntegration"})), &[400, 401, 403, 404, 413, 415, 422])}});
+    let description = doc["info"]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    doc["info"]["description"] = json!(format!(
+        "{description} The plugin sends the site's address with its key (X-Igny8-Site-Url): a copy of the site at another address gets 409 site_url_mismatch until its owner chooses in the plugin."
+    ));
+    let properties = &mut doc["components"]["schemas"]["SiteIntegration"]["properties"];
+    properties["site_url"] = json!({"type": ["string", "null"], "description": "The address the site's plugin reports: the first one, or the one the site moved to."});
+    properties["site_url_mismatch"] = json!({"type": ["string", "null"], "description": "The last other address a copy of the site reported (refused until the site's owner chooses in the plugin)."});
+    properties["site_url_mismatch_at"] = json!({"type": ["string", "null"], "format": "date-time"});
+    doc["components"]["responses"]["E409"]["description"] = json!(
+        "conflict; site_url_mismatch (a copy of the site at another address); for changes also site_inactive, two_way_sync_disabled, stale_base, not_pending, not_in_conflict"
+    );
 }
 
 fn change_schema() -> Value {

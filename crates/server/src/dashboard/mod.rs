@@ -40,6 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/sites/{id}/settings", get(sites::show))
         .route("/sites/{id}/settings/integration", get(integration::page))
         .route(
+            "/sites/{id}/settings/integration/forget-copy",
+            post(integration::forget_copy),
+        )
+        .route(
             "/sites/{id}/settings/api-keys",
             get(api_keys::page).post(api_keys::create),
         )

@@ -116,6 +116,9 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         }
         "conflict-kept" => "Conflict resolved: WordPress's values were kept, so nothing was sent.",
         "policy-saved" => "Conflict policy saved. It applies to changes sent from now on.",
+        "copy-dismissed" => {
+            "Dismissed. The copy stays refused; it shows here again if it tries to sync again."
+        }
         _ => return None,
     })
 }

@@ -12,4 +12,5 @@ mod integrations;
 mod limits;
 mod openapi;
 mod operators;
+mod site_url;
 mod structure;

@@ -5,6 +5,7 @@
 mod app;
 mod browser;
 mod pages;
+mod site_copy;
 mod story;
 mod two_way;
 mod two_way_story;
