@@ -36,6 +36,7 @@ require_once IGNY8_PLUGIN_DIR . '/includes/functions.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/content.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/permalinks.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/locks.php';
+require_once IGNY8_PLUGIN_DIR . '/sync/identity.php';
 require_once IGNY8_PLUGIN_DIR . '/includes/merge.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/platform.php';
 require_once IGNY8_PLUGIN_DIR . '/sync/queue.php';

@@ -22,6 +22,10 @@ class Igny8_Admin {
 	const ACTION_DISCONNECT = 'igny8_disconnect';
 	const ACTION_SYNC       = 'igny8_sync_now';
 	const ACTION_FULL_SYNC  = 'igny8_full_sync_now';
+	/** The owner's choices for a copy of the site at another address (sync/identity.php). */
+	const ACTION_SITE_STAGING = 'igny8_site_staging';
+	const ACTION_SITE_MOVED   = 'igny8_site_moved';
+	const ACTION_SITE_NEW     = 'igny8_site_new';
 
 	/**
 	 * @var Igny8_Admin|null
@@ -51,6 +55,9 @@ class Igny8_Admin {
 		add_action( 'admin_post_' . self::ACTION_DISCONNECT, array( $this, 'on_admin_post_disconnect' ) );
 		add_action( 'admin_post_' . self::ACTION_SYNC, array( $this, 'on_admin_post_sync' ) );
 		add_action( 'admin_post_' . self::ACTION_FULL_SYNC, array( $this, 'on_admin_post_full_sync' ) );
+		foreach ( array( self::ACTION_SITE_STAGING, self::ACTION_SITE_MOVED, self::ACTION_SITE_NEW ) as $action ) {
+			add_action( 'admin_post_' . $action, array( $this, 'on_admin_post_site_identity' ) );
+		}
 		add_filter( 'plugin_action_links_' . plugin_basename( IGNY8_PLUGIN_FILE ), array( $this, 'add_settings_link' ) );
 	}
 
@@ -286,6 +293,46 @@ class Igny8_Admin {
 	}
 
 	/**
+	 * The owner's choice for a copy of the site at another address (POST, manage_options, the choice's own
+	 * nonce): a staging copy, the site moved, or connect as a new site (sync/identity.php).
+	 *
+	 * @param string $action self::ACTION_SITE_STAGING|ACTION_SITE_MOVED|ACTION_SITE_NEW.
+	 * @return true|array|WP_Error
+	 */
+	public function handle_site_identity( $action ) {
+		$denied = $this->check_request( $action );
+		if ( is_wp_error( $denied ) ) {
+			return $denied;
+		}
+		$state = igny8_identity_state();
+		if ( ! igny8_is_connected() || 'ok' === $state['status'] ) {
+			$error = new WP_Error( 'igny8_nothing_to_choose', __( 'This site runs at the address it was connected from: there is nothing to choose.', 'igny8' ) );
+			$this->add_notice( 'info', $error->get_error_message() );
+			return $error;
+		}
+		if ( self::ACTION_SITE_STAGING === $action ) {
+			igny8_identity_choose_staging();
+			/* translators: %s: the address of the site it was copied from. */
+			$this->add_notice( 'success', sprintf( __( 'Noted: this is a staging copy. It sends nothing to IGNY8 and takes nothing from it; the site at %s keeps syncing as before.', 'igny8' ), $state['known'] ) );
+			return true;
+		}
+		if ( self::ACTION_SITE_MOVED === $action ) {
+			$result = igny8_identity_choose_moved();
+			if ( is_wp_error( $result ) ) {
+				/* translators: %s: why IGNY8 was not told. */
+				$this->add_notice( 'error', sprintf( __( 'IGNY8 was not told that the site moved, so nothing is sent yet: %s', 'igny8' ), $result->get_error_message() ) );
+				return $result;
+			}
+			/* translators: %s: the site's new address. */
+			$this->add_notice( 'success', sprintf( __( 'IGNY8 now knows this site at %s. Syncing has resumed, with the changes made meanwhile.', 'igny8' ), $state['current'] ) );
+			return $result;
+		}
+		igny8_identity_choose_new_site();
+		$this->add_notice( 'success', __( 'This copy forgot the connection it was copied with (the original site\'s integration in IGNY8 is untouched). Connect it below with the API key of another IGNY8 site.', 'igny8' ) );
+		return true;
+	}
+
+	/**
 	 * The checks at the top of every action: a POST, by a user who may manage options, with this action's nonce.
 	 *
 	 * @param string $action Nonce action.
@@ -355,6 +402,13 @@ class Igny8_Admin {
 	 */
 	public function on_admin_post_full_sync() {
 		$this->finish( $this->handle_full_sync_now() );
+	}
+
+	/**
+	 * admin-post.php?action=igny8_site_staging|igny8_site_moved|igny8_site_new
+	 */
+	public function on_admin_post_site_identity() {
+		$this->finish( $this->handle_site_identity( str_replace( 'admin_post_', '', current_action() ) ) );
 	}
 
 	/**
@@ -435,6 +489,9 @@ class Igny8_Admin {
 					esc_html( $notice['message'] )
 				);
 			}
+			if ( $connected ) {
+				$this->render_site_identity( $admin_post );
+			}
 			$this->render_status( $connected, $admin_post );
 			if ( $connected ) {
 				$this->render_content_sync( $admin_post );
@@ -466,6 +523,55 @@ class Igny8_Admin {
 				</table>
 				<?php submit_button( __( 'Save sync settings', 'igny8' ) ); ?>
 			</form>
+		</div>
+		<?php
+	}
+
+	/**
+	 * A copy of the site at another address (sync/identity.php): what happened and the three choices, each
+	 * its own form with its own nonce; once the owner said "staging copy", a reminder with the other two.
+	 *
+	 * @param string $admin_post admin-post.php URL.
+	 */
+	private function render_site_identity( $admin_post ) {
+		$state = igny8_identity_state();
+		if ( 'ok' === $state['status'] ) {
+			return;
+		}
+		$refusal = igny8_identity_refusal();
+		$choices = array(
+			self::ACTION_SITE_STAGING => array( __( 'This is a staging copy', 'igny8' ), __( 'Stay disconnected: nothing is sent to IGNY8 or taken from it; the original site keeps syncing.', 'igny8' ) ),
+			/* translators: %s: this site's address. */
+			self::ACTION_SITE_MOVED   => array( __( 'The site moved', 'igny8' ), sprintf( __( 'Keep the integration: IGNY8 is told the site now runs at %s, and the changes made meanwhile are sent.', 'igny8' ), $state['current'] ) ),
+			self::ACTION_SITE_NEW     => array( __( 'Connect as a new site', 'igny8' ), __( 'Forget the connection this copy came with, then connect it with another IGNY8 site\'s API key.', 'igny8' ) ),
+		);
+		if ( 'staging' === $state['status'] ) {
+			unset( $choices[ self::ACTION_SITE_STAGING ] );
+		}
+		?>
+		<div class="notice <?php echo esc_attr( 'staging' === $state['status'] ? 'notice-info' : 'notice-warning' ); ?> inline igny8-site-identity igny8-site-identity-<?php echo esc_attr( $state['status'] ); ?>">
+			<p><strong><?php echo esc_html( 'staging' === $state['status'] ? __( 'Staging copy: nothing is synced from here.', 'igny8' ) : __( 'This site runs at another address than the one it was connected from.', 'igny8' ) ); ?></strong></p>
+			<p class="igny8-site-identity-why"><?php echo esc_html( $refusal ? $refusal->get_error_message() : '' ); ?></p>
+			<?php if ( '' !== $state['refused'] ) : ?>
+				<p class="igny8-site-identity-platform">
+					<?php
+					/* translators: %s: IGNY8's own sentence. */
+					echo esc_html( sprintf( __( 'IGNY8 says: %s', 'igny8' ), $state['refused'] ) );
+					?>
+				</p>
+			<?php endif; ?>
+			<?php if ( 'constant' !== $state['why'] ) : ?>
+				<?php foreach ( $choices as $action => $choice ) : ?>
+					<form method="post" action="<?php echo esc_url( $admin_post ); ?>" class="igny8-site-identity-choice">
+						<input type="hidden" name="action" value="<?php echo esc_attr( $action ); ?>" />
+						<?php wp_nonce_field( $action, self::nonce_field( $action ) ); ?>
+						<p>
+							<?php submit_button( $choice[0], self::ACTION_SITE_MOVED === $action ? 'primary' : 'secondary', $action, false ); ?>
+							<span class="description"><?php echo esc_html( $choice[1] ); ?></span>
+						</p>
+					</form>
+				<?php endforeach; ?>
+			<?php endif; ?>
 		</div>
 		<?php
 	}

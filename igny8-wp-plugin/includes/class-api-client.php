@@ -53,6 +53,8 @@ class Igny8_Api_Client {
 	 *     @type int         $timeout    Seconds.
 	 *     @type bool        $idempotent Safe to send again after a network error or 502/503/504 (default: GET only).
 	 *     @type int|null    $retries    Extra attempts for idempotent requests (default: filter igny8_http_retries, 1).
+	 *     @type bool        $skip_identity_check Send even from a copy of the site at another address (only the
+	 *                                            owner's "the site moved" does: sync/identity.php).
 	 * }
 	 * @return array|WP_Error The envelope's `data` (array, possibly a list), or WP_Error whose code is the API's
 	 *                        `code` (invalid_credentials, api_key_revoked, …) or igny8_unreachable / igny8_bad_answer,
@@ -74,12 +76,32 @@ class Igny8_Api_Client {
 			)
 		);
 
-		$insecure = igny8_insecure_api_base_error( $this->base_url );
-		if ( $insecure ) {
-			igny8_log( sprintf( '%s %s refused: %s', strtoupper( $method ), $path, $insecure->get_error_message() ) );
-			return $insecure;
+		$refused = $this->refusal( $path, $args );
+		if ( $refused ) {
+			igny8_log( sprintf( '%s %s refused: %s', strtoupper( $method ), $path, $refused->get_error_message() ) );
+			return $refused;
 		}
 		return $this->send( $method, $path, $args, $this->token_for( $args ) );
+	}
+
+	/**
+	 * Why a request must not be sent at all: an insecure backend URL, or a request to an integration from a
+	 * copy of the site at another address than the one it connected from (sync/identity.php), whose
+	 * owner has not chosen yet. Igny8_Async_Request asks the same.
+	 *
+	 * @param string $path Path under the base URL.
+	 * @param array  $args Arguments of request().
+	 * @return WP_Error|null
+	 */
+	public function refusal( $path, array $args ) {
+		$insecure = igny8_insecure_api_base_error( $this->base_url );
+		if ( $insecure ) {
+			return $insecure;
+		}
+		if ( empty( $args['skip_identity_check'] ) && preg_match( '#^/?api/v1/integration/integrations/\d+/#', (string) $path ) ) {
+			return igny8_identity_refusal();
+		}
+		return null;
 	}
 
 	/**
@@ -213,6 +235,11 @@ class Igny8_Api_Client {
 		);
 		if ( null !== $token && '' !== $token ) {
 			$headers['Authorization'] = 'Bearer ' . $token;
+			// Where this site runs: the platform refuses a copy of the site at another address.
+			$site_url = igny8_identity_header_url();
+			if ( '' !== $site_url ) {
+				$headers['X-Igny8-Site-Url'] = $site_url;
+			}
 		}
 		$http_args = array(
 			'method'      => $method,
@@ -273,6 +300,9 @@ class Igny8_Api_Client {
 
 		$code        = isset( $decoded['code'] ) && is_string( $decoded['code'] ) ? $decoded['code'] : 'http_' . $status;
 		$server_says = isset( $decoded['error'] ) && is_string( $decoded['error'] ) ? $decoded['error'] : '';
+		if ( 'site_url_mismatch' === $code ) {
+			igny8_identity_note_platform_refusal( $server_says );
+		}
 		$retry_raw   = isset( $headers['retry-after'] ) ? trim( (string) $headers['retry-after'] ) : '';
 		$retry_after = (int) $retry_raw;
 		igny8_log( sprintf( '%s %s -> %d %s (%d ms)', $method, $this->loggable_url( $url ), $status, $code, $elapsed ) );
@@ -312,6 +342,9 @@ class Igny8_Api_Client {
 				return __( 'This API key has been revoked in IGNY8. Create a new key for the site in IGNY8 and connect again with it.', 'igny8' );
 			case 'site_inactive':
 				return __( 'This site is deactivated in IGNY8. Reactivate it in IGNY8, then try again.', 'igny8' );
+			case 'site_url_mismatch':
+				/* translators: %s: the server's explanation, which names both addresses. */
+				return sprintf( __( 'IGNY8 refused this site: %s', 'igny8' ), $server_says ? $server_says : __( 'it knows the site at another address. Choose under Settings → IGNY8 API whether this is a staging copy, the site moved, or a new site.', 'igny8' ) );
 			case 'token_expired':
 				return __( 'The IGNY8 session has expired. Connect again with your email and password.', 'igny8' );
 			case 'forbidden':

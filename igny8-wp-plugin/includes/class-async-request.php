@@ -135,8 +135,8 @@ class Igny8_Async_Request {
 	 */
 	private function start() {
 		$retries = isset( $this->args['retries'] ) ? (int) $this->args['retries'] : 0;
-		// Requests the client would retry, or refuse (an insecure backend), take its own path.
-		if ( $retries > 0 || ! self::available() || igny8_insecure_api_base_error( $this->client->get_base_url() ) ) {
+		// Requests the client would retry, or refuse (an insecure backend, a copy of the site), take its own path.
+		if ( $retries > 0 || ! self::available() || $this->client->refusal( $this->path, $this->args ) ) {
 			return false;
 		}
 		list( $url, $http_args ) = $this->client->prepare( $this->method, $this->path, $this->args, $this->client->token_for( $this->args ) );

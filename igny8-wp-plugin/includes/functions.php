@@ -36,6 +36,7 @@ function igny8_connection_option_names() {
 			'igny8_last_structure_sync',
 			'igny8_last_structure_counts',
 			'igny8_last_error',
+			'igny8_identity', // The address it connected from, and the owner's choice for a copy (sync/identity.php).
 		)
 	);
 }
@@ -751,6 +752,7 @@ function igny8_connect_site( $base_url, $email, $password, $api_key ) {
 	}
 	igny8_forget_account_tokens();
 	delete_option( 'igny8_last_error' );
+	igny8_identity_remember(); // The address connected from: a copy elsewhere sends nothing (sync/identity.php).
 	igny8_log( sprintf( 'Connected to site %d (integration %d) at %s.', $site_id, $integration_id, $base_url ) );
 	igny8_two_way_on_connect(); // Publish as, and where IGNY8 nudges (a failure is retried, never fails the connect).
 

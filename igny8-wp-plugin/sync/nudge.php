@@ -54,7 +54,7 @@ function igny8_nudge_permission( WP_REST_Request $request ) {
  * @param string   $signature X-IGNY8-Signature: sha256=<hex>.
  * @param string   $body      The raw body.
  * @param int|null $now       The clock (tests).
- * @return true|WP_Error 401 (429 when too many nonces are remembered).
+ * @return true|WP_Error 401 (429 when too many nonces are remembered; 409 on a copy of the site whose owner has not chosen, sync/identity.php).
  */
 function igny8_verify_nudge( $timestamp, $signature, $body, $now = null ) {
 	$now    = null === $now ? time() : (int) $now;
@@ -70,6 +70,10 @@ function igny8_verify_nudge( $timestamp, $signature, $body, $now = null ) {
 	}
 	if ( abs( $now - (int) $timestamp ) > IGNY8_NUDGE_MAX_SKEW ) {
 		return igny8_nudge_refused( 'igny8_stale_timestamp', 'The nudge\'s timestamp is more than 300 seconds from this server\'s clock.' );
+	}
+	if ( null !== igny8_identity_refusal() ) {
+		// A staging copy (or a moved site whose owner has not chosen) applies nothing from IGNY8.
+		return new WP_Error( 'igny8_site_identity', 'This WordPress is a copy of the connected site at another address: it takes no changes from IGNY8.', array( 'status' => 409 ) );
 	}
 	$data = json_decode( $body, true );
 	if ( ! is_array( $data ) || ! isset( $data['nonce'] ) || ! is_string( $data['nonce'] ) || ! preg_match( '/^[0-9a-fA-F]{32}$/', $data['nonce'] ) ) {
