@@ -66,7 +66,10 @@ fn clone_to(site: &Connected, url: &str) -> Result<()> {
 async fn served_at(url: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let page = reqwest::get(format!("{url}/wp-login.php")).await?.text().await?;
+        let page = reqwest::get(format!("{url}/wp-login.php"))
+            .await?
+            .text()
+            .await?;
         if page.contains(&format!("action=\"{url}/wp-login.php")) {
             return Ok(());
         }
@@ -125,10 +128,16 @@ async fn identity_story(dir: &Path) -> Result<()> {
     served_at(&staging).await?;
     let written = save_post(&site, "Written on the copy")?;
     site.wp
-        .run_cron(&["igny8_send_queue", "igny8_check_status", "igny8_sync_site_structure"])
+        .run_cron(&[
+            "igny8_send_queue",
+            "igny8_check_status",
+            "igny8_sync_site_structure",
+        ])
         .await?;
     ensure!(
-        !platform_titles(&site).await?.contains(&"Written on the copy".to_owned()),
+        !platform_titles(&site)
+            .await?
+            .contains(&"Written on the copy".to_owned()),
         "the copy's post reached the platform"
     );
     ensure!(
@@ -148,7 +157,10 @@ async fn identity_story(dir: &Path) -> Result<()> {
         echo is_wp_error($r) ? $r->get_error_code() . ' ' . $r->get_error_data()['status'] : 'accepted';"#,
         site.integration
     ))?;
-    ensure!(refused == "site_url_mismatch 409", "the platform answered {refused}");
+    ensure!(
+        refused == "site_url_mismatch 409",
+        "the platform answered {refused}"
+    );
     let integration = site.get("").await?;
     ensure!(
         integration["site_url"] == live.as_str()
@@ -181,7 +193,9 @@ async fn identity_story(dir: &Path) -> Result<()> {
         .await?;
     let titles = platform_titles(&site).await?;
     ensure!(
-        !titles.iter().any(|t| t == "Tested on staging" || t == "Written on the copy"),
+        !titles
+            .iter()
+            .any(|t| t == "Tested on staging" || t == "Written on the copy"),
         "a staging copy sent {titles:?}"
     );
     ensure!(site.get("").await?["site_url"] == live.as_str());
@@ -221,7 +235,8 @@ async fn identity_story(dir: &Path) -> Result<()> {
     site.wp.php(&format!(
         "wp_update_post(['ID' => {written}, 'post_title' => 'Edited at the new address']);"
     ))?;
-    site.eventually_in_step(&["post"], &["category", "post_tag"]).await?;
+    site.eventually_in_step(&["post"], &["category", "post_tag"])
+        .await?;
 
     // The old address is now the copy: a request from it is refused.
     clone_to(&site, &live)?;
@@ -230,7 +245,10 @@ async fn identity_story(dir: &Path) -> Result<()> {
         echo is_wp_error($r) ? $r->get_error_code() : 'accepted';"#,
         site.integration
     ))?;
-    ensure!(refused == "site_url_mismatch", "the old address was {refused}");
+    ensure!(
+        refused == "site_url_mismatch",
+        "the old address was {refused}"
+    );
     let status: Value = site.get("content/status/").await?;
     ensure!(status.is_object());
     Ok(())

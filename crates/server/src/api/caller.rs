@@ -19,7 +19,7 @@ pub enum Caller {
     Site {
         key: ApiKey,
         site: Site,
-        site_url: ReportedSiteUrl,
+        site_url: Box<ReportedSiteUrl>,
     },
     /// A user's JWT access token; it reaches every site of `account_id`.
     User { user_id: i64, account_id: i64 },
@@ -153,7 +153,7 @@ async fn site_caller(
     Ok(Caller::Site {
         key,
         site,
-        site_url,
+        site_url: Box::new(site_url),
     })
 }
 

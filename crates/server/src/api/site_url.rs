@@ -43,11 +43,10 @@ pub async fn check(
     caller: &Caller,
     integration: SiteIntegration,
 ) -> Result<SiteIntegration, ApiError> {
-    let Caller::Site {
-        site_url: Some(reported),
-        ..
-    } = caller
-    else {
+    let Caller::Site { site_url, .. } = caller else {
+        return Ok(integration);
+    };
+    let Some(reported) = &**site_url else {
         return Ok(integration);
     };
     let reported = reported
@@ -126,15 +125,15 @@ pub async fn moved(
     caller.require_site()?;
     Caller::require_active(&site)?;
     let reported = match &caller {
-        Caller::Site {
-            site_url: Some(reported),
-            ..
-        } => Some(
-            reported
-                .as_ref()
-                .map_err(|why| ApiError::validation(FIELD, why))?,
-        ),
-        _ => None,
+        Caller::Site { site_url, .. } => match &**site_url {
+            Some(reported) => Some(
+                reported
+                    .as_ref()
+                    .map_err(|why| ApiError::validation(FIELD, why))?,
+            ),
+            None => None,
+        },
+        Caller::User { .. } => None,
     };
     let body = body.json(&state).await?;
     let url = match body.get("site_url") {
