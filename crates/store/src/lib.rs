@@ -1,8 +1,7 @@
 //! The storage interface of igny8: one `Store` trait, implemented once per database
-//! (`igny8-store-sqlite`, `igny8-store-postgres`), and the conformance suite both must pass.
+//! (`igny8-store-sqlite`, `igny8-store-postgres`); both pass the suite in `igny8-store-conformance`.
 
 pub mod batch_plan;
-pub mod conformance;
 pub mod login_limit;
 mod records;
 pub mod refresh_family;
