@@ -12,6 +12,7 @@ pub mod changes;
 pub mod content;
 pub mod integrations;
 pub mod sign_in;
+pub mod site_batch;
 pub mod site_url;
 pub mod structure;
 pub mod sync_state;
@@ -38,6 +39,9 @@ macro_rules! conformance_suite {
             counts_and_lists_follow_the_rules, pruning_keeps_enabled_types_up_to_their_max_id,
             a_batch_is_all_or_nothing_when_its_caller_goes_away, concurrent_batches_lose_nothing,
             a_deleted_post_stays_deleted_when_an_older_upsert_arrives_late);
+        $crate::conformance_suite!(@area $make; site_batch;
+            site_batches_are_checked_then_applied_with_their_outcome,
+            a_site_batch_and_its_outcome_commit_together, concurrent_site_batches_lose_nothing);
         $crate::conformance_suite!(@area $make; sync_state;
             sync_state_steps_are_stored_and_refusals_write_nothing,
             range_markers_move_the_running_full_syncs_progress);

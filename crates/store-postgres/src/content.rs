@@ -34,6 +34,19 @@ pub async fn apply_batch(
     batch: &Batch,
     at: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    let outcomes = apply_batch_in(&mut tx, integration_id, batch, at).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(outcomes)
+}
+
+/// `apply_batch` inside the caller's transaction, which commits it (with what else it wrote).
+pub async fn apply_batch_in(
+    tx: &mut PgConnection,
+    integration_id: i64,
+    batch: &Batch,
+    at: DateTime<Utc>,
+) -> Result<Vec<ItemOutcome>> {
     let mut outcomes: Vec<ItemOutcome> = batch
         .items
         .iter()
@@ -42,8 +55,7 @@ pub async fn apply_batch(
             Ok(_) => ItemOutcome::Applied,
         })
         .collect();
-    let mut tx = pool.begin().await.map_err(db)?;
-    let mut graves = tombstones(&mut tx, integration_id, &Tombstones::ids_to_check(batch)).await?;
+    let mut graves = tombstones(&mut *tx, integration_id, &Tombstones::ids_to_check(batch)).await?;
     for step in plan(batch) {
         match step {
             Step::Posts(run) => {
@@ -58,7 +70,7 @@ pub async fn apply_batch(
                 if live.is_empty() {
                     continue;
                 }
-                let touched = upsert_posts(&mut tx, integration_id, &live, at).await?;
+                let touched = upsert_posts(&mut *tx, integration_id, &live, at).await?;
                 for (index, post) in live {
                     if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
                         outcomes[index] = ItemOutcome::Stale;
@@ -78,7 +90,7 @@ pub async fn apply_batch(
                 for size in chunk_sizes(run.len()) {
                     let (chunk, tail) = rest.split_at(size);
                     rest = tail;
-                    let touched = upsert_terms(&mut tx, integration_id, chunk, at).await?;
+                    let touched = upsert_terms(&mut *tx, integration_id, chunk, at).await?;
                     for (index, term) in chunk {
                         if !touched.contains(&(term.taxonomy.as_str().to_owned(), term.wp_id)) {
                             outcomes[*index] = ItemOutcome::Stale;
@@ -87,7 +99,7 @@ pub async fn apply_batch(
                 }
             }
             Step::Single(index, change) => {
-                outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
+                outcomes[index] = delete_one(&mut *tx, integration_id, change).await?;
                 if let Some(grave) = graves.record(&outcomes[index], change) {
                     sqlx::query(
                         "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
@@ -123,7 +135,7 @@ pub async fn apply_batch(
         .await
         .map_err(db)?;
         if marker.run_id.is_some() {
-            let mut state = lock_state(&mut tx, integration_id).await?;
+            let mut state = lock_state(&mut *tx, integration_id).await?;
             if let Some(progress) = state.range_progress(marker) {
                 let (from, to, held) = match progress {
                     Progress::Add => (marker.from_id, marker.to_id, batch.held_in_range(&outcomes)),
@@ -142,11 +154,10 @@ pub async fn apply_batch(
                     }
                 };
                 state.record_range(marker, from, to, held);
-                save_state(&mut tx, integration_id, &state).await?;
+                save_state(&mut *tx, integration_id, &state).await?;
             }
         }
     }
-    tx.commit().await.map_err(db)?;
     Ok(outcomes)
 }
 

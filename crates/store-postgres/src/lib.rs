@@ -18,10 +18,10 @@ use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
-    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
-    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
-    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
+    ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
+    PushOutcome, Result, Site, SiteBatch, SiteIntegration, Store, StoreError, StructurePush,
+    SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -134,6 +134,38 @@ type IntegrationRow = (
     Option<String>,
     Option<DateTime<Utc>>,
 );
+
+/// A key with what a site's batch checks next: its site's state and the target integration's
+/// site and address (`None` where they do not exist).
+#[derive(sqlx::FromRow)]
+struct BatchTarget {
+    id: i64,
+    site_id: i64,
+    prefix: String,
+    hash: String,
+    label: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    site_active: Option<bool>,
+    target_site: Option<i64>,
+    known_url: Option<String>,
+}
+
+impl BatchTarget {
+    fn key(&self) -> ApiKey {
+        ApiKey {
+            id: self.id,
+            site_id: self.site_id,
+            prefix: self.prefix.clone(),
+            hash: self.hash.clone(),
+            label: self.label.clone(),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
 
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
 const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
@@ -693,6 +725,79 @@ impl Store for PostgresStore {
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         content::apply_batch(&self.pool, integration_id, &batch, at).await
+    }
+
+    /// One transaction: the checks read, the items applied, then the sync outcome and the key's
+    /// use written last, so its rows are locked in the order structure pushes lock them (the
+    /// sync state, then the integration, then the key) and the lock on the integration's row is
+    /// held only until the commit.
+    #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let found: Option<BatchTarget> = sqlx::query_as(
+            "SELECT k.id, k.site_id, k.prefix, k.hash, k.label, k.created_at, k.last_used_at,
+                k.revoked_at, s.is_active AS site_active, i.site_id AS target_site,
+                i.site_url AS known_url
+             FROM api_keys k
+             LEFT JOIN sites s ON s.id = k.site_id
+             LEFT JOIN site_integrations i ON i.id = $2
+             WHERE k.prefix = $1",
+        )
+        .bind(&write.key_prefix)
+        .bind(write.integration_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let (found, site_active, target_site, known) = match found {
+            Some(t) => (
+                Some(t.key()),
+                t.site_active.unwrap_or(false),
+                t.target_site,
+                t.known_url,
+            ),
+            None => (None, false, None, None),
+        };
+        let key = match write.check_key(found.as_ref()) {
+            Ok(key) => key,
+            Err(refused) => return Ok(BatchOutcome::Refused(refused)),
+        };
+        let touch = write.touches(key).then_some(key.id);
+        let checked = write
+            .check_target(key, target_site, site_active)
+            .and_then(|()| write.check_site_url(known.as_deref()));
+        let outcome = match checked {
+            Err(refused) => BatchOutcome::Refused(refused),
+            Ok(adopted) => {
+                let outcomes =
+                    content::apply_batch_in(&mut tx, write.integration_id, &write.batch, write.at)
+                        .await?;
+                let recorded = write.sync_outcome(&outcomes);
+                sqlx::query(
+                    "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2,
+                        last_error = COALESCE($3, last_error), site_url = COALESCE(site_url, $4)
+                     WHERE id = $5",
+                )
+                .bind(recorded.status)
+                .bind(write.at)
+                .bind(recorded.error)
+                .bind(adopted)
+                .bind(write.integration_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                BatchOutcome::Applied(outcomes)
+            }
+        };
+        if let Some(id) = touch {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(write.at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcome)
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]

@@ -21,15 +21,81 @@ use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
-    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
-    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
-    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
+    ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
+    PushOutcome, Result, Site, SiteBatch, SiteIntegration, Store, StoreError, StructurePush,
+    SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
 
 use conn::{at, db, opt_at, time, write_err, Db, Location};
+
+/// `apply_site_batch` on the writer's connection.
+fn site_batch(
+    c: &rusqlite::Connection,
+    write: &SiteBatch,
+    prepared: &content::PreparedBatch,
+) -> Result<BatchOutcome> {
+    // The key, its site's state and the target integration in one statement.
+    let found = c
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLS},
+                (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
+                (SELECT site_id FROM site_integrations WHERE id = ?2),
+                (SELECT site_url FROM site_integrations WHERE id = ?2)
+             FROM api_keys WHERE prefix = ?1"
+        ))
+        .and_then(|mut q| {
+            q.query_row(params![write.key_prefix, write.integration_id], |r| {
+                let site_active: Option<bool> = r.get(8)?;
+                let target: Option<i64> = r.get(9)?;
+                let known: Option<String> = r.get(10)?;
+                Ok((key(r)?, site_active.unwrap_or(false), target, known))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let (found, site_active, site_id, known) = match found {
+        Some((key, active, site_id, known)) => (Some(key), active, site_id, known),
+        None => (None, false, None, None),
+    };
+    let key = match write.check_key(found.as_ref()) {
+        Ok(key) => key,
+        Err(refused) => return Ok(BatchOutcome::Refused(refused)),
+    };
+    let now = time(write.at);
+    if write.touches(key) {
+        c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .and_then(|mut q| q.execute(params![now, key.id]))
+            .map_err(db)?;
+    }
+    if let Err(refused) = write.check_target(key, site_id, site_active) {
+        return Ok(BatchOutcome::Refused(refused));
+    }
+    let adopted = match write.check_site_url(known.as_deref()) {
+        Ok(adopted) => adopted,
+        Err(refused) => return Ok(BatchOutcome::Refused(refused)),
+    };
+    let outcomes = content::apply_batch(c, write.integration_id, prepared)?;
+    let recorded = write.sync_outcome(&outcomes);
+    c.prepare_cached(
+        "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?,
+            last_error = COALESCE(?, last_error), site_url = COALESCE(site_url, ?)
+         WHERE id = ?",
+    )
+    .and_then(|mut q| {
+        q.execute(params![
+            recorded.status,
+            now,
+            recorded.error,
+            adopted,
+            write.integration_id
+        ])
+    })
+    .map_err(db)?;
+    Ok(BatchOutcome::Applied(outcomes))
+}
 
 pub struct SqliteStore {
     db: Db,
@@ -742,6 +808,24 @@ impl Store for SqliteStore {
         // Freed here rather than on the writer's thread.
         drop(prepared);
         Ok(outcomes)
+    }
+
+    /// One job of the writer, as a structure push is: the checks read inside the group's open
+    /// transaction, then the items, then the sync outcome; checksums and JSON text computed here,
+    /// beside the request, not on the one writer.
+    #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
+        let prepared = content::PreparedBatch::new(write.batch.clone(), write.at);
+        let (outcome, prepared) = self
+            .db
+            .write(move |c| {
+                let outcome = site_batch(c, &write, &prepared)?;
+                Ok((outcome, prepared))
+            })
+            .await?;
+        // Freed here rather than on the writer's thread.
+        drop(prepared);
+        Ok(outcome)
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]

@@ -2,6 +2,7 @@
 //! (`igny8-store-sqlite`, `igny8-store-postgres`); both pass the suite in `igny8-store-conformance`.
 
 pub mod batch_plan;
+pub mod content_batch;
 pub mod login_limit;
 mod records;
 pub mod refresh_family;
@@ -9,6 +10,7 @@ pub mod structure_push;
 pub mod sync_row;
 pub mod tombstones;
 
+pub use content_batch::{BatchOutcome, SiteBatch, SyncOutcome};
 pub use records::*;
 pub use refresh_family::{RefreshRotation, RotationOutcome};
 pub use structure_push::{PushOutcome, PushRefusal, StructurePush};
@@ -161,6 +163,10 @@ pub trait Store: Send + Sync + 'static {
         batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>>;
+    /// A site's batch with its key: checked, applied and its sync outcome recorded, as one unit
+    /// of work (`content_batch`: the rules; each store runs them inside one transaction, so a batch
+    /// never commits without its outcome).
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome>;
     /// Deletes every post and term of types not in `keep`, and those above a kept type's `max_id`;
     /// answers how many were deleted.
     async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64>;

@@ -74,6 +74,34 @@ pub fn touch_due(key: &ApiKey, at: DateTime<Utc>, every: Duration) -> bool {
     key.last_used_at.is_none_or(|t| at - t >= every)
 }
 
+/// The integration (its owning site, when it exists) is the key's own site's, and that site is
+/// active: the rule of every write made with a site's key, checked after the key.
+pub fn check_target(
+    key: &ApiKey,
+    integration_site: Option<i64>,
+    site_active: bool,
+) -> Result<(), PushRefusal> {
+    match integration_site {
+        None => Err(PushRefusal::NoSuchIntegration),
+        Some(site) if site != key.site_id => Err(PushRefusal::OtherSite),
+        Some(_) if !site_active => Err(PushRefusal::SiteInactive),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The `reported` address against the integration's `known` one: `Ok(Some(url))` when the
+/// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
+pub fn check_site_url<'u>(
+    reported: Option<&'u SiteUrl>,
+    known: Option<&str>,
+) -> Result<Option<&'u str>, PushRefusal> {
+    match site_url::judge(reported, known) {
+        Verdict::Accepted => Ok(None),
+        Verdict::Adopt => Ok(reported.map(SiteUrl::as_str)),
+        Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
+    }
+}
+
 impl StructurePush {
     pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
         check_presented_key(found, &self.key_hash)
@@ -92,22 +120,13 @@ impl StructurePush {
         integration_site: Option<i64>,
         site_active: bool,
     ) -> Result<(), PushRefusal> {
-        match integration_site {
-            None => Err(PushRefusal::NoSuchIntegration),
-            Some(site) if site != key.site_id => Err(PushRefusal::OtherSite),
-            Some(_) if !site_active => Err(PushRefusal::SiteInactive),
-            Some(_) => Ok(()),
-        }
+        check_target(key, integration_site, site_active)
     }
 
     /// The reported address against the integration's `known` one: `Ok(Some(url))` when the
     /// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
     pub fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
-        match site_url::judge(self.site_url.as_ref(), known) {
-            Verdict::Accepted => Ok(None),
-            Verdict::Adopt => Ok(self.site_url.as_ref().map(SiteUrl::as_str)),
-            Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
-        }
+        check_site_url(self.site_url.as_ref(), known)
     }
 
     /// The stored config's text with this push applied (the platform's own settings kept), and

@@ -16,9 +16,10 @@ use igny8_domain::content::{Batch, BatchError, ItemKind, ItemOutcome, MAX_BATCH_
 use igny8_domain::names::{TypeKind, TypeName};
 use igny8_domain::structure::IntegrationConfig;
 use igny8_domain::FieldErrors;
-use igny8_store::{ContentFilter, SiteIntegration, TypeBound};
+use igny8_store::{BatchOutcome, ContentFilter, SiteBatch, SiteIntegration, TypeBound};
 use serde_json::{json, Map, Value};
 
+use super::caller::TOUCH_EVERY;
 use super::extract::LaterBody;
 use super::integrations::{ok, path_id};
 use super::{ApiError, Caller};
@@ -61,6 +62,10 @@ async fn requester(
     Ok(integration)
 }
 
+/// A site's batch. The caller, the integration and the site are checked before the body is read
+/// (another tenant's batch is refused before it arrives); then the batch is checked again,
+/// applied and its sync outcome recorded as one store call (`Store::apply_site_batch`), so a
+/// batch never commits without its outcome.
 pub async fn batch(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,21 +73,36 @@ pub async fn batch(
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = site_writer(&state, &caller, &id).await?;
+    let Caller::Site { key, site_url, .. } = &caller else {
+        return Err(ApiError::Forbidden);
+    };
     let body = body.content().await?;
     let batch = Arc::new(Batch::parse(&body).map_err(|e| match e {
         BatchError::TooManyItems => ApiError::TooManyItems(MAX_BATCH_ITEMS),
         BatchError::Invalid(errors) => ApiError::Validation(errors),
     })?);
     drop(body);
-    let at = now();
-    let outcomes = state
-        .store
-        .apply_content_batch(integration.id, batch.clone(), at)
-        .await?;
+    let write = SiteBatch {
+        key_prefix: key.prefix.clone(),
+        key_hash: key.hash.clone(),
+        integration_id: integration.id,
+        batch: batch.clone(),
+        at: now(),
+        touch_every: TOUCH_EVERY,
+        site_url: site_url
+            .as_ref()
+            .as_ref()
+            .and_then(|u| u.as_ref().ok())
+            .cloned(),
+    };
+    let outcomes = match state.store.apply_site_batch(write).await? {
+        BatchOutcome::Applied(outcomes) => outcomes,
+        // The key, the integration or the site changed since they were checked.
+        BatchOutcome::Refused(refused) => return Err(refused.into()),
+    };
     let mut results = Vec::with_capacity(outcomes.len());
     let (mut applied, mut stale, mut rejected) = (0u64, 0u64, 0u64);
-    let mut last_rejection = None;
-    for (index, (item, outcome)) in batch.items.iter().zip(&outcomes).enumerate() {
+    for (index, outcome) in outcomes.iter().enumerate() {
         let mut result = json!({"index": index, "status": outcome.status()});
         match outcome {
             ItemOutcome::Applied => applied += 1,
@@ -90,24 +110,10 @@ pub async fn batch(
             ItemOutcome::Rejected(why) => {
                 rejected += 1;
                 result["reason"] = json!(why);
-                let which = item
-                    .key
-                    .as_ref()
-                    .map_or_else(|| format!("item {index}"), |k| k.to_string());
-                last_rejection = Some(format!("Rejected {which}: {why}"));
             }
         }
         results.push(result);
     }
-    // The dashboard shows the last rejection until another replaces it.
-    let (status, error) = match &last_rejection {
-        Some(why) => ("partial", Some(why.as_str())),
-        None => ("success", integration.last_error.as_deref()),
-    };
-    state
-        .store
-        .record_integration_sync(integration.id, status, at, error)
-        .await?;
     state.metrics.content_items(applied, stale, rejected);
     tracing::info!(
         integration_id = integration.id,
