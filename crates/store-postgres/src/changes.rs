@@ -83,8 +83,7 @@ async fn get_locked(
     .bind(integration_id)
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(db)?
+    .await?
     .map(ChangeRecord::try_from)
     .transpose()
 }
@@ -96,8 +95,7 @@ pub async fn get(pool: &PgPool, integration_id: i64, id: i64) -> Result<Option<C
     .bind(integration_id)
     .bind(id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?
+    .await?
     .map(ChangeRecord::try_from)
     .transpose()
 }
@@ -110,8 +108,7 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
         sqlx::query_scalar("SELECT id FROM site_integrations WHERE id = $1 FOR UPDATE")
             .bind(new.integration_id)
             .fetch_optional(&mut *c)
-            .await
-            .map_err(db)?;
+            .await?;
     if locked.is_none() {
         return Err(StoreError::NotFound);
     }
@@ -122,8 +119,7 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
         .bind(new.integration_id)
         .bind(key)
         .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?;
+        .await?;
         if let Some(found) = found {
             return Ok((found.try_into()?, false));
         }
@@ -146,15 +142,14 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
     .bind(new.created_by)
     .bind(new.at)
     .fetch_one(&mut *c)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok((row.try_into()?, true))
 }
 
 pub async fn create(pool: &PgPool, new: &NewChange) -> Result<(ChangeRecord, bool)> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let out = create_in(&mut tx, new).await?;
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(out)
 }
 
@@ -179,8 +174,7 @@ pub async fn list(
         .bind(type_name)
         .bind(wp_id)
         .fetch_one(pool)
-        .await
-        .map_err(db)?;
+        .await?;
     let rows = sqlx::query_as::<_, ChangeRow>(&format!(
         "SELECT {CHANGE_COLS} FROM changes WHERE {filter} ORDER BY seq DESC LIMIT $6 OFFSET $7"
     ))
@@ -192,8 +186,7 @@ pub async fn list(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok((count as u64, records(rows)?))
 }
 
@@ -215,8 +208,7 @@ pub async fn deliver(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(at)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let mut out = records(rows)?;
     out.sort_by_key(|r| r.seq);
     Ok(out)
@@ -228,8 +220,7 @@ pub async fn count_pending(pool: &PgPool, integration_id: i64) -> Result<u64> {
     )
     .bind(integration_id)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(n as u64)
 }
 
@@ -239,7 +230,7 @@ pub async fn cancel(
     id: i64,
     at: DateTime<Utc>,
 ) -> Result<ChangeRecord> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let current = get_locked(&mut tx, integration_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -255,9 +246,8 @@ pub async fn cancel(
     .bind(at)
     .bind(id)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    .await?;
+    tx.commit().await?;
     row.try_into()
 }
 
@@ -267,7 +257,7 @@ pub async fn record_outcomes(
     outcomes: &[ChangeOutcome],
     at: DateTime<Utc>,
 ) -> Result<Vec<bool>> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     // Locked in id order, as every batch does, so two reports cannot deadlock.
     let mut order: Vec<usize> = (0..outcomes.len()).collect();
     order.sort_by_key(|&i| outcomes[i].id);
@@ -289,11 +279,10 @@ pub async fn record_outcomes(
             .bind(applied_at)
             .bind(outcome.id)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         }
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(known)
 }
 
@@ -304,7 +293,7 @@ pub async fn resolve(
     resolution: &Resolution,
     next: Option<&NewChange>,
 ) -> Result<(ChangeRecord, Option<ChangeRecord>)> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let current = get_locked(&mut tx, integration_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -333,9 +322,8 @@ pub async fn resolve(
     .bind(Utc::now())
     .bind(id)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    .await?;
+    tx.commit().await?;
     Ok((row.try_into()?, created))
 }
 
@@ -381,8 +369,7 @@ pub async fn receiver(pool: &PgPool, integration_id: i64) -> Result<Option<Chang
     )
     .bind(integration_id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(row.map(|r| ChangeReceiver {
         integration_id: r.integration_id,
         url: r.url,
@@ -406,7 +393,6 @@ pub async fn record_nudge(
     .bind(error)
     .bind(integration_id)
     .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }

@@ -34,9 +34,9 @@ pub async fn apply_batch(
     batch: &Batch,
     at: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let outcomes = apply_batch_in(&mut tx, integration_id, batch, at).await?;
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(outcomes)
 }
 
@@ -114,8 +114,7 @@ pub async fn apply_batch_in(
                     .bind(grave.modified_gmt)
                     .bind(at)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
                 }
             }
         }
@@ -132,8 +131,7 @@ pub async fn apply_batch_in(
         .bind(marker.to_id)
         .bind(batch.present_ids(marker.kind, &marker.type_name))
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         if marker.run_id.is_some() {
             let mut state = lock_state(&mut *tx, integration_id).await?;
             if let Some(progress) = state.range_progress(marker) {
@@ -148,8 +146,7 @@ pub async fn apply_batch_in(
                         .bind(from)
                         .bind(to)
                         .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db)?;
+                        .await?;
                         (from, to, u64::try_from(n).unwrap_or(0))
                     }
                 };
@@ -233,7 +230,7 @@ async fn upsert_posts(
     .bind(column(posts, |p| p.read_at.as_ref().map(|t| t.as_str())))
     .fetch_all(conn)
     .await
-    .map_err(db)
+    .map_err(StoreError::from)
     .map(|rows| rows.into_iter().collect())
 }
 
@@ -274,7 +271,7 @@ async fn upsert_terms(
     }
     q.fetch_all(conn)
         .await
-        .map_err(db)
+        .map_err(StoreError::from)
         .map(|rows| rows.into_iter().collect())
 }
 
@@ -295,8 +292,7 @@ async fn tombstones(
     .bind(integration_id)
     .bind(ids)
     .fetch_all(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     for (post_type, wp_id, deleted) in rows {
         graves.insert(&post_type, wp_id, deleted);
     }
@@ -317,8 +313,7 @@ pub async fn forget<'c>(
     .bind(post_type)
     .bind(ids)
     .execute(conn)
-    .await
-    .map_err(db)?
+    .await?
     .rows_affected())
 }
 
@@ -343,8 +338,7 @@ async fn delete_one(
             .bind(wp_id)
             .bind(modified)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?
+            .await?
             .rows_affected();
             // Nothing deleted: either not held (done already) or held newer (stale).
             let held: Option<i32> = if deleted == 0 && modified.is_some() {
@@ -355,8 +349,7 @@ async fn delete_one(
                 .bind(post_type.as_str())
                 .bind(wp_id)
                 .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?
+                .await?
             } else {
                 None
             };
@@ -374,24 +367,22 @@ async fn delete_one(
             .bind(taxonomy.as_str())
             .bind(wp_id)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
             Ok(ItemOutcome::Applied)
         }
-        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::Database(
-            "an upsert was planned as a single step".into(),
+        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::database(
+            "an upsert was planned as a single step",
         )),
     }
 }
 
 pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM content_tombstones WHERE integration_id = $1 AND deleted_at < $2")
         .bind(integration_id)
         .bind(Utc::now() - chrono::Duration::days(KEEP_DAYS))
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);
@@ -400,8 +391,7 @@ pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Re
         ))
         .bind(integration_id)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         for type_name in held {
             let Some(above) = TypeBound::prune_above(keep, kind, &type_name) else {
                 continue;
@@ -413,12 +403,11 @@ pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Re
             .bind(&type_name)
             .bind(above)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?
+            .await?
             .rows_affected();
         }
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(deleted)
 }
 
@@ -437,8 +426,7 @@ pub async fn delete_ids(
     .bind(type_name)
     .bind(ids)
     .execute(pool)
-    .await
-    .map_err(db)?
+    .await?
     .rows_affected())
 }
 
@@ -488,8 +476,7 @@ pub async fn list(
             .bind(filter.post_type)
             .bind(filter.status)
             .fetch_one(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
         "SELECT {SUMMARY_COLS} FROM content WHERE (integration_id, post_type, wp_id) IN (
              SELECT integration_id, post_type, wp_id FROM content WHERE {filter_sql}
@@ -502,8 +489,7 @@ pub async fn list(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(ContentPage {
         count: u64::try_from(count).unwrap_or(0),
         items: rows.into_iter().map(summary).collect(),
@@ -536,8 +522,7 @@ pub async fn item(
             .bind(post_type)
             .bind(wp_id)
             .fetch_optional(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let d: DetailRow = sqlx::query_as(&format!(
         "SELECT body, body_truncated, excerpt, author, date_gmt, menu_order, featured_image, meta,
@@ -547,8 +532,7 @@ pub async fn item(
     .bind(post_type)
     .bind(wp_id)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(Some(ContentItem {
         summary: summary(row),
         content: d.0,
@@ -574,8 +558,7 @@ pub async fn terms(pool: &PgPool, integration_id: i64, taxonomy: &str) -> Result
     .bind(integration_id)
     .bind(taxonomy)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| TermRow {
@@ -608,8 +591,7 @@ pub async fn counts(pool: &PgPool, integration_id: i64) -> Result<Vec<TypeCount>
         let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(sql)
             .bind(integration_id)
             .fetch_all(pool)
-            .await
-            .map_err(db)?;
+            .await?;
         all.extend(
             rows.into_iter()
                 .map(|(type_name, count, last_synced_at)| TypeCount {
@@ -639,8 +621,7 @@ pub async fn buckets(
     .bind(integration_id)
     .bind(type_name)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
         .map(|(start, count, sum)| {
             Ok(Bucket {
@@ -670,8 +651,7 @@ pub async fn checksums(
     .bind(from_id)
     .bind(to_id)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
         .map(|(id, sum)| Ok((id, u32::try_from(sum).map_err(db)?)))
         .collect()
@@ -727,15 +707,13 @@ async fn lock_state(conn: &mut PgConnection, integration_id: i64) -> Result<Cont
     )
     .bind(integration_id)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     let row: Option<StateRow> = sqlx::query_as(&format!(
         "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = $1 FOR UPDATE"
     ))
     .bind(integration_id)
     .fetch_optional(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     state_of(row)
 }
 
@@ -766,8 +744,7 @@ async fn save_state(
     .bind(r.verify_differences)
     .bind(r.verified_at)
     .execute(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -777,8 +754,7 @@ pub async fn state(pool: &PgPool, integration_id: i64) -> Result<ContentSyncStat
     ))
     .bind(integration_id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     state_of(row)
 }
 
@@ -793,8 +769,7 @@ pub async fn states_of(
     ))
     .bind(integration_ids)
     .fetch_all(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
         .map(|row| Ok((row.0, state_of(Some(row))?)))
         .collect()
@@ -805,10 +780,10 @@ pub async fn update_state(
     integration_id: i64,
     change: SyncStateChange<'_>,
 ) -> Result<ContentSyncState> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let mut state = lock_state(&mut tx, integration_id).await?;
     change(&mut state).map_err(|refused| StoreError::Conflict(refused.0))?;
     save_state(&mut tx, integration_id, &state).await?;
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(state)
 }

@@ -44,8 +44,7 @@ impl PostgresStore {
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(15))
             .connect(url)
-            .await
-            .map_err(db)?;
+            .await?;
         Ok(Self {
             pushes: pushes::Pushes::start(pool.clone()),
             pool,
@@ -56,16 +55,14 @@ impl PostgresStore {
     /// (first-run setups on every replica take one advisory lock, then look).
     async fn insert_user(&self, new: NewUser<'_>, only_first: bool) -> Result<Option<User>> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         if only_first {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('igny8 first user', 0))")
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             if any {
                 return Ok(None);
             }
@@ -76,8 +73,7 @@ impl PostgresStore {
         .bind(new.account_name)
         .bind(now)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let row: UserRow = sqlx::query_as(&format!(
             "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLS}"
         ))
@@ -88,13 +84,13 @@ impl PostgresStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(write_err("a user with this email already exists"))?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(Some(user(row)))
     }
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::database(e.to_string())
 }
 
 /// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
@@ -233,7 +229,7 @@ impl Store for PostgresStore {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::driver)
     }
 
     #[instrument(skip_all)]
@@ -244,13 +240,12 @@ impl Store for PostgresStore {
         .bind(name)
         .bind(make)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::from)
     }
 
     #[instrument(skip_all)]
@@ -258,7 +253,7 @@ impl Store for PostgresStore {
         sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::from)
     }
 
     #[instrument(skip_all)]
@@ -279,8 +274,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
                 .bind(email)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(user))
     }
 
@@ -290,8 +284,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(user))
     }
 
@@ -310,27 +303,24 @@ impl Store for PostgresStore {
         keys.sort();
         let now_ms = now.timestamp_millis();
         let since = now_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         let mut wait = None;
         for (key, limit) in &keys {
             // Replicas count one key's attempts one at a time.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind(key)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             sqlx::query("DELETE FROM login_attempts WHERE key = $1 AND at_ms <= $2")
                 .bind(key)
                 .bind(since)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             let (count, oldest): (i64, Option<i64>) =
                 sqlx::query_as("SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = $1")
                     .bind(key)
                     .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
         }
         if wait.is_none() {
@@ -339,11 +329,10 @@ impl Store for PostgresStore {
                     .bind(key)
                     .bind(now_ms)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             }
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(wait)
     }
 
@@ -354,8 +343,7 @@ impl Store for PostgresStore {
         )
         .bind(user_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or(StoreError::NotFound)
     }
 
@@ -370,12 +358,11 @@ impl Store for PostgresStore {
     async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome> {
         let now_ms = rotation.now.timestamp_millis();
         let expires_ms = rotation.expires_at.timestamp_millis();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM refresh_families WHERE expires_ms <= $1")
             .bind(now_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         if refresh_family::first_of_family(&rotation) {
             // Two first refreshes racing: one inserts, the other waits for it, then finds the row.
             sqlx::query(
@@ -387,16 +374,14 @@ impl Store for PostgresStore {
             .bind(rotation.presented)
             .bind(expires_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         }
         let row: Option<(i64, String, bool)> = sqlx::query_as(
             "SELECT user_id, current_token, ended FROM refresh_families WHERE family = $1 FOR UPDATE",
         )
         .bind(rotation.family)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let row = row.map(|(user_id, current, ended)| refresh_family::FamilyRow {
             user_id,
             current,
@@ -413,19 +398,17 @@ impl Store for PostgresStore {
                 .bind(expires_ms)
                 .bind(rotation.family)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             }
             Step::End => {
                 sqlx::query("UPDATE refresh_families SET ended = TRUE WHERE family = $1")
                     .bind(rotation.family)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             }
             Step::Refuse => {}
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(step.outcome())
     }
 
@@ -439,8 +422,7 @@ impl Store for PostgresStore {
         .bind(url)
         .bind(Utc::now())
         .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(site(row))
     }
 
@@ -450,8 +432,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {SITE_COLS} FROM sites WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(site))
     }
 
@@ -462,8 +443,7 @@ impl Store for PostgresStore {
         ))
         .bind(account_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(site).collect())
     }
 
@@ -475,8 +455,7 @@ impl Store for PostgresStore {
         .bind(active)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(site).ok_or(StoreError::NotFound)
     }
 
@@ -503,8 +482,7 @@ impl Store for PostgresStore {
         ))
         .bind(prefix)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(row.map(key))
     }
 
@@ -515,8 +493,7 @@ impl Store for PostgresStore {
         ))
         .bind(site_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(key).collect())
     }
 
@@ -534,8 +511,7 @@ impl Store for PostgresStore {
         .bind(site_id)
         .bind(prefix)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(key).ok_or(StoreError::NotFound)
     }
 
@@ -545,8 +521,7 @@ impl Store for PostgresStore {
             .bind(at)
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db)?;
+            .await?;
         Ok(())
     }
 
@@ -566,8 +541,7 @@ impl Store for PostgresStore {
         .bind(now)
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(db)?
+        .await?
         .rows_affected()
             == 1;
         let row: IntegrationRow = sqlx::query_as(&format!(
@@ -576,8 +550,7 @@ impl Store for PostgresStore {
         .bind(site_id)
         .bind(platform)
         .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok((integration(row), inserted))
     }
 
@@ -588,8 +561,7 @@ impl Store for PostgresStore {
         ))
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(row.map(integration))
     }
 
@@ -600,8 +572,7 @@ impl Store for PostgresStore {
         ))
         .bind(site_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(integration).collect())
     }
 
@@ -611,15 +582,14 @@ impl Store for PostgresStore {
         id: i64,
         change: ConfigChange<'_>,
     ) -> Result<ConfigUpdate> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         // The row lock makes concurrent writers wait their turn and read what the last one wrote.
         let current: Option<Value> = sqlx::query_scalar(
             "SELECT config_json FROM site_integrations WHERE id = $1 FOR UPDATE",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let next = match change(current.ok_or(StoreError::NotFound)?) {
             Ok(next) => next,
             Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
@@ -631,9 +601,8 @@ impl Store for PostgresStore {
         .bind(Utc::now())
         .bind(id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        .await?;
+        tx.commit().await?;
         Ok(ConfigUpdate::Updated(integration(row)))
     }
 
@@ -652,8 +621,7 @@ impl Store for PostgresStore {
         .bind(url)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(integration).ok_or(StoreError::NotFound)
     }
 
@@ -668,8 +636,7 @@ impl Store for PostgresStore {
         .bind(Utc::now())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(integration).ok_or(StoreError::NotFound)
     }
 
@@ -686,8 +653,7 @@ impl Store for PostgresStore {
         .bind(mismatch.map(|(_, at)| at))
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -710,8 +676,7 @@ impl Store for PostgresStore {
         .bind(error)
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -733,7 +698,7 @@ impl Store for PostgresStore {
     /// held only until the commit.
     #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
     async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         let found: Option<BatchTarget> = sqlx::query_as(
             "SELECT k.id, k.site_id, k.prefix, k.hash, k.label, k.created_at, k.last_used_at,
                 k.revoked_at, s.is_active AS site_active, i.site_id AS target_site,
@@ -746,8 +711,7 @@ impl Store for PostgresStore {
         .bind(&write.key_prefix)
         .bind(write.integration_id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let (found, site_active, target_site, known) = match found {
             Some(t) => (
                 Some(t.key()),
@@ -783,8 +747,7 @@ impl Store for PostgresStore {
                 .bind(adopted)
                 .bind(write.integration_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
                 BatchOutcome::Applied(outcomes)
             }
         };
@@ -793,10 +756,9 @@ impl Store for PostgresStore {
                 .bind(write.at)
                 .bind(id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(outcome)
     }
 

@@ -79,7 +79,7 @@ async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) 
             Err(e) => {
                 tracing::warn!(error = %e, pushes = batch.len(), "a batch of structure pushes failed");
                 for q in batch {
-                    let _ = q.reply.send(Err(StoreError::Database(e.to_string())));
+                    let _ = q.reply.send(Err(StoreError::database(e.to_string())));
                 }
             }
         }
@@ -98,7 +98,7 @@ struct Target {
 async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<PushOutcome>>> {
     let prefixes: Vec<&str> = pushes.iter().map(|p| p.key_prefix.as_str()).collect();
     let ids: Vec<i64> = pushes.iter().map(|p| p.integration_id).collect();
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     // Locked in id order, so batches of several replicas cannot deadlock.
     let mut targets: HashMap<i64, Target> =
         sqlx::query_as::<_, (i64, i64, String, Option<String>)>(
@@ -107,8 +107,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         )
         .bind(&ids)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .map(|(id, site, config, site_url)| {
             (
@@ -126,8 +125,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     ))
     .bind(&prefixes)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(db)?
+    .await?
     .into_iter()
     .map(|row| {
         let key = key(row);
@@ -139,8 +137,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         sqlx::query_scalar("SELECT id FROM sites WHERE id = ANY($1) AND is_active")
             .bind(&site_ids)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
+            .await?
             .into_iter()
             .collect();
     let states = content::states_of(&mut tx, &ids).await?;
@@ -181,22 +178,24 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
                 continue;
             }
         };
-        outcomes.push(push.apply_to_text(&target.config).map_err(db).map(
-            |(next, content_types)| {
-                target.config = next;
-                if adopted.is_some() {
-                    target.site_url = adopted;
-                }
-                written.insert(push.integration_id);
-                PushOutcome::Applied {
-                    content_types,
-                    sync: states
-                        .get(&push.integration_id)
-                        .cloned()
-                        .unwrap_or_default(),
-                }
-            },
-        ));
+        outcomes.push(
+            push.apply_to_text(&target.config)
+                .map_err(StoreError::from)
+                .map(|(next, content_types)| {
+                    target.config = next;
+                    if adopted.is_some() {
+                        target.site_url = adopted;
+                    }
+                    written.insert(push.integration_id);
+                    PushOutcome::Applied {
+                        content_types,
+                        sync: states
+                            .get(&push.integration_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                    }
+                }),
+        );
     }
 
     let mut ids = Vec::with_capacity(written.len());
@@ -220,8 +219,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         .bind(Utc::now())
         .bind(&site_urls)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
     if !touches.is_empty() {
         let (key_ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = touches.into_iter().unzip();
@@ -233,9 +231,8 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         .bind(&key_ids)
         .bind(&ats)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(outcomes)
 }

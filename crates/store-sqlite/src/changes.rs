@@ -65,14 +65,13 @@ pub fn get(c: &Connection, integration_id: i64, id: i64) -> Result<Option<Change
         "SELECT {CHANGE_COLS} FROM changes WHERE integration_id = ? AND id = ?"
     ))
     .and_then(|mut q| q.query_row(params![integration_id, id], change).optional())
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
     let exists: bool = c
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM site_integrations WHERE id = ?)")
-        .and_then(|mut q| q.query_row([new.integration_id], |r| r.get(0)))
-        .map_err(db)?;
+        .and_then(|mut q| q.query_row([new.integration_id], |r| r.get(0)))?;
     if !exists {
         return Err(StoreError::NotFound);
     }
@@ -84,8 +83,7 @@ pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
             .and_then(|mut q| {
                 q.query_row(params![new.integration_id, key], change)
                     .optional()
-            })
-            .map_err(db)?;
+            })?;
         if let Some(found) = found {
             return Ok((found, false));
         }
@@ -115,8 +113,7 @@ pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
                 ],
                 change,
             )
-        })
-        .map_err(db)?;
+        })?;
     Ok((record, true))
 }
 
@@ -142,8 +139,7 @@ pub fn list(
                 params![integration_id, status, kind, type_name, wp_id],
                 |r| r.get(0),
             )
-        })
-        .map_err(db)?;
+        })?;
     let rows = c
         .prepare_cached(&format!(
             "SELECT {CHANGE_COLS} FROM changes WHERE {filter} ORDER BY seq DESC LIMIT ?6 OFFSET ?7"
@@ -162,8 +158,7 @@ pub fn list(
                 change,
             )?
             .collect()
-        })
-        .map_err(db)?;
+        })?;
     Ok((count as u64, rows))
 }
 
@@ -189,14 +184,14 @@ pub fn deliver(
         rows.sort_by_key(|r| r.seq);
         Ok(rows)
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn count_pending(c: &Connection, integration_id: i64) -> Result<u64> {
     c.prepare_cached("SELECT COUNT(*) FROM changes WHERE integration_id = ? AND status = 'pending'")
         .and_then(|mut q| q.query_row([integration_id], |r| r.get::<_, i64>(0)))
         .map(|n| n as u64)
-        .map_err(db)
+        .map_err(StoreError::from)
 }
 
 pub fn cancel(
@@ -216,7 +211,7 @@ pub fn cancel(
         "UPDATE changes SET status = 'cancelled', updated_at = ? WHERE id = ? RETURNING {CHANGE_COLS}"
     ))
     .and_then(|mut q| q.query_row(params![time(at), id], change))
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn record_outcomes(
@@ -245,8 +240,7 @@ pub fn record_outcomes(
                     applied_at,
                     outcome.id
                 ])
-            })
-            .map_err(db)?;
+            })?;
         }
         known.push(true);
     }
@@ -285,8 +279,7 @@ pub fn resolve(
                 params![Value::Object(result).to_string(), time(Utc::now()), id],
                 change,
             )
-        })
-        .map_err(db)?;
+        })?;
     Ok((resolved, created))
 }
 
@@ -332,7 +325,7 @@ pub fn receiver(c: &Connection, integration_id: i64) -> Result<Option<ChangeRece
         })
         .optional()
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn record_nudge(
@@ -344,8 +337,7 @@ pub fn record_nudge(
     c.prepare_cached(
         "UPDATE change_receivers SET last_nudge_at = ?, last_nudge_error = ? WHERE integration_id = ?",
     )
-    .and_then(|mut q| q.execute(params![time(at), error, integration_id]))
-    .map_err(db)?;
+    .and_then(|mut q| q.execute(params![time(at), error, integration_id]))?;
     Ok(())
 }
 

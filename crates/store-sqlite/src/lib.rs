@@ -54,8 +54,7 @@ fn site_batch(
                 Ok((key(r)?, site_active.unwrap_or(false), target, known))
             })
             .optional()
-        })
-        .map_err(db)?;
+        })?;
     let (found, site_active, site_id, known) = match found {
         Some((key, active, site_id, known)) => (Some(key), active, site_id, known),
         None => (None, false, None, None),
@@ -67,8 +66,7 @@ fn site_batch(
     let now = time(write.at);
     if write.touches(key) {
         c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .and_then(|mut q| q.execute(params![now, key.id]))
-            .map_err(db)?;
+            .and_then(|mut q| q.execute(params![now, key.id]))?;
     }
     if let Err(refused) = write.check_target(key, site_id, site_active) {
         return Ok(BatchOutcome::Refused(refused));
@@ -92,8 +90,7 @@ fn site_batch(
             adopted,
             write.integration_id
         ])
-    })
-    .map_err(db)?;
+    })?;
     Ok(BatchOutcome::Applied(outcomes))
 }
 
@@ -122,8 +119,7 @@ impl SqliteStore {
             .write(move |c| {
                 if only_first {
                     let any: bool = c
-                        .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))
-                        .map_err(db)?;
+                        .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
                     if any {
                         return Ok(None);
                     }
@@ -133,8 +129,7 @@ impl SqliteStore {
                         "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
                         params![account, now],
                         |r| r.get(0),
-                    )
-                    .map_err(db)?;
+                    )?;
                 c.query_row(
                     &format!("INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"),
                     params![account_id, email, hash, now],
@@ -226,14 +221,13 @@ impl Store for SqliteStore {
                 c.execute(
                     "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                     params![name, make],
-                )
-                .map_err(db)?;
+                )?;
                 c.query_row(
                     "SELECT value FROM server_secrets WHERE name = ?",
                     [&name],
                     |r| r.get(0),
                 )
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -243,7 +237,7 @@ impl Store for SqliteStore {
         self.db
             .read_now(|c| {
                 c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -267,7 +261,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"))
                     .and_then(|mut q| q.query_row([&email], user).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -278,7 +272,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], user).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -301,21 +295,18 @@ impl Store for SqliteStore {
                 let mut wait = None;
                 for (key, limit) in &keys {
                     c.prepare_cached("DELETE FROM login_attempts WHERE key = ? AND at_ms <= ?")
-                        .and_then(|mut q| q.execute(params![key, since]))
-                        .map_err(db)?;
+                        .and_then(|mut q| q.execute(params![key, since]))?;
                     let (count, oldest): (i64, Option<i64>) = c
                         .prepare_cached(
                             "SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = ?",
                         )
-                        .and_then(|mut q| q.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
-                        .map_err(db)?;
+                        .and_then(|mut q| q.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))?;
                     wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
                 }
                 if wait.is_none() {
                     for (key, _) in &keys {
                         c.prepare_cached("INSERT INTO login_attempts (key, at_ms) VALUES (?, ?)")
-                            .and_then(|mut q| q.execute(params![key, now_ms]))
-                            .map_err(db)?;
+                            .and_then(|mut q| q.execute(params![key, now_ms]))?;
                     }
                 }
                 Ok(wait)
@@ -332,8 +323,7 @@ impl Store for SqliteStore {
                     [user_id],
                     |r| r.get(0),
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -355,15 +345,13 @@ impl Store for SqliteStore {
         self.db
             .write(move |c| {
                 c.prepare_cached("DELETE FROM refresh_families WHERE expires_ms <= ?")
-                    .and_then(|mut q| q.execute([now_ms]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute([now_ms]))?;
                 if first {
                     c.prepare_cached(
                         "INSERT INTO refresh_families (family, user_id, current_token, expires_ms)
                          VALUES (?, ?, ?, ?) ON CONFLICT (family) DO NOTHING",
                     )
-                    .and_then(|mut q| q.execute(params![family, user_id, presented, expires_ms]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![family, user_id, presented, expires_ms]))?;
                 }
                 let row = c
                     .prepare_cached(
@@ -378,8 +366,7 @@ impl Store for SqliteStore {
                             })
                         })
                         .optional()
-                    })
-                    .map_err(db)?;
+                    })?;
                 let step = refresh_family::decide(row.as_ref(), &presented, user_id);
                 match step {
                     Step::Rotate => c
@@ -392,8 +379,7 @@ impl Store for SqliteStore {
                         .prepare_cached("UPDATE refresh_families SET ended = TRUE WHERE family = ?")
                         .and_then(|mut q| q.execute([&family])),
                     Step::Refuse => Ok(0),
-                }
-                .map_err(db)?;
+                }?;
                 Ok(step.outcome())
             })
             .await
@@ -409,7 +395,7 @@ impl Store for SqliteStore {
                     params![account_id, name, url, now],
                     site,
                 )
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -420,7 +406,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {SITE_COLS} FROM sites WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], site).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -433,7 +419,7 @@ impl Store for SqliteStore {
                     "SELECT {SITE_COLS} FROM sites WHERE account_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([account_id], site)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -447,8 +433,7 @@ impl Store for SqliteStore {
                     params![active, id],
                     site,
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -482,7 +467,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?"))
                     .and_then(|mut q| q.query_row([&prefix], key).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -495,7 +480,7 @@ impl Store for SqliteStore {
                     "SELECT {KEY_COLS} FROM api_keys WHERE site_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([site_id], key)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -515,8 +500,7 @@ impl Store for SqliteStore {
                     params![at, site_id, prefix],
                     key,
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -528,8 +512,7 @@ impl Store for SqliteStore {
         self.db
             .write(move |c| {
                 c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                    .and_then(|mut q| q.execute(params![at, id]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![at, id]))?;
                 Ok(())
             })
             .await
@@ -549,16 +532,14 @@ impl Store for SqliteStore {
                         "INSERT INTO site_integrations (site_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?)
                          ON CONFLICT (site_id, platform) DO NOTHING",
                         params![site_id, platform, now, now],
-                    )
-                    .map_err(db)?
+                    )?
                     == 1;
                 let row = c
                     .query_row(
                         &format!("SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? AND platform = ?"),
                         params![site_id, platform],
                         integration,
-                    )
-                    .map_err(db)?;
+                    )?;
                 Ok((row, inserted))
             })
             .await
@@ -572,7 +553,7 @@ impl Store for SqliteStore {
                     "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE id = ?"
                 ))
                 .and_then(|mut q| q.query_row([id], integration).optional())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -585,7 +566,7 @@ impl Store for SqliteStore {
                     "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([site_id], integration)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -602,11 +583,11 @@ impl Store for SqliteStore {
                 .read_now(move |c| {
                     c.prepare_cached("SELECT config_json FROM site_integrations WHERE id = ?")
                         .and_then(|mut q| q.query_row([id], |r| r.get(0)).optional())
-                        .map_err(db)
+                        .map_err(StoreError::from)
                 })
                 .await?;
             let read = read.ok_or(StoreError::NotFound)?;
-            let next = match change(serde_json::from_str(&read).map_err(db)?) {
+            let next = match change(serde_json::from_str(&read)?) {
                 Ok(next) => next.to_string(),
                 Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
             };
@@ -622,7 +603,7 @@ impl Store for SqliteStore {
                         q.query_row(params![next, now, id, read], integration)
                             .optional()
                     })
-                    .map_err(db)
+                    .map_err(StoreError::from)
                 })
                 .await?;
             if let Some(updated) = written {
@@ -660,8 +641,7 @@ impl Store for SqliteStore {
                             Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
                         })
                         .optional()
-                    })
-                    .map_err(db)?;
+                    })?;
                 let (found, site_active, site_id, config, known) = match found {
                     Some((key, active, site_id, config, known)) => {
                         (Some(key), active, site_id, config, known)
@@ -675,8 +655,7 @@ impl Store for SqliteStore {
                 let now = time(push.at);
                 if push.touches(key) {
                     c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                        .and_then(|mut q| q.execute(params![now, key.id]))
-                        .map_err(db)?;
+                        .and_then(|mut q| q.execute(params![now, key.id]))?;
                 }
                 if let Err(refused) = push.check_target(key, site_id, site_active) {
                     return Ok(PushOutcome::Refused(refused));
@@ -686,13 +665,12 @@ impl Store for SqliteStore {
                     Err(refused) => return Ok(PushOutcome::Refused(refused)),
                 };
                 let config = config.ok_or(StoreError::NotFound)?;
-                let (next, content_types) = push.apply_to_text(&config).map_err(db)?;
+                let (next, content_types) = push.apply_to_text(&config)?;
                 c.prepare_cached(
                     "UPDATE site_integrations SET config_json = ?, updated_at = ?, site_url = COALESCE(site_url, ?)
                      WHERE id = ?",
                 )
-                .and_then(|mut q| q.execute(params![next, now, adopted, push.integration_id]))
-                .map_err(db)?;
+                .and_then(|mut q| q.execute(params![next, now, adopted, push.integration_id]))?;
                 let sync = content::load_state(c, push.integration_id)?.0;
                 Ok(PushOutcome::Applied {
                     content_types,
@@ -711,8 +689,7 @@ impl Store for SqliteStore {
                     "UPDATE site_integrations SET site_url = COALESCE(site_url, ?) WHERE id = ?
                      RETURNING {INTEGRATION_COLS}"
                 ))
-                .and_then(|mut q| q.query_row(params![url, id], integration).optional())
-                .map_err(db)?
+                .and_then(|mut q| q.query_row(params![url, id], integration).optional())?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -728,8 +705,7 @@ impl Store for SqliteStore {
                         site_url_mismatch_at = NULL, updated_at = ?
                      WHERE id = ? RETURNING {INTEGRATION_COLS}"
                 ))
-                .and_then(|mut q| q.query_row(params![url, now, id], integration).optional())
-                .map_err(db)?
+                .and_then(|mut q| q.query_row(params![url, now, id], integration).optional())?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -752,8 +728,7 @@ impl Store for SqliteStore {
                         "UPDATE site_integrations SET site_url_mismatch = ?, site_url_mismatch_at = ?
                          WHERE id = ?",
                     )
-                    .and_then(|mut q| q.execute(params![url, at, id]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![url, at, id]))?;
                 if done == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -777,8 +752,7 @@ impl Store for SqliteStore {
                     .execute(
                         "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?, last_error = ? WHERE id = ?",
                         params![status, at, error, id],
-                    )
-                    .map_err(db)?;
+                    )?;
                 if done == 0 {
                     return Err(StoreError::NotFound);
                 }

@@ -31,8 +31,70 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database failed; its cause is kept for the logs (`source()`), never shown to clients.
     #[error("database error: {0}")]
-    Database(String),
+    Database(#[source] DbError),
+}
+
+impl StoreError {
+    /// A failure the store itself describes (no underlying error to keep).
+    pub fn database(message: impl Into<String>) -> Self {
+        StoreError::Database(DbError {
+            message: message.into(),
+            source: None,
+        })
+    }
+
+    /// A failure of the database's driver (or of reading what it answered), kept as the source.
+    pub fn driver(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Database(DbError {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        })
+    }
+}
+
+/// A database failure: what went wrong, and the driver's own error when there is one.
+#[derive(Debug)]
+pub struct DbError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `?` on the SQLite driver's results (the store's feature `sqlite`).
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::driver(e)
+    }
+}
+
+/// `?` on the PostgreSQL driver's results (the store's feature `postgres`).
+#[cfg(feature = "postgres")]
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::driver(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::driver(e)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -297,4 +359,30 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_drivers_error_is_kept_as_the_source_and_a_stores_own_has_none() {
+        let cause = serde_json::from_str::<u8>("x").unwrap_err();
+        let e = StoreError::from(cause);
+        let StoreError::Database(inner) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(e.to_string().starts_with("database error: expected value"));
+        let source = inner.source().expect("the driver's error is kept");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
+        assert!(e.source().is_some());
+        let own = StoreError::database("the writer has stopped");
+        assert_eq!(own.to_string(), "database error: the writer has stopped");
+        let StoreError::Database(inner) = own else {
+            panic!()
+        };
+        assert!(inner.source().is_none());
+    }
 }
