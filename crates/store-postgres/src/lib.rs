@@ -103,38 +103,29 @@ fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     }
 }
 
-type UserRow = (i64, i64, String, String, DateTime<Utc>, i64);
-type SiteRow = (i64, i64, String, String, bool, DateTime<Utc>);
-type KeyRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
-type IntegrationRow = (
-    i64,
-    i64,
-    String,
-    bool,
-    Value,
-    String,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-);
-
-/// A key with what a site's batch checks next: its site's state and the target integration's
-/// site and address (`None` where they do not exist).
+/// The rows of `USER_COLS`, `SITE_COLS`, `KEY_COLS` and `INTEGRATION_COLS`, read by column name.
 #[derive(sqlx::FromRow)]
-struct BatchTarget {
+struct UserRow {
+    id: i64,
+    account_id: i64,
+    email: String,
+    password_hash: String,
+    created_at: DateTime<Utc>,
+    session_epoch: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    account_id: i64,
+    name: String,
+    url: String,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
     id: i64,
     site_id: i64,
     prefix: String,
@@ -143,24 +134,34 @@ struct BatchTarget {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IntegrationRow {
+    id: i64,
+    site_id: i64,
+    platform: String,
+    is_active: bool,
+    config_json: Value,
+    sync_status: String,
+    last_sync_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    site_url: Option<String>,
+    site_url_mismatch: Option<String>,
+    site_url_mismatch_at: Option<DateTime<Utc>>,
+}
+
+/// A key with what a site's batch checks next: its site's state and the target integration's
+/// site and address (`None` where they do not exist).
+#[derive(sqlx::FromRow)]
+struct BatchTarget {
+    #[sqlx(flatten)]
+    key: KeyRow,
     site_active: Option<bool>,
     target_site: Option<i64>,
     known_url: Option<String>,
-}
-
-impl BatchTarget {
-    fn key(&self) -> ApiKey {
-        ApiKey {
-            id: self.id,
-            site_id: self.site_id,
-            prefix: self.prefix.clone(),
-            hash: self.hash.clone(),
-            label: self.label.clone(),
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-            revoked_at: self.revoked_at,
-        }
-    }
 }
 
 const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
@@ -170,54 +171,54 @@ const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, s
 
 fn user(r: UserRow) -> User {
     User {
-        id: r.0,
-        account_id: r.1,
-        email: r.2,
-        password_hash: r.3,
-        created_at: r.4,
-        session_epoch: r.5,
+        id: r.id,
+        account_id: r.account_id,
+        email: r.email,
+        password_hash: r.password_hash,
+        created_at: r.created_at,
+        session_epoch: r.session_epoch,
     }
 }
 
 fn site(r: SiteRow) -> Site {
     Site {
-        id: r.0,
-        account_id: r.1,
-        name: r.2,
-        url: r.3,
-        is_active: r.4,
-        created_at: r.5,
+        id: r.id,
+        account_id: r.account_id,
+        name: r.name,
+        url: r.url,
+        is_active: r.is_active,
+        created_at: r.created_at,
     }
 }
 
 fn key(r: KeyRow) -> ApiKey {
     ApiKey {
-        id: r.0,
-        site_id: r.1,
-        prefix: r.2,
-        hash: r.3,
-        label: r.4,
-        created_at: r.5,
-        last_used_at: r.6,
-        revoked_at: r.7,
+        id: r.id,
+        site_id: r.site_id,
+        prefix: r.prefix,
+        hash: r.hash,
+        label: r.label,
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+        revoked_at: r.revoked_at,
     }
 }
 
 fn integration(r: IntegrationRow) -> SiteIntegration {
     SiteIntegration {
-        id: r.0,
-        site_id: r.1,
-        platform: r.2,
-        is_active: r.3,
-        config_json: r.4,
-        sync_status: r.5,
-        last_sync_at: r.6,
-        last_error: r.7,
-        created_at: r.8,
-        updated_at: r.9,
-        site_url: r.10,
-        site_url_mismatch: r.11,
-        site_url_mismatch_at: r.12,
+        id: r.id,
+        site_id: r.site_id,
+        platform: r.platform,
+        is_active: r.is_active,
+        config_json: r.config_json,
+        sync_status: r.sync_status,
+        last_sync_at: r.last_sync_at,
+        last_error: r.last_error,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        site_url: r.site_url,
+        site_url_mismatch: r.site_url_mismatch,
+        site_url_mismatch_at: r.site_url_mismatch_at,
     }
 }
 
@@ -714,7 +715,7 @@ impl Store for PostgresStore {
         .await?;
         let (found, site_active, target_site, known) = match found {
             Some(t) => (
-                Some(t.key()),
+                Some(key(t.key)),
                 t.site_active.unwrap_or(false),
                 t.target_site,
                 t.known_url,
