@@ -89,6 +89,9 @@ struct Run {
     p99_ms: f64,
     peak_rss_mb: f64,
     item_bytes: f64,
+    /// The server's CPU time (user + system) per 1,000 items: what ingest costs, whatever else
+    /// the machine runs meanwhile.
+    cpu_ms_per_1k: f64,
 }
 
 pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
@@ -125,7 +128,7 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("{name} on {}", db.name()))?;
                 println!(
-                    "{:<9} {:<7} round {}: {:>8.0} items/s, batch p50 {:>6.1} ms, p99 {:>6.1} ms, server peak RSS {:>5.1} MB ({:.0} B per item)",
+                    "{:<9} {:<7} round {}: {:>8.0} items/s, batch p50 {:>6.1} ms, p99 {:>6.1} ms, server peak RSS {:>5.1} MB, server CPU {:>5.1} ms per 1k items ({:.0} B per item)",
                     db.name(),
                     name,
                     round + 1,
@@ -133,6 +136,7 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
                     figures.p50_ms,
                     figures.p99_ms,
                     figures.peak_rss_mb,
+                    figures.cpu_ms_per_1k,
                     figures.item_bytes,
                 );
                 table.push((db, name, figures));
@@ -154,8 +158,11 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
             let best = runs.iter().map(|r| r.items_per_s).fold(0.0, f64::max);
             let worst = runs.iter().map(|r| r.items_per_s).fold(f64::MAX, f64::min);
             let rss = runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+            let mut cpu: Vec<f64> = runs.iter().map(|r| r.cpu_ms_per_1k).collect();
+            cpu.sort_by(f64::total_cmp);
+            let cpu = cpu.get(cpu.len() / 2).copied().unwrap_or(0.0);
             println!(
-                "{:<9} {:<7} {worst:.0}–{best:.0} items/s (target ≥ {target:.0}: {}), peak RSS ≤ {rss:.1} MB (target ≤ {TARGET_RSS_MB:.0}: {})",
+                "{:<9} {:<7} {worst:.0}–{best:.0} items/s (target ≥ {target:.0}: {}), peak RSS ≤ {rss:.1} MB (target ≤ {TARGET_RSS_MB:.0}: {}), server CPU {cpu:.1} ms per 1k items (median)",
                 db.name(),
                 name,
                 if worst >= target { "met" } else { "missed" },
@@ -207,6 +214,7 @@ async fn one_run(
         .map(|b| b.lock().map_or(0, |b| b.as_ref().map_or(0, Vec::len)))
         .sum();
     server::reset_peak_rss(server.pid());
+    let cpu_before = server::cpu_time(server.pid()).unwrap_or_default();
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let senders: Vec<_> = (0..o.senders)
@@ -259,6 +267,9 @@ async fn one_run(
         latencies.extend(sender.await??);
     }
     let elapsed = started.elapsed();
+    let cpu = server::cpu_time(server.pid())
+        .unwrap_or_default()
+        .saturating_sub(cpu_before);
     let peak_kb = server::memory_kb(server.pid()).map_or(0, |(_, hwm)| hwm);
     latencies.sort();
     let pct = |p: f64| {
@@ -285,6 +296,7 @@ async fn one_run(
         p99_ms: pct(0.99),
         peak_rss_mb: peak_kb as f64 / 1024.0,
         item_bytes: total_bytes as f64 / o.items as f64,
+        cpu_ms_per_1k: cpu.as_secs_f64() * 1000.0 / (o.items as f64 / 1000.0),
     })
 }
 
