@@ -7,13 +7,12 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
+use igny8_store::sql::CHANGE_COLS;
 use igny8_store::{ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, Result, StoreError};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::db;
-
-const CHANGE_COLS: &str = "id, integration_id, seq, op, kind, type, wp_id, fields, base, base_modified_gmt, policy, status, attempt, result, idempotency_key, created_by, created_at, updated_at, applied_at";
 
 #[derive(sqlx::FromRow)]
 struct ChangeRow {

@@ -9,6 +9,7 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
 use igny8_store::batch_plan::{chunk_sizes, plan, Step};
+use igny8_store::sql::SUMMARY_COLS;
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::tombstones::{Tombstones, KEEP_DAYS};
 use igny8_store::{
@@ -443,8 +444,6 @@ type SummaryRow = (
     Value,
     DateTime<Utc>,
 );
-const SUMMARY_COLS: &str =
-    "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
 
 fn summary(r: SummaryRow) -> ContentSummary {
     ContentSummary {

@@ -6,14 +6,13 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
+use igny8_store::sql::CHANGE_COLS;
 use igny8_store::{ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, Result, StoreError};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use crate::conn::{at, db, opt_at, time};
-
-const CHANGE_COLS: &str = "id, integration_id, seq, op, kind, type, wp_id, fields, base, base_modified_gmt, policy, status, attempt, result, idempotency_key, created_by, created_at, updated_at, applied_at";
 
 fn json_col(r: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
     let text: String = r.get(i)?;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome};
+use igny8_store::sql::SUMMARY_COLS;
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::tombstones::{Grave, Tombstones, KEEP_DAYS};
 use igny8_store::{
@@ -388,9 +389,6 @@ pub fn delete_ids(
     )?;
     Ok(deleted as u64)
 }
-
-const SUMMARY_COLS: &str =
-    "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<ContentSummary> {
     Ok(ContentSummary {

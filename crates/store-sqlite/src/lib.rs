@@ -19,6 +19,7 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
+use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
     ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
@@ -141,11 +142,6 @@ impl SqliteStore {
             .await
     }
 }
-
-const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
-const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
-const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
-const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at, site_url, site_url_mismatch, site_url_mismatch_at";
 
 fn user(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {

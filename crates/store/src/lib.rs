@@ -6,6 +6,7 @@ pub mod content_batch;
 pub mod login_limit;
 mod records;
 pub mod refresh_family;
+pub mod sql;
 pub mod structure_push;
 pub mod sync_row;
 pub mod tombstones;
