@@ -431,33 +431,35 @@ pub async fn delete_ids(
     .rows_affected())
 }
 
-type SummaryRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Value,
-    Value,
-    DateTime<Utc>,
-);
+/// The rows of `SUMMARY_COLS`, read by column name.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    wp_id: i64,
+    post_type: String,
+    title: String,
+    slug: String,
+    status: String,
+    parent: i64,
+    modified_gmt: String,
+    url: Option<String>,
+    terms: Value,
+    seo: Value,
+    synced_at: DateTime<Utc>,
+}
 
 fn summary(r: SummaryRow) -> ContentSummary {
     ContentSummary {
-        wp_id: r.0,
-        post_type: r.1,
-        title: r.2,
-        slug: r.3,
-        status: r.4,
-        parent: r.5,
-        modified_gmt: r.6,
-        url: r.7,
-        terms: r.8,
-        seo: r.9,
-        synced_at: r.10,
+        wp_id: r.wp_id,
+        post_type: r.post_type,
+        title: r.title,
+        slug: r.slug,
+        status: r.status,
+        parent: r.parent,
+        modified_gmt: r.modified_gmt,
+        url: r.url,
+        terms: r.terms,
+        seo: r.seo,
+        synced_at: r.synced_at,
     }
 }
 
@@ -495,18 +497,20 @@ pub async fn list(
     })
 }
 
-type DetailRow = (
-    String,
-    bool,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-    Value,
-    i64,
-    String,
-);
+/// What a post's page shows beyond its summary.
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    body: String,
+    body_truncated: bool,
+    excerpt: String,
+    author: String,
+    date_gmt: Option<String>,
+    menu_order: i64,
+    featured_image: Option<String>,
+    meta: Value,
+    checksum: i64,
+    source: String,
+}
 
 pub async fn item(
     pool: &PgPool,
@@ -534,16 +538,16 @@ pub async fn item(
     .await?;
     Ok(Some(ContentItem {
         summary: summary(row),
-        content: d.0,
-        content_truncated: d.1,
-        excerpt: d.2,
-        author: d.3,
-        date_gmt: d.4,
-        menu_order: d.5,
-        featured_image: d.6,
-        meta: d.7,
-        checksum: u32::try_from(d.8).map_err(db)?,
-        source: d.9,
+        content: d.body,
+        content_truncated: d.body_truncated,
+        excerpt: d.excerpt,
+        author: d.author,
+        date_gmt: d.date_gmt,
+        menu_order: d.menu_order,
+        featured_image: d.featured_image,
+        meta: d.meta,
+        checksum: u32::try_from(d.checksum).map_err(db)?,
+        source: d.source,
     }))
 }
 
@@ -657,21 +661,23 @@ pub async fn checksums(
 }
 
 /// A state row; the first column is its integration's id.
-type StateRow = (
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Value,
-    Value,
-    Value,
-    bool,
-    bool,
-    String,
-    i64,
-    Option<DateTime<Utc>>,
-);
+/// The rows of `STATE_COLS`, read by column name.
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    integration_id: i64,
+    run_id: Option<String>,
+    run_status: Option<String>,
+    run_started_at: Option<DateTime<Utc>>,
+    run_finished_at: Option<DateTime<Utc>>,
+    run_totals: Value,
+    run_done: Value,
+    run_cursors: Value,
+    full_sync_requested: bool,
+    verify_requested: bool,
+    verify_state: String,
+    verify_differences: i64,
+    verified_at: Option<DateTime<Utc>>,
+}
 
 const STATE_COLS: &str =
     "integration_id, run_id, run_status, run_started_at, run_finished_at, run_totals, run_done,
@@ -682,18 +688,18 @@ fn state_of(row: Option<StateRow>) -> Result<ContentSyncState> {
         return Ok(ContentSyncState::default());
     };
     SyncStateRow {
-        run_id: r.1,
-        run_status: r.2,
-        run_started_at: r.3,
-        run_finished_at: r.4,
-        run_totals: r.5,
-        run_done: r.6,
-        run_cursors: r.7,
-        full_sync_requested: r.8,
-        verify_requested: r.9,
-        verify_state: r.10,
-        verify_differences: r.11,
-        verified_at: r.12,
+        run_id: r.run_id,
+        run_status: r.run_status,
+        run_started_at: r.run_started_at,
+        run_finished_at: r.run_finished_at,
+        run_totals: r.run_totals,
+        run_done: r.run_done,
+        run_cursors: r.run_cursors,
+        full_sync_requested: r.full_sync_requested,
+        verify_requested: r.verify_requested,
+        verify_state: r.verify_state,
+        verify_differences: r.verify_differences,
+        verified_at: r.verified_at,
     }
     .into_state()
 }
@@ -770,7 +776,7 @@ pub async fn states_of(
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|row| Ok((row.0, state_of(Some(row))?)))
+        .map(|row| Ok((row.integration_id, state_of(Some(row))?)))
         .collect()
 }
 
