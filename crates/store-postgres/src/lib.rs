@@ -31,8 +31,16 @@ use tracing::instrument;
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Content batches' own few connections: a connection keeps the buffers its largest statement
+    /// grew (a batch's upsert binds about its whole body, 1–8 MiB), so batches cycling through all
+    /// of `pool`'s connections would leave each holding a batch's worth of memory.
+    batches: PgPool,
     pushes: pushes::Pushes,
 }
+
+/// Concurrent content batches per process; more wait for a connection (2 cores gain nothing from
+/// more concurrent batch transactions, whose commits are already flushed together).
+const BATCH_CONNECTIONS: u32 = 8;
 
 impl PostgresStore {
     /// Connects to the database at a `postgres://…` URL; the database must exist.
@@ -46,9 +54,16 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(15))
             .connect(url)
             .await?;
+        let batches = PgPoolOptions::new()
+            .max_connections(BATCH_CONNECTIONS)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect(url)
+            .await?;
         Ok(Self {
             pushes: pushes::Pushes::start(pool.clone()),
             pool,
+            batches,
         })
     }
 
@@ -686,7 +701,7 @@ impl Store for PostgresStore {
         batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.pool, integration_id, &batch, at).await
+        content::apply_batch(&self.batches, integration_id, &batch, at).await
     }
 
     /// One transaction: the checks read, the items applied, then the sync outcome and the key's
@@ -695,7 +710,7 @@ impl Store for PostgresStore {
     /// held only until the commit.
     #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
     async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.batches.begin().await?;
         let found: Option<BatchTarget> = sqlx::query_as(
             "SELECT k.id, k.site_id, k.prefix, k.hash, k.label, k.created_at, k.last_used_at,
                 k.revoked_at, s.is_active AS site_active, i.site_id AS target_site,
