@@ -21,8 +21,8 @@ use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
     ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
     ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
-    PushOutcome, Result, Site, SiteBatch, SiteIntegration, Store, StoreError, StructurePush,
-    SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    PushOutcome, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store, StoreError,
+    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use igny8_store::{ApiKey, PushOutcome, PushRefusal, Result, StoreError, StructurePush};
+use igny8_store::{
+    ApiKey, PushOutcome, PushRefusal, Result, SiteKeyWrite, StoreError, StructurePush,
+};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 

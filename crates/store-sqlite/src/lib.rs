@@ -24,13 +24,69 @@ use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
     ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
     ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
-    PushOutcome, Result, Site, SiteBatch, SiteIntegration, Store, StoreError, StructurePush,
-    SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    PushOutcome, PushRefusal, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store,
+    StoreError, StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
 
 use conn::{at, db, opt_at, time, write_err, Db, Location};
+
+/// A write with a site's key, past its checks (`SiteKeyWrite`): what the integration's address
+/// becomes (`Some` when it takes the reported one) and its config's text.
+struct Admitted {
+    adopted: Option<String>,
+    config: Option<String>,
+}
+
+/// Checks a write with a site's key inside the writer's transaction: the key, its site's state and
+/// the target integration read in one statement, the key's use recorded when due, then the target
+/// and the address. `Err` is the refusal (nothing but the key's use written).
+fn admit(
+    c: &rusqlite::Connection,
+    write: &impl SiteKeyWrite,
+) -> Result<std::result::Result<Admitted, PushRefusal>> {
+    let found = c
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLS},
+                (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
+                (SELECT site_id FROM site_integrations WHERE id = ?2),
+                (SELECT config_json FROM site_integrations WHERE id = ?2),
+                (SELECT site_url FROM site_integrations WHERE id = ?2)
+             FROM api_keys WHERE prefix = ?1"
+        ))
+        .and_then(|mut q| {
+            q.query_row(params![write.key_prefix(), write.integration_id()], |r| {
+                let site_active: Option<bool> = r.get(8)?;
+                let target: Option<i64> = r.get(9)?;
+                let config: Option<String> = r.get(10)?;
+                let known: Option<String> = r.get(11)?;
+                Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
+            })
+            .optional()
+        })?;
+    let (found, site_active, site_id, config, known) = match found {
+        Some((key, active, site_id, config, known)) => (Some(key), active, site_id, config, known),
+        None => (None, false, None, None, None),
+    };
+    let key = match write.check_key(found.as_ref()) {
+        Ok(key) => key,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if write.touches(key) {
+        c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .and_then(|mut q| q.execute(params![time(write.at()), key.id]))?;
+    }
+    if let Err(refused) = write.check_target(key, site_id, site_active) {
+        return Ok(Err(refused));
+    }
+    Ok(write
+        .check_site_url(known.as_deref())
+        .map(|adopted| Admitted {
+            adopted: adopted.map(str::to_owned),
+            config,
+        }))
+}
 
 /// `apply_site_batch` on the writer's connection.
 fn site_batch(
@@ -38,44 +94,11 @@ fn site_batch(
     write: &SiteBatch,
     prepared: &content::PreparedBatch,
 ) -> Result<BatchOutcome> {
-    // The key, its site's state and the target integration in one statement.
-    let found = c
-        .prepare_cached(&format!(
-            "SELECT {KEY_COLS},
-                (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
-                (SELECT site_id FROM site_integrations WHERE id = ?2),
-                (SELECT site_url FROM site_integrations WHERE id = ?2)
-             FROM api_keys WHERE prefix = ?1"
-        ))
-        .and_then(|mut q| {
-            q.query_row(params![write.key_prefix, write.integration_id], |r| {
-                let site_active: Option<bool> = r.get(8)?;
-                let target: Option<i64> = r.get(9)?;
-                let known: Option<String> = r.get(10)?;
-                Ok((key(r)?, site_active.unwrap_or(false), target, known))
-            })
-            .optional()
-        })?;
-    let (found, site_active, site_id, known) = match found {
-        Some((key, active, site_id, known)) => (Some(key), active, site_id, known),
-        None => (None, false, None, None),
-    };
-    let key = match write.check_key(found.as_ref()) {
-        Ok(key) => key,
+    let admitted = match admit(c, write)? {
+        Ok(admitted) => admitted,
         Err(refused) => return Ok(BatchOutcome::Refused(refused)),
     };
-    let now = time(write.at);
-    if write.touches(key) {
-        c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .and_then(|mut q| q.execute(params![now, key.id]))?;
-    }
-    if let Err(refused) = write.check_target(key, site_id, site_active) {
-        return Ok(BatchOutcome::Refused(refused));
-    }
-    let adopted = match write.check_site_url(known.as_deref()) {
-        Ok(adopted) => adopted,
-        Err(refused) => return Ok(BatchOutcome::Refused(refused)),
-    };
+    let (now, adopted) = (time(write.at), admitted.adopted);
     let outcomes = content::apply_batch(c, write.integration_id, prepared)?;
     let recorded = write.sync_outcome(&outcomes);
     c.prepare_cached(
@@ -618,48 +641,11 @@ impl Store for SqliteStore {
     async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
         self.db
             .write(move |c| {
-                // The key, its site's state and the target integration in one statement.
-                let found = c
-                    .prepare_cached(&format!(
-                        "SELECT {KEY_COLS},
-                            (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
-                            (SELECT site_id FROM site_integrations WHERE id = ?2),
-                            (SELECT config_json FROM site_integrations WHERE id = ?2),
-                            (SELECT site_url FROM site_integrations WHERE id = ?2)
-                         FROM api_keys WHERE prefix = ?1"
-                    ))
-                    .and_then(|mut q| {
-                        q.query_row(params![push.key_prefix, push.integration_id], |r| {
-                            let site_active: Option<bool> = r.get(8)?;
-                            let target: Option<i64> = r.get(9)?;
-                            let config: Option<String> = r.get(10)?;
-                            let known: Option<String> = r.get(11)?;
-                            Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
-                        })
-                        .optional()
-                    })?;
-                let (found, site_active, site_id, config, known) = match found {
-                    Some((key, active, site_id, config, known)) => {
-                        (Some(key), active, site_id, config, known)
-                    }
-                    None => (None, false, None, None, None),
-                };
-                let key = match push.check_key(found.as_ref()) {
-                    Ok(key) => key,
+                let Admitted { adopted, config } = match admit(c, &push)? {
+                    Ok(admitted) => admitted,
                     Err(refused) => return Ok(PushOutcome::Refused(refused)),
                 };
                 let now = time(push.at);
-                if push.touches(key) {
-                    c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                        .and_then(|mut q| q.execute(params![now, key.id]))?;
-                }
-                if let Err(refused) = push.check_target(key, site_id, site_active) {
-                    return Ok(PushOutcome::Refused(refused));
-                }
-                let adopted = match push.check_site_url(known.as_deref()) {
-                    Ok(adopted) => adopted,
-                    Err(refused) => return Ok(PushOutcome::Refused(refused)),
-                };
                 let config = config.ok_or(StoreError::NotFound)?;
                 let (next, content_types) = push.apply_to_text(&config)?;
                 c.prepare_cached(

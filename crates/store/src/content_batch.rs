@@ -9,8 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use igny8_domain::content::{Batch, ItemOutcome};
 use igny8_domain::site_url::SiteUrl;
 
-use crate::structure_push::{self, PushRefusal};
-use crate::ApiKey;
+use crate::structure_push::{PushRefusal, SiteKeyWrite};
 
 /// A parsed batch and the credential it came with.
 #[derive(Debug, Clone)]
@@ -44,30 +43,28 @@ pub struct SyncOutcome {
     pub error: Option<String>,
 }
 
+impl SiteKeyWrite for SiteBatch {
+    fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+    fn key_hash(&self) -> &str {
+        &self.key_hash
+    }
+    fn integration_id(&self) -> i64 {
+        self.integration_id
+    }
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+    fn touch_every(&self) -> Duration {
+        self.touch_every
+    }
+    fn reported_site_url(&self) -> Option<&SiteUrl> {
+        self.site_url.as_ref()
+    }
+}
+
 impl SiteBatch {
-    pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
-        structure_push::check_presented_key(found, &self.key_hash)
-    }
-
-    /// Whether the key's `last_used_at` is written with this batch (whatever its fate).
-    pub fn touches(&self, key: &ApiKey) -> bool {
-        structure_push::touch_due(key, self.at, self.touch_every)
-    }
-
-    pub fn check_target(
-        &self,
-        key: &ApiKey,
-        integration_site: Option<i64>,
-        site_active: bool,
-    ) -> Result<(), PushRefusal> {
-        structure_push::check_target(key, integration_site, site_active)
-    }
-
-    /// `Ok(Some(url))` when the integration knows no address yet and takes the reported one.
-    pub fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
-        structure_push::check_site_url(self.site_url.as_ref(), known)
-    }
-
     /// What the batch records once its items have these outcomes.
     pub fn sync_outcome(&self, outcomes: &[ItemOutcome]) -> SyncOutcome {
         let last_rejection = self

@@ -14,7 +14,7 @@ pub mod tombstones;
 pub use content_batch::{BatchOutcome, SiteBatch, SyncOutcome};
 pub use records::*;
 pub use refresh_family::{RefreshRotation, RotationOutcome};
-pub use structure_push::{PushOutcome, PushRefusal, StructurePush};
+pub use structure_push::{PushOutcome, PushRefusal, SiteKeyWrite, StructurePush};
 
 use std::sync::Arc;
 

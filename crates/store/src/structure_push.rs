@@ -102,19 +102,26 @@ pub fn check_site_url<'u>(
     }
 }
 
-impl StructurePush {
-    pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
-        check_presented_key(found, &self.key_hash)
+/// A write made with a site's key (a structure push, a content batch), checked by the same rules
+/// in the same order: the key, its use recorded, the target integration and site, the address.
+pub trait SiteKeyWrite {
+    fn key_prefix(&self) -> &str;
+    fn key_hash(&self) -> &str;
+    fn integration_id(&self) -> i64;
+    fn at(&self) -> DateTime<Utc>;
+    fn touch_every(&self) -> Duration;
+    fn reported_site_url(&self) -> Option<&SiteUrl>;
+
+    fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
+        check_presented_key(found, self.key_hash())
     }
 
-    /// Whether the key's `last_used_at` is written with this push (whatever the push's fate).
-    pub fn touches(&self, key: &ApiKey) -> bool {
-        touch_due(key, self.at, self.touch_every)
+    /// Whether the key's `last_used_at` is written with this write (whatever its fate).
+    fn touches(&self, key: &ApiKey) -> bool {
+        touch_due(key, self.at(), self.touch_every())
     }
 
-    /// The integration (its owning site, when it exists) is the key's own site's, and that site
-    /// is active.
-    pub fn check_target(
+    fn check_target(
         &self,
         key: &ApiKey,
         integration_site: Option<i64>,
@@ -123,12 +130,34 @@ impl StructurePush {
         check_target(key, integration_site, site_active)
     }
 
-    /// The reported address against the integration's `known` one: `Ok(Some(url))` when the
-    /// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
-    pub fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
-        check_site_url(self.site_url.as_ref(), known)
+    /// `Ok(Some(url))` when the integration knows no address yet and takes the reported one.
+    fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
+        check_site_url(self.reported_site_url(), known)
     }
+}
 
+impl SiteKeyWrite for StructurePush {
+    fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+    fn key_hash(&self) -> &str {
+        &self.key_hash
+    }
+    fn integration_id(&self) -> i64 {
+        self.integration_id
+    }
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+    fn touch_every(&self) -> Duration {
+        self.touch_every
+    }
+    fn reported_site_url(&self) -> Option<&SiteUrl> {
+        self.site_url.as_ref()
+    }
+}
+
+impl StructurePush {
     /// The stored config's text with this push applied (the platform's own settings kept), and
     /// the content types it now holds. The text path copies the keys a push does not set; a
     /// config it cannot read that way (not an object, keys with escapes) takes the tree path.
