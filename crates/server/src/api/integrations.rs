@@ -19,28 +19,17 @@ use serde_json::{json, Map, Value};
 
 use super::caller::{Credential, TOUCH_EVERY};
 use super::extract::{JsonBytes, LaterBody};
+use super::response::{ok, path_id};
 use super::{ApiError, Caller, JsonBody};
 use crate::AppState;
 
 pub const WORDPRESS: &str = "wordpress";
-
-pub(super) fn ok(data: Value) -> Json<Value> {
-    Json(json!({"success": true, "data": data}))
-}
 
 fn id_param(raw: &str, field: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::validation(field, "must be a positive whole number"))
-}
-
-/// Path ids that are not numbers name nothing: 404, as for an unknown id.
-pub(super) fn path_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(ApiError::NotFound)
 }
 
 pub async fn list(

@@ -8,6 +8,7 @@ mod error;
 mod extract;
 pub(crate) mod integrations;
 pub mod openapi;
+mod response;
 mod site_url;
 
 use std::time::Instant;
