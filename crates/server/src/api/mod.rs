@@ -1,12 +1,12 @@
 //! The integration API under `/api/v1/`: this file is its table of contents.
 
-pub(crate) mod auth;
+mod auth;
 mod caller;
 mod changes;
-pub(crate) mod content;
+mod content;
 mod error;
 mod extract;
-pub(crate) mod integrations;
+mod integrations;
 pub mod openapi;
 mod response;
 mod site_url;

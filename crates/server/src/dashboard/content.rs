@@ -18,6 +18,7 @@ use super::session::SignedIn;
 use super::sites::{own_site, wordpress_integration};
 use super::view::{backend_url, notice, ok, Chrome, Moment, SiteView};
 use super::PageError;
+use crate::services::integrations::{self as services, PluginRequest};
 use crate::AppState;
 
 /// Posts per page of the list.
@@ -297,7 +298,7 @@ async fn ask_the_plugin(
     me: &SignedIn,
     id: &str,
     done: &str,
-    step: fn(&mut ContentSyncState),
+    what: PluginRequest,
 ) -> Result<Response, PageError> {
     let site = own_site(state, me, id).await?;
     let back = |done: &str| {
@@ -309,13 +310,7 @@ async fn ask_the_plugin(
     let Some(integration) = wordpress_integration(state, site.id).await? else {
         return Ok(back("not-connected"));
     };
-    state
-        .store
-        .update_content_sync_state(integration.id, &|s| {
-            step(s);
-            Ok(())
-        })
-        .await?;
+    services::request(state, integration.id, what).await?;
     tracing::info!(
         site_id = site.id,
         integration_id = integration.id,
@@ -330,9 +325,13 @@ pub async fn request_full_sync(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    ask_the_plugin(&state, &me, &id, "full-sync-requested", |s| {
-        s.request_full_sync()
-    })
+    ask_the_plugin(
+        &state,
+        &me,
+        &id,
+        "full-sync-requested",
+        PluginRequest::FullSync,
+    )
     .await
 }
 
@@ -341,5 +340,5 @@ pub async fn request_verify(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    ask_the_plugin(&state, &me, &id, "verify-requested", |s| s.request_verify()).await
+    ask_the_plugin(&state, &me, &id, "verify-requested", PluginRequest::Verify).await
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::ItemKind;
 use igny8_domain::names::{TypeKind, TypeName};
 use igny8_domain::structure::IntegrationConfig;
@@ -17,6 +16,7 @@ use super::{action, now, record_request, requester, status_view};
 use crate::api::extract::LaterBody;
 use crate::api::response::ok;
 use crate::api::{ApiError, Caller};
+use crate::services::integrations::PluginRequest;
 use crate::AppState;
 
 /// Totals and max ids name at most this many types.
@@ -80,8 +80,7 @@ pub async fn full_sync(
     let at = now();
     match action(&body)? {
         "request" => {
-            let answer =
-                record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
+            let answer = record_request(&state, &integration, PluginRequest::FullSync).await?;
             state.metrics.full_sync("requested");
             tracing::info!(integration_id = integration.id, "full sync requested");
             Ok(answer)
@@ -188,7 +187,7 @@ pub async fn resync_request(
             ))
         }
     };
-    let answer = record_request(&state, &integration, ContentSyncState::request_full_sync).await?;
+    let answer = record_request(&state, &integration, PluginRequest::FullSync).await?;
     tracing::warn!(
         integration_id = integration.id,
         reason,

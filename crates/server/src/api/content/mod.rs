@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::response::{ok, path_id};
 use super::{ApiError, Caller};
+use crate::services::integrations::{self as services, PluginRequest};
 use crate::AppState;
 
 pub use batch::batch;
@@ -94,15 +95,9 @@ fn status_view(state: &ContentSyncState, integration: &SiteIntegration) -> Value
 async fn record_request(
     state: &AppState,
     integration: &SiteIntegration,
-    request: fn(&mut ContentSyncState),
+    what: PluginRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let sync = state
-        .store
-        .update_content_sync_state(integration.id, &|s| {
-            request(s);
-            Ok(())
-        })
-        .await?;
+    let sync = services::request(state, integration.id, what).await?;
     Ok(ok(status_view(&sync, integration)))
 }
 

@@ -6,7 +6,6 @@ use axum::Json;
 use igny8_domain::checksum::{
     bucket_start, compare_items, differing_buckets, Bucket, BUCKET_SIZE, MAX_BUCKET_SIZE,
 };
-use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::ItemKind;
 use igny8_domain::names::TypeName;
 use igny8_domain::FieldErrors;
@@ -16,6 +15,7 @@ use super::{action, now, record_request, requester, status_view};
 use crate::api::extract::LaterBody;
 use crate::api::response::ok;
 use crate::api::{ApiError, Caller};
+use crate::services::integrations::PluginRequest;
 use crate::AppState;
 
 /// The `kind` and `type` of a verification step.
@@ -98,8 +98,7 @@ pub async fn verify(
     let at = now();
     match action(&body)? {
         "request" => {
-            let answer =
-                record_request(&state, &integration, ContentSyncState::request_verify).await?;
+            let answer = record_request(&state, &integration, PluginRequest::Verify).await?;
             tracing::info!(integration_id = integration.id, "verification requested");
             Ok(answer)
         }
