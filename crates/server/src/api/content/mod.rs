@@ -12,11 +12,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use chrono::{DateTime, SubsecRound, Utc};
+use igny8_domain::content::requests::Refused;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::FieldErrors;
 use igny8_store::SiteIntegration;
 use serde_json::{json, Map, Value};
 
+use super::extract::JsonBytes;
 use super::response::{ok, path_id};
 use super::{ApiError, Caller};
 use crate::services::integrations::{self as services, PluginRequest};
@@ -58,12 +60,26 @@ async fn requester(
     Ok(integration)
 }
 
-fn action(body: &Value) -> Result<&str, ApiError> {
-    match body.get("action") {
-        Some(Value::String(a)) => Ok(a),
-        None | Some(Value::Null) => Err(ApiError::validation("action", "is required")),
-        Some(_) => Err(ApiError::validation("action", "must be a string")),
+/// A sync request's action, read once from the body when it is valid; otherwise read as JSON to
+/// word what is wrong. A user naming one of the site's own actions is refused for that first
+/// (credentials, integration, site, then the body's fields).
+fn action_of<A>(
+    caller: &Caller,
+    body: &JsonBytes,
+    read: fn(&[u8]) -> Option<A>,
+    parse: fn(&Value) -> Result<A, Refused>,
+) -> Result<A, ApiError> {
+    if let Some(action) = read(&body.0) {
+        return Ok(action);
     }
+    parse(&body.json()?).map_err(|refused| {
+        if refused.site_only {
+            if let Err(forbidden) = caller.require_site() {
+                return forbidden;
+            }
+        }
+        ApiError::Validation(refused.errors)
+    })
 }
 
 /// What `content/status/` answers: the run's progress per type, pending requests, the last

@@ -3,89 +3,17 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use igny8_domain::checksum::{
-    bucket_start, compare_items, differing_buckets, Bucket, BUCKET_SIZE, MAX_BUCKET_SIZE,
-};
+use igny8_domain::checksum::{compare_items, differing_buckets};
+use igny8_domain::content::requests::{VerifiedType, VerifyAction};
 use igny8_domain::content::ItemKind;
-use igny8_domain::names::TypeName;
-use igny8_domain::FieldErrors;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::{action, now, record_request, requester, status_view};
+use super::{action_of, now, record_request, requester, status_view};
 use crate::api::extract::LaterBody;
 use crate::api::response::ok;
 use crate::api::{ApiError, Caller};
 use crate::services::integrations::PluginRequest;
 use crate::AppState;
-
-/// The `kind` and `type` of a verification step.
-fn verified_type(body: &Value) -> Result<(ItemKind, TypeName), ApiError> {
-    let kind = match body.get("kind") {
-        None | Some(Value::Null) => ItemKind::Post,
-        Some(Value::String(k)) => ItemKind::parse(k)
-            .ok_or_else(|| ApiError::validation("kind", "must be \"post\" or \"term\""))?,
-        Some(_) => return Err(ApiError::validation("kind", "must be \"post\" or \"term\"")),
-    };
-    let name = match body.get("type") {
-        Some(Value::String(t)) => TypeName::parse(kind.type_kind(), t)
-            .map_err(|why| ApiError::validation("type", &why))?,
-        _ => return Err(ApiError::validation("type", "is required")),
-    };
-    Ok((kind, name))
-}
-
-fn bucket_size(body: &Value) -> Result<i64, ApiError> {
-    match body.get("bucket_size") {
-        None | Some(Value::Null) => Ok(BUCKET_SIZE),
-        Some(v) => v
-            .as_i64()
-            .filter(|n| (1..=MAX_BUCKET_SIZE).contains(n))
-            .ok_or_else(|| {
-                ApiError::Validation(FieldErrors::single(
-                    "bucket_size",
-                    format!("must be a whole number from 1 to {MAX_BUCKET_SIZE}"),
-                ))
-            }),
-    }
-}
-
-/// A list of objects read field by field, every problem with its path.
-fn list_of<T>(
-    body: &Value,
-    field: &str,
-    mut read: impl FnMut(&Map<String, Value>, &str, &mut FieldErrors) -> Option<T>,
-) -> Result<Vec<T>, ApiError> {
-    let Some(list) = body.get(field).and_then(Value::as_array) else {
-        return Err(ApiError::validation(field, "must be a list"));
-    };
-    let mut errors = FieldErrors::new();
-    let mut out = Vec::with_capacity(list.len());
-    for (i, entry) in list.iter().enumerate() {
-        let path = format!("{field}.{i}");
-        match entry.as_object() {
-            Some(obj) => out.extend(read(obj, &path, &mut errors)),
-            None => errors.add(path, "must be an object"),
-        }
-    }
-    errors.into_result(out).map_err(ApiError::Validation)
-}
-
-fn number(
-    obj: &Map<String, Value>,
-    path: &str,
-    key: &str,
-    max: u64,
-    errors: &mut FieldErrors,
-) -> Option<u64> {
-    let n = obj.get(key).and_then(Value::as_u64).filter(|n| *n <= max);
-    if n.is_none() {
-        errors.add(
-            format!("{path}.{key}"),
-            format!("must be a whole number from 0 to {max}"),
-        );
-    }
-    n
-}
 
 pub async fn verify(
     State(state): State<AppState>,
@@ -94,34 +22,24 @@ pub async fn verify(
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = requester(&state, &caller, &id).await?;
-    let body = body.json(&state).await?;
+    let body = body.bytes(&state).await?;
+    let action = action_of(&caller, &body, VerifyAction::read, VerifyAction::parse)?;
+    drop(body);
+    if action.site_only() {
+        caller.require_site()?;
+    }
     let at = now();
-    match action(&body)? {
-        "request" => {
+    match action {
+        VerifyAction::Request => {
             let answer = record_request(&state, &integration, PluginRequest::Verify).await?;
             tracing::info!(integration_id = integration.id, "verification requested");
             Ok(answer)
         }
-        "buckets" => {
-            caller.require_site()?;
-            let (kind, type_name) = verified_type(&body)?;
-            let size = bucket_size(&body)?;
-            let theirs = list_of(&body, "buckets", |b, path, errors| {
-                let start = b.get("start").and_then(Value::as_i64).filter(|s| *s >= 0);
-                if start.is_none() {
-                    errors.add(
-                        format!("{path}.start"),
-                        "must be a whole number, not negative",
-                    );
-                }
-                let count = number(b, path, "count", u64::try_from(size).unwrap_or(0), errors);
-                let sum = number(b, path, "sum", i64::MAX as u64, errors);
-                Some(Bucket {
-                    start: start?,
-                    count: count?,
-                    sum: sum?,
-                })
-            })?;
+        VerifyAction::Buckets {
+            of: VerifiedType { kind, type_name },
+            bucket_size: size,
+            buckets: theirs,
+        } => {
             let ours = state
                 .store
                 .checksum_buckets(integration.id, kind, type_name.as_str(), size)
@@ -146,37 +64,13 @@ pub async fn verify(
                 json!({"kind": kind.as_str(), "type": type_name.as_str(), "bucket_size": size, "differing": differing}),
             ))
         }
-        "items" => {
-            caller.require_site()?;
-            let (kind, type_name) = verified_type(&body)?;
-            let size = bucket_size(&body)?;
-            // Only a bucket's own range: any other `start` would name (and delete) ids the
-            // bucket comparison never looked at.
-            let start = body
-                .get("start")
-                .and_then(Value::as_i64)
-                .filter(|s| *s >= 0 && bucket_start(*s, size) == *s)
-                .ok_or_else(|| {
-                    ApiError::validation(
-                        "start",
-                        "must be the bucket's first id, a whole number, not negative",
-                    )
-                })?;
+        VerifyAction::Items {
+            of: VerifiedType { kind, type_name },
+            bucket_size: size,
+            start,
+            items: theirs,
+        } => {
             let end = start.saturating_add(size - 1);
-            let theirs = list_of(&body, "items", |item, path, errors| {
-                let wp_id = item
-                    .get("wp_id")
-                    .and_then(Value::as_i64)
-                    .filter(|id| (start..=end).contains(id));
-                if wp_id.is_none() {
-                    errors.add(
-                        format!("{path}.wp_id"),
-                        format!("must be an id in the bucket [{start}, {end}]"),
-                    );
-                }
-                let checksum = number(item, path, "checksum", u64::from(u32::MAX), errors);
-                Some((wp_id?, u32::try_from(checksum?).ok()?))
-            })?;
             let ours = state
                 .store
                 .item_checksums(integration.id, kind, type_name.as_str(), start, end)
@@ -215,8 +109,7 @@ pub async fn verify(
                          "resend": diff.resend, "delete": diff.delete}),
             ))
         }
-        "done" => {
-            caller.require_site()?;
+        VerifyAction::Done => {
             let sync = state
                 .store
                 .update_content_sync_state(integration.id, &|s| {
@@ -235,9 +128,5 @@ pub async fn verify(
             view["result"] = json!(sync.verify_state.as_str());
             Ok(ok(view))
         }
-        _ => Err(ApiError::validation(
-            "action",
-            "must be \"request\", \"buckets\", \"items\" or \"done\"",
-        )),
     }
 }
