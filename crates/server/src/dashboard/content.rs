@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use igny8_domain::content::sync::{ContentSyncState, RunStatus, VerifyState};
+use igny8_domain::content::sync::{ContentSyncState, RunStatus, SyncStatus, VerifyState};
 use igny8_domain::content::ItemKind;
 use igny8_domain::names::{TypeKind, TypeName};
 use igny8_domain::structure::IntegrationConfig;
@@ -120,11 +120,11 @@ fn sync_view(
         VerifyState::InSync => ("In sync", "ok"),
         VerifyState::OutOfSync => ("Out of sync", "off"),
     };
-    let status = match integration.sync_status.as_str() {
-        "success" => "Receiving content".to_owned(),
-        "partial" => "Receiving content, some items rejected".to_owned(),
-        "never" => "No content received yet".to_owned(),
-        other => other.to_owned(),
+    let status = match SyncStatus::parse(&integration.sync_status) {
+        Some(SyncStatus::Success) => "Receiving content".to_owned(),
+        Some(SyncStatus::Partial) => "Receiving content, some items rejected".to_owned(),
+        Some(SyncStatus::Never) => "No content received yet".to_owned(),
+        None => integration.sync_status.clone(),
     };
     SyncView {
         status,
