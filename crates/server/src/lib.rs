@@ -7,8 +7,8 @@ pub mod config;
 pub mod dashboard;
 pub mod downloads;
 pub mod metrics;
+pub mod middleware;
 pub mod nudge;
-pub mod request_id;
 pub mod serve;
 pub mod services;
 mod state;
@@ -26,17 +26,11 @@ pub use state::AppState;
 
 /// The whole application: API and dashboard routes over one state.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(api::router())
         .merge(dashboard::router())
-        .merge(downloads::router())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            api::log_requests,
-        ))
-        .layer(axum::middleware::from_fn(api::security_headers))
-        .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(state)
+        .merge(downloads::router());
+    middleware::around(routes, &state).with_state(state)
 }
 
 /// Serves the application on an already-bound listener until `shutdown` resolves, so tests can
