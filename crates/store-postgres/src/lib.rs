@@ -825,6 +825,11 @@ impl Store for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn outbox_depth(&self) -> Result<igny8_store::OutboxDepth> {
+        changes::outbox_depth(&self.pool).await
+    }
+
+    #[instrument(skip_all)]
     async fn cancel_change(
         &self,
         integration_id: i64,

@@ -251,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ChangeRecord>>;
     /// Pending changes of the integration.
     async fn count_pending_changes(&self, integration_id: i64) -> Result<u64>;
+    /// Changes per status across every integration, and the oldest pending one's time (metrics).
+    async fn outbox_depth(&self) -> Result<OutboxDepth>;
     /// Cancels a pending change; `Conflict` when it is not pending, `NotFound` when unknown.
     async fn cancel_change(
         &self,
