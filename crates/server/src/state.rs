@@ -12,6 +12,10 @@ use crate::metrics::Metrics;
 use crate::nudge::OutgoingClient;
 use crate::Settings;
 
+/// `Retry-After` of every answer given while the database cannot be reached (API, dashboard,
+/// `/healthz`): long enough for PostgreSQL to restart, short enough that a site catches up soon.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,

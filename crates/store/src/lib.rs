@@ -32,6 +32,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached now (down, restarting, no connection free in time); the
+    /// same request may succeed once it is back, so callers answer "retry", not "failed".
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -128,6 +128,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check: store unreachable");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    crate::state::STORE_RETRY_AFTER_SECS,
+                )],
                 Json(json!({"status": "unavailable"})),
             )
                 .into_response()
