@@ -369,3 +369,100 @@ fn postgres_stopped_answers_503_with_retry_after_and_the_replica_reconnects() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A fresh SQLite database URL in a temporary directory of its own (removed by the caller).
+fn sqlite_url(name: &str) -> (String, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("igny8-faults-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    (format!("sqlite://{}", dir.join("igny8.db").display()), dir)
+}
+
+fn status_of(url: String) -> u16 {
+    block_on(send(reqwest::Client::new().get(url))).status
+}
+
+/// SIGTERM: `/healthz` turns 503 at once while everything else is still served for the shutdown
+/// delay; then new connections are refused, the request in flight (its body still arriving)
+/// finishes with its answer, and the process exits 0.
+#[test]
+fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
+    use std::io::{Read, Write};
+
+    let (url, dir) = sqlite_url("drain");
+    let port = free_port();
+    let mut server = serve(&url, port, &["--shutdown-delay", "2"]);
+    let (key, integration_id) = site_with_integration(&url, port);
+    let at = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    assert_eq!(status_of(at("/healthz")), 200);
+
+    // A batch whose body is half sent when the signal comes.
+    let body = batch(1, 20, 1).to_string().into_bytes();
+    let mut in_flight = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        in_flight,
+        "POST /api/v1/integration/integrations/{integration_id}/content/batch/ HTTP/1.1\r\n\
+         Host: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    in_flight.write_all(first).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let signalled = Instant::now();
+    run(Command::new("kill").args(["-TERM", &server.id().to_string()]));
+    let mut saw_not_ready = false;
+    while signalled.elapsed() < Duration::from_millis(1500) {
+        let health = status_of(at("/healthz"));
+        saw_not_ready |= health == 503;
+        if saw_not_ready {
+            assert_eq!(health, 503, "not ready stays not ready");
+            assert_eq!(status_of(at("/livez")), 200, "still serving");
+            let sites = block_on(send(
+                reqwest::Client::new()
+                    .get(at("/api/v1/auth/sites/"))
+                    .bearer_auth(&key),
+            ));
+            assert_eq!(sites.status, 200, "{}", sites.body);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(saw_not_ready, "/healthz never answered 503 after SIGTERM");
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "still up during the delay"
+    );
+
+    // The listener closes once the delay is over.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(Instant::now() < deadline, "new connections still accepted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "closed before the delay"
+    );
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "the request in flight is waited for"
+    );
+    in_flight.write_all(rest).unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"applied\":20"), "{answer}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "igny8 did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    let _ = std::fs::remove_dir_all(dir);
+}

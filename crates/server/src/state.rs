@@ -1,5 +1,6 @@
 //! What every handler shares: the store, the settings, the token keys, the password hashing.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use igny8_store::Store;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub outgoing: OutgoingClient,
     pub passwords: Arc<Hashing>,
     pub metrics: Metrics,
+    /// Set when the server was told to stop: `/healthz` says "not ready" from then on.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             settings: Arc::new(settings),
             store,
             metrics,
+            stopping: Arc::default(),
         })
     }
 }

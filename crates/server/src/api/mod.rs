@@ -122,6 +122,13 @@ async fn livez() -> Json<serde_json::Value> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
+    if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "stopping"})),
+        )
+            .into_response();
+    }
     match state.store.count_users().await {
         Ok(_) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => {
