@@ -1,6 +1,8 @@
 //! Faults an operator meets, against the real `igny8` binary: PostgreSQL stopped and started again
 //! under a replica (503 with `Retry-After` meanwhile, reconnection on its own, nothing acknowledged
-//! lost).
+//! lost); a replica told to stop (not ready first, in-flight requests finished); and two replicas
+//! behind a real HAProxy (deploy/haproxy.cfg) while simulated sites send batches: one killed with
+//! SIGKILL, then both restarted one at a time.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -149,10 +151,15 @@ fn igny8(url: &str, args: &[&str]) -> String {
 /// A migrated database with a site, its key and its integration: answers the key and the
 /// integration's id (the integration is created through a server on `port`).
 fn site_with_integration(url: &str, port: u16) -> (String, i64) {
+    static SITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let owner = format!(
+        "ops{}@example.com",
+        SITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     igny8(url, &["migrate"]);
     let mut user = Command::new(env!("CARGO_BIN_EXE_igny8"))
         .args(["--database", url, "user", "create", "--email"])
-        .arg(format!("ops{port}@example.com"))
+        .arg(&owner)
         .arg("--password-stdin")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -167,7 +174,7 @@ fn site_with_integration(url: &str, port: u16) -> (String, i64) {
             "site",
             "create",
             "--owner",
-            &format!("ops{port}@example.com"),
+            &owner,
             "--name",
             "Blog",
             "--url",
@@ -254,10 +261,10 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
                 .map(str::to_owned),
             body: r.json().await.unwrap_or(Value::Null),
         },
-        Err(_) => Answer {
+        Err(e) => Answer {
             status: 0,
             retry_after: None,
-            body: Value::Null,
+            body: Value::String(format!("{e:?}")),
         },
     }
 }
@@ -291,7 +298,7 @@ fn postgres_stopped_answers_503_with_retry_after_and_the_replica_reconnects() {
         return;
     };
     let port = free_port();
-    let mut server = serve(&cluster.url(), port, &[]);
+    let mut server = Reaped(serve(&cluster.url(), port, &[]));
     let (key, integration_id) = site_with_integration(&cluster.url(), port);
     let batch_url = format!(
         "http://127.0.0.1:{port}/api/v1/integration/integrations/{integration_id}/content/batch/"
@@ -360,22 +367,22 @@ fn postgres_stopped_answers_503_with_retry_after_and_the_replica_reconnects() {
         assert_eq!(answer.status, 200, "{}", answer.body);
         note(first, &answer);
     }
-    assert!(server.try_wait().unwrap().is_none(), "never restarted");
+    assert!(server.0.try_wait().unwrap().is_none(), "never restarted");
     let held = held(&cluster.url(), integration_id);
     for (id, title) in &acknowledged {
         assert_eq!(held.get(id), Some(title), "acknowledged post {id} is held");
     }
     assert!(acknowledged.len() >= 70, "{}", acknowledged.len());
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }
 
-/// A fresh SQLite database URL in a temporary directory of its own (removed by the caller).
-fn sqlite_url(name: &str) -> (String, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("igny8-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    (format!("sqlite://{}", dir.join("igny8.db").display()), dir)
+/// A fresh SQLite database URL in a temporary directory of its own.
+fn sqlite_url(name: &str) -> (String, RemovedOnDrop) {
+    let dir = RemovedOnDrop::create(&format!("igny8-faults-{}-{name}", std::process::id()));
+    (
+        format!("sqlite://{}", dir.0.join("igny8.db").display()),
+        dir,
+    )
 }
 
 fn status_of(url: String) -> u16 {
@@ -391,7 +398,7 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
 
     let (url, dir) = sqlite_url("drain");
     let port = free_port();
-    let mut server = serve(&url, port, &["--shutdown-delay", "2"]);
+    let mut server = Reaped(serve(&url, port, &["--shutdown-delay", "2"]));
     let (key, integration_id) = site_with_integration(&url, port);
     let at = |path: &str| format!("http://127.0.0.1:{port}{path}");
     assert_eq!(status_of(at("/healthz")), 200);
@@ -412,7 +419,7 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
     std::thread::sleep(Duration::from_millis(200));
 
     let signalled = Instant::now();
-    run(Command::new("kill").args(["-TERM", &server.id().to_string()]));
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
     let mut saw_not_ready = false;
     while signalled.elapsed() < Duration::from_millis(1500) {
         let health = status_of(at("/healthz"));
@@ -431,7 +438,7 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
     }
     assert!(saw_not_ready, "/healthz never answered 503 after SIGTERM");
     assert!(
-        server.try_wait().unwrap().is_none(),
+        server.0.try_wait().unwrap().is_none(),
         "still up during the delay"
     );
 
@@ -446,7 +453,7 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
         "closed before the delay"
     );
     assert!(
-        server.try_wait().unwrap().is_none(),
+        server.0.try_wait().unwrap().is_none(),
         "the request in flight is waited for"
     );
     in_flight.write_all(rest).unwrap();
@@ -457,12 +464,429 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
-        if let Some(exit) = server.try_wait().unwrap() {
+        if let Some(exit) = server.0.try_wait().unwrap() {
             break exit;
         }
         assert!(Instant::now() < deadline, "igny8 did not exit");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit}");
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
+}
+
+/// A uniquely named database on the test PostgreSQL server (`IGNY8_TEST_POSTGRES_URL`), dropped
+/// when this is dropped.
+struct ScratchDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(name: &str) -> Self {
+        let admin = std::env::var("IGNY8_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("igny8_faults_{}_{name}", std::process::id());
+        psql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').expect("a database URL").0;
+        let url = format!("{base}/{name}");
+        Self { admin, name, url }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.admin.as_str(),
+                "-qAtc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// A child process killed (SIGKILL) when dropped, unless it already exited.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Replicas of `igny8 serve` on one PostgreSQL database behind HAProxy, configured from
+/// deploy/haproxy.cfg as the deploy guide says; `None` when HAProxy is not installed.
+struct Fleet {
+    db: ScratchDatabase,
+    ports: Vec<u16>,
+    replicas: Vec<Reaped>,
+    _haproxy: Reaped,
+    _dir: RemovedOnDrop,
+    /// Where the sites send: HAProxy's address.
+    front: String,
+    sites: Vec<(String, i64)>,
+}
+
+const REPLICA_FLAGS: &[&str] = &["--shutdown-delay", "2"];
+
+impl Fleet {
+    fn start(name: &str, replicas: usize, sites: usize) -> Option<Self> {
+        if Command::new("haproxy").arg("-v").output().is_err() {
+            eprintln!("SKIPPED: haproxy is not installed (apt-get install haproxy)");
+            return None;
+        }
+        let db = ScratchDatabase::create(name);
+        let ports: Vec<u16> = (0..replicas).map(|_| free_port()).collect();
+        // Migrations once, before any replica starts, as a rollout does.
+        igny8(&db.url, &["migrate"]);
+        let running: Vec<Reaped> = ports
+            .iter()
+            .map(|&p| Reaped(serve(&db.url, p, REPLICA_FLAGS)))
+            .collect();
+        let sites: Vec<(String, i64)> = (0..sites)
+            .map(|i| site_with_integration(&db.url, ports[i % ports.len()]))
+            .collect();
+
+        let dir = RemovedOnDrop::create(&format!("igny8-faults-{}-{name}", std::process::id()));
+        let front_port = free_port();
+        let servers: String = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check\n"))
+            .collect();
+        let template = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/haproxy.cfg"
+        ))
+        .unwrap();
+        // The header's comments name the placeholders too: only the settings are filled in.
+        let config: String = template
+            .lines()
+            .map(|line| {
+                let line = if line.trim_start().starts_with('#') {
+                    line.to_owned()
+                } else {
+                    line.replace("@LISTEN@", &format!("127.0.0.1:{front_port}"))
+                        .replace("@SERVERS@", servers.trim_end())
+                };
+                line + "\n"
+            })
+            .collect();
+        let config_path = dir.0.join("haproxy.cfg");
+        std::fs::write(&config_path, config).unwrap();
+        run(Command::new("haproxy")
+            .arg("-c")
+            .arg("-f")
+            .arg(&config_path));
+        let haproxy = Reaped(
+            // `-n`: the config's maxconn wants ~40,000 descriptors, more than this machine's
+            // hard limit (20,000); a test needs a few dozen connections.
+            Command::new("haproxy")
+                .args(["-db", "-n", "2000"])
+                .arg("-f")
+                .arg(&config_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let fleet = Self {
+            db,
+            ports,
+            replicas: running,
+            _haproxy: haproxy,
+            _dir: dir,
+            front: format!("http://127.0.0.1:{front_port}"),
+            sites,
+        };
+        fleet.wait_until_balanced();
+        Some(fleet)
+    }
+
+    /// Until HAProxy's health checks have taken every replica in (each answers some of a
+    /// handful of requests).
+    fn wait_until_balanced(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ok = (0..6).all(|_| status_of(format!("{}/healthz", self.front)) == 200);
+            if ok {
+                // `rise 2` at 500 ms: a replica is in after two good checks.
+                std::thread::sleep(Duration::from_millis(1200));
+                return;
+            }
+            assert!(Instant::now() < deadline, "HAProxy did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM to replica `i`, and its exit status once it stopped.
+    fn stop(&mut self, i: usize) -> std::process::ExitStatus {
+        let child = &mut self.replicas[i].0;
+        run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(exit) = child.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(Instant::now() < deadline, "replica {i} did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn restart(&mut self, i: usize) {
+        self.replicas[i] = Reaped(serve(&self.db.url, self.ports[i], REPLICA_FLAGS));
+    }
+}
+
+/// A directory under the system's temporary one, removed with what it holds when dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl RemovedOnDrop {
+    fn create(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A request that did not get a 2xx: when it was sent and answered, and what it got.
+#[derive(Debug, Clone)]
+struct Failure {
+    sent: Instant,
+    ended: Instant,
+    status: u16,
+    body: Value,
+}
+
+/// What the simulated sites saw: every post acknowledged per integration, every failure.
+#[derive(Default)]
+struct Seen {
+    acknowledged: BTreeMap<i64, BTreeMap<i64, String>>,
+    failures: Vec<Failure>,
+    batches: usize,
+}
+
+/// Plugin time compressed for the tests: one plugin second is 5 ms here.
+const PLUGIN_SECOND: Duration = Duration::from_millis(5);
+
+/// The plugin's wait after a failed batch (`igny8_retry_delay` in sync/platform.php): the server's
+/// `Retry-After` when given; 180 s after a 429 or 503 without one; else 60 s doubling with each
+/// failure in a row, at most an hour; plus up to a fifth more (`igny8_jitter`).
+fn plugin_backoff(status: u16, retry_after: Option<&str>, failures: u32, site: usize) -> Duration {
+    let seconds = match retry_after.and_then(|r| r.trim().parse::<u64>().ok()) {
+        Some(s) => s.min(86_400),
+        None if status == 429 || status == 503 => 180,
+        None => (60u64 << failures.min(6)).min(3600),
+    };
+    let jitter = (seconds / 5) * (site as u64 % 5) / 4;
+    PLUGIN_SECOND * u32::try_from(seconds + jitter).unwrap_or(u32::MAX)
+}
+
+/// Each site sends `batches` content batches of `items` new posts through `front`, one at a time
+/// as the plugin's queue does; a failed batch is sent again after the plugin's back-off, until it
+/// is acknowledged. `during` runs beside them (the fault), given when the load began.
+fn sites_send(
+    front: &str,
+    sites: &[(String, i64)],
+    batches: i64,
+    items: i64,
+    during: impl FnOnce(Instant) + Send,
+) -> Seen {
+    let seen = std::sync::Mutex::new(Seen::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let began = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| during(began));
+        runtime.block_on(async {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap();
+            let mut tasks = Vec::new();
+            for (site, (key, integration_id)) in sites.iter().enumerate() {
+                let (client, key, integration_id) = (client.clone(), key.clone(), *integration_id);
+                let url = format!(
+                    "{front}/api/v1/integration/integrations/{integration_id}/content/batch/"
+                );
+                let seen = &seen;
+                tasks.push(async move {
+                    for n in 0..batches {
+                        let first = n * items + 1;
+                        let body = batch(first, items, 1);
+                        let mut failures = 0;
+                        loop {
+                            let sent = Instant::now();
+                            let answer =
+                                send(client.post(&url).bearer_auth(&key).json(&body)).await;
+                            let ended = Instant::now();
+                            if (200..300).contains(&answer.status) {
+                                let mut seen = seen.lock().unwrap();
+                                let acked = seen.acknowledged.entry(integration_id).or_default();
+                                for id in first..first + items {
+                                    acked.insert(id, format!("Post {id} r1"));
+                                }
+                                seen.batches += 1;
+                                break;
+                            }
+                            seen.lock().unwrap().failures.push(Failure {
+                                sent,
+                                ended,
+                                status: answer.status,
+                                body: answer.body.clone(),
+                            });
+                            let wait = plugin_backoff(
+                                answer.status,
+                                answer.retry_after.as_deref(),
+                                failures,
+                                site,
+                            );
+                            failures += 1;
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                });
+            }
+            futures_join_all(tasks).await;
+        });
+    });
+    seen.into_inner().unwrap()
+}
+
+/// Runs the futures to completion together (no `futures` crate in this package).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(tasks: Vec<F>) {
+    let set: Vec<_> = tasks.into_iter().map(Box::pin).collect();
+    let mut set: Vec<_> = set.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in set.iter_mut() {
+            if let Some(task) = slot {
+                if task.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+}
+
+/// FNV-1a over `id:title,` of the posts in id order: the per-integration checksum compared.
+fn checksum(posts: &BTreeMap<i64, String>) -> u64 {
+    posts
+        .iter()
+        .flat_map(|(id, title)| format!("{id}:{title},").into_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+}
+
+/// Every acknowledged post is in PostgreSQL: per integration, the same count and checksum as the
+/// sites were told were applied (and nothing else: every batch was eventually acknowledged).
+fn assert_held(fleet: &Fleet, seen: &Seen, batches: i64, items: i64) {
+    assert_eq!(seen.batches, fleet.sites.len() * batches as usize);
+    for (_, integration_id) in &fleet.sites {
+        let sent = &seen.acknowledged[integration_id];
+        assert_eq!(sent.len() as i64, batches * items);
+        let held = held(&fleet.db.url, *integration_id);
+        assert_eq!(
+            (held.len(), checksum(&held)),
+            (sent.len(), checksum(sent)),
+            "integration {integration_id}: count and checksum held = acknowledged"
+        );
+    }
+}
+
+#[test]
+fn a_replica_killed_under_load_loses_no_acknowledged_batch() {
+    let Some(mut fleet) = Fleet::start("kill", 2, 6) else {
+        return;
+    };
+    let (batches, items) = (25, 40);
+    let mut killed = None;
+    let doomed = &mut fleet.replicas[0].0;
+    let seen = sites_send(&fleet.front, &fleet.sites, batches, items, |_| {
+        std::thread::sleep(Duration::from_millis(600));
+        let before = Instant::now();
+        doomed.kill().unwrap();
+        // Dead (its sockets closed) once it can be waited for.
+        doomed.wait().unwrap();
+        killed = Some((before, Instant::now()));
+    });
+    let (before, after) = killed.expect("the replica was killed");
+    assert_held(&fleet, &seen, batches, items);
+    // Errors only for requests in flight on the killed replica when it died: at most one per
+    // site (each has one batch in flight), each sent before the kill and answered after it.
+    assert!(
+        seen.failures.len() <= fleet.sites.len(),
+        "{:?}",
+        seen.failures
+    );
+    for f in &seen.failures {
+        assert!(
+            f.sent <= after && f.ended >= before,
+            "a request not in flight at the kill failed, sent {:?} after it: {f:?}",
+            f.sent.saturating_duration_since(after)
+        );
+        assert!(
+            matches!(f.status, 0 | 502 | 503),
+            "{}: {}",
+            f.status,
+            f.body
+        );
+    }
+    eprintln!(
+        "killed one of 2 replicas: {} batches acknowledged, {} failed attempts (in flight at the kill), statuses {:?} (0: the connection closed)",
+        seen.batches,
+        seen.failures.len(),
+        seen.failures.iter().map(|f| f.status).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_rolling_restart_fails_no_request() {
+    let Some(mut fleet) = Fleet::start("rolling", 2, 6) else {
+        return;
+    };
+    let (batches, items) = (60, 20);
+    let (front, sites) = (fleet.front.clone(), fleet.sites.clone());
+    let mut restarted = Vec::new();
+    let seen = sites_send(&front, &sites, batches, items, |_| {
+        for i in 0..fleet.replicas.len() {
+            std::thread::sleep(Duration::from_millis(300));
+            let exit = fleet.stop(i);
+            fleet.restart(i);
+            fleet.wait_until_balanced();
+            restarted.push(exit.success());
+        }
+    });
+    assert_eq!(
+        restarted,
+        [true, true],
+        "each replica exited 0 and came back"
+    );
+    assert!(seen.failures.is_empty(), "{:?}", seen.failures);
+    assert_held(&fleet, &seen, batches, items);
 }
