@@ -154,8 +154,8 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 format!(
-                    "IGNY8's database is unavailable for a moment; nothing was changed. Send the \
-                     same request again in {STORE_RETRY_AFTER_SECS} seconds."
+                    "IGNY8's database is unavailable for a moment; send the same request again \
+                     in {STORE_RETRY_AFTER_SECS} seconds."
                 ),
             ),
             Internal(_) => (

@@ -79,7 +79,7 @@ impl IntoResponse for PageError {
             PageError::StoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The database is unavailable for a moment",
-                "Nothing was changed. Go back and try again in a few seconds.",
+                "Go back and try again in a few seconds.",
             ),
             PageError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "dashboard: internal error");
