@@ -536,6 +536,11 @@ struct Fleet {
 const REPLICA_FLAGS: &[&str] = &["--shutdown-delay", "2"];
 
 impl Fleet {
+    /// What HAProxy logged: servers going down and up, and why.
+    fn haproxy_log(&self) -> String {
+        std::fs::read_to_string(self._dir.0.join("haproxy.log")).unwrap_or_default()
+    }
+
     fn start(name: &str, replicas: usize, sites: usize) -> Option<Self> {
         if Command::new("haproxy").arg("-v").output().is_err() {
             eprintln!("SKIPPED: haproxy is not installed (apt-get install haproxy)");
@@ -592,7 +597,8 @@ impl Fleet {
                 .arg("-f")
                 .arg(&config_path)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                // Its health-check log: why it took a replica out.
+                .stderr(std::fs::File::create(dir.0.join("haproxy.log")).unwrap())
                 .spawn()
                 .unwrap(),
         );
@@ -889,4 +895,19 @@ fn a_rolling_restart_fails_no_request() {
     );
     assert!(seen.failures.is_empty(), "{:?}", seen.failures);
     assert_held(&fleet, &seen, batches, items);
+    // Each replica left because its readiness said so (a 503 from /healthz), before its listener
+    // closed (which HAProxy would see as a refused connection).
+    let log = fleet.haproxy_log();
+    let down: Vec<&str> = log.lines().filter(|l| l.contains(" is DOWN")).collect();
+    for replica in ["replicas/r0", "replicas/r1"] {
+        assert!(
+            down.iter()
+                .any(|l| l.contains(replica) && l.contains("Layer7 wrong status, code: 503")),
+            "{replica} was not taken out by its readiness: {log}"
+        );
+    }
+    assert!(
+        !down.iter().any(|l| l.contains("Layer4")),
+        "a listener closed before HAProxy took its replica out: {log}"
+    );
 }
