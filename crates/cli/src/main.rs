@@ -116,6 +116,10 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (a private address: it has no auth).
     #[arg(long, env = "IGNY8_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Seconds from SIGTERM/SIGINT until the listener closes: /healthz answers 503 meanwhile, so
+    /// a load balancer takes the replica out while it still serves; then requests in flight finish.
+    #[arg(long, env = "IGNY8_SHUTDOWN_DELAY", default_value_t = 3)]
+    shutdown_delay: u64,
 }
 
 #[tokio::main]
@@ -303,6 +307,7 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>, metrics: Metrics) -> anyh
             keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
             max_connections: args.max_connections,
         },
+        shutdown_delay: Duration::from_secs(args.shutdown_delay),
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.addr)

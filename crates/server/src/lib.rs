@@ -54,8 +54,9 @@ pub async fn launch(
     metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = settings.connections;
+    let (limits, delay) = (settings.connections, settings.shutdown_delay);
     let state = AppState::new(settings, store.clone(), metrics.clone()).await?;
+    let stopping = state.stopping.clone();
     // One shutdown for both listeners.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -66,6 +67,14 @@ pub async fn launch(
     };
     tokio::spawn(async move {
         shutdown.await;
+        // Not ready first, closed later: the load balancer's health check sees the replica leave
+        // and sends it nothing new before its listener closes.
+        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(
+            delay_seconds = delay.as_secs_f64(),
+            "stopping: /healthz answers 503 while requests are still served"
+        );
+        tokio::time::sleep(delay).await;
         let _ = stop_tx.send(true);
     });
     let api = serve::serve(
