@@ -8,7 +8,9 @@ use igny8_domain::changes::{
 };
 use igny8_domain::content::ItemKind;
 use igny8_store::sql::CHANGE_COLS;
-use igny8_store::{ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, Result, StoreError};
+use igny8_store::{
+    ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
+};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
@@ -221,6 +223,21 @@ pub async fn count_pending(pool: &PgPool, integration_id: i64) -> Result<u64> {
     .fetch_one(pool)
     .await?;
     Ok(n as u64)
+}
+
+pub async fn outbox_depth(pool: &PgPool) -> Result<OutboxDepth> {
+    let counted: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM changes GROUP BY status")
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+    let oldest_pending_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    Ok(OutboxDepth::from_counts(&counted, oldest_pending_at))
 }
 
 pub async fn cancel(

@@ -35,15 +35,16 @@ pub enum StoreError {
     /// The database failed; its cause is kept for the logs (`source()`), never shown to clients.
     #[error("database error: {0}")]
     Database(#[source] DbError),
+    /// The database cannot be reached now (down, restarting, no connection free in time); the
+    /// same request may succeed once it is back, so callers answer "retry", not "failed".
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
     /// A failure the store itself describes (no underlying error to keep).
     pub fn database(message: impl Into<String>) -> Self {
-        StoreError::Database(DbError {
-            message: message.into(),
-            source: None,
-        })
+        StoreError::Database(DbError::from(message.into()))
     }
 
     /// A failure of the database's driver (or of reading what it answered), kept as the source.
@@ -68,6 +69,22 @@ impl std::fmt::Display for DbError {
     }
 }
 
+/// A failure described in words only (no driver error to keep).
+impl From<String> for DbError {
+    fn from(message: String) -> Self {
+        DbError {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for DbError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
 impl std::error::Error for DbError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
@@ -84,11 +101,35 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// `?` on the PostgreSQL driver's results (the store's feature `postgres`).
+/// `?` on the PostgreSQL driver's results (the store's feature `postgres`): `Unavailable` when
+/// the database could not be reached or is going away (`unreachable`), `Database` otherwise.
 #[cfg(feature = "postgres")]
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::driver(e)
+        if unreachable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::driver(e)
+        }
+    }
+}
+
+/// Whether a PostgreSQL error says the database is out of reach (the request may be retried as
+/// it is) rather than that the request failed.
+#[cfg(feature = "postgres")]
+pub fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down, crashed or
+        // starting up; 53300: no connection slot free.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
     }
 }
 
@@ -319,6 +360,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ChangeRecord>>;
     /// Pending changes of the integration.
     async fn count_pending_changes(&self, integration_id: i64) -> Result<u64>;
+    /// Changes per status across every integration, and the oldest pending one's time (metrics).
+    async fn outbox_depth(&self) -> Result<OutboxDepth>;
     /// Cancels a pending change; `Conflict` when it is not pending, `NotFound` when unknown.
     async fn cancel_change(
         &self,
