@@ -17,8 +17,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-/// `serve` normalises paths before routing.
-pub(crate) use crate::middleware::trim_trailing_slash;
 pub use caller::Caller;
 pub use error::ApiError;
 pub use extract::JsonBody;
