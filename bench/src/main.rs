@@ -1,7 +1,9 @@
 //! `igny8-bench structure`: N simulated WordPress sites pushing their structure to a real `igny8
 //! serve`, measured side by side with the no-op `/livez` on the same server (issue "backend" item 9).
 //! `igny8-bench logins`: the server's peak memory under concurrent wrong sign-ins (`logins.rs`).
+//! `igny8-bench fleet`: replicas on PostgreSQL behind HAProxy under a fleet of simulated sites (`fleet.rs`).
 
+mod fleet;
 mod load;
 mod logins;
 mod server;
@@ -70,7 +72,11 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         None => bail!("{USAGE}"),
     };
     if command != "structure" {
-        bail!("unknown benchmark {command:?}\n{USAGE}\n{}", logins::USAGE);
+        bail!(
+            "unknown benchmark {command:?}\n{USAGE}\n{}\n{}",
+            logins::USAGE,
+            fleet::USAGE
+        );
     }
     while let Some(flag) = rest.next() {
         let mut value = || {
@@ -129,6 +135,9 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some((command, rest)) = args.split_first() {
         if command == "logins" {
             return logins::run(rest, &server::locate_binary()?).await;
+        }
+        if command == "fleet" {
+            return fleet::run(rest, &server::locate_binary()?).await;
         }
     }
     let options = parse_options(args)?;
