@@ -22,7 +22,7 @@ use sim::{Ctx, Endpoint, Fleet, LoadPlan, Tallies};
 
 pub const USAGE: &str = "usage: igny8-bench fleet [--sites 10000] [--rows 10000000] [--replicas 3] [--users 20]
        [--workers 64] [--seconds 60] [--warmup 5] [--compress 60] [--growth-reps 100]
-       [--fault kill|pg-restart|rolling] [--no-single]
+       [--fault kill|pg-restart|rolling] [--no-single] [--rounds 2]
   --sites       simulated WordPress sites, each with its own key and integration
   --rows        content rows seeded in bulk by the end (a tenth first, for the growth comparison); 0: none
   --replicas    igny8 serve replicas behind HAProxy
@@ -33,6 +33,7 @@ pub const USAGE: &str = "usage: igny8-bench fleet [--sites 10000] [--rows 100000
   --growth-reps timed repetitions of each growth operation at each size
   --fault       run one fault mid-window instead of the 1-replica comparison
   --no-single   skip the 1-replica comparison phase
+  --rounds      N-replica and 1-replica phases alternate this many times (the machine's load moves)
 Needs `cargo build --release -p igny8 -p igny8-bench` (or IGNY8_BIN), haproxy and PostgreSQL's server
 programs (IGNY8_BENCH_PG_BIN, else /usr/lib/postgresql/*/bin); runs as root or as postgres.";
 
@@ -55,10 +56,13 @@ struct Options {
     growth_reps: usize,
     fault: Option<Fault>,
     single: bool,
+    rounds: usize,
 }
 
 const SITES_PER_USER: usize = 20;
-const PROBES: usize = 4;
+/// Probe sites: the first half read by the growth operations, the second half sent its batches, so
+/// the read probes hold the same rows at both sizes.
+const PROBES: usize = 8;
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
@@ -73,6 +77,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         growth_reps: 100,
         fault: None,
         single: true,
+        rounds: 2,
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -99,6 +104,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                 })
             }
             "--no-single" => o.single = false,
+            "--rounds" => o.rounds = value()?.parse().context("--rounds")?,
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
@@ -248,33 +254,39 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
     };
     // Users sign in again: access tokens live 15 minutes and seeding may have taken longer.
     refresh_users(&mut ctx, &emails).await?;
-    let phase = load_phase(
-        &ctx,
-        load,
-        &cluster,
-        &mut replicas,
-        &proxy,
-        o.fault,
-        &client,
-    )
-    .await?;
-    report.phases.push(phase);
-
-    if o.fault.is_none() && o.single && o.replicas > 1 {
-        // The same load on one replica: HAProxy restarted with only the first, the others stopped.
-        let port = proxy.port;
-        drop(proxy);
-        replicas.truncate(1);
-        let proxy = Proxy::start(&[&replicas[0]], Some(port), &dir.0, &client).await?;
-        refresh_users(&mut ctx, &emails).await?;
-        let phase = load_phase(&ctx, load, &cluster, &mut replicas, &proxy, None, &client).await?;
+    let mut proxy = proxy;
+    if o.fault.is_some() || !o.single || o.replicas == 1 {
+        let phase = load_phase(&ctx, load, &cluster, &mut replicas, &proxy, o.fault, &client).await?;
         report.phases.push(phase);
-        report.verify = Some(verify(&ctx, &cluster, o.workers).await?);
-        drop(proxy);
     } else {
-        report.verify = Some(verify(&ctx, &cluster, o.workers).await?);
-        drop(proxy);
+        // N replicas, then the same load on the first one alone (HAProxy restarted with only it in
+        // its config; the others stay up and idle), alternating, so the machine's other load moves
+        // both alike.
+        let port = proxy.port;
+        for round in 0..o.rounds.max(1) {
+            for active in [o.replicas, 1] {
+                if round > 0 || active == 1 {
+                    drop(proxy);
+                    let serving: Vec<&Replica> = replicas[..active].iter().collect();
+                    proxy = Proxy::start(&serving, Some(port), &dir.0, &client).await?;
+                    refresh_users(&mut ctx, &emails).await?;
+                }
+                let phase = load_phase(
+                    &ctx,
+                    load,
+                    &cluster,
+                    &mut replicas[..active],
+                    &proxy,
+                    None,
+                    &client,
+                )
+                .await?;
+                report.phases.push(phase);
+            }
+        }
     }
+    report.verify = Some(verify(&ctx, &cluster, o.workers).await?);
+    drop(proxy);
     report.print(&o, &before, drains);
     Ok(())
 }
@@ -295,11 +307,12 @@ async fn refresh_users(ctx: &mut Ctx, emails: &[String]) -> anyhow::Result<()> {
 /// The four growth operations, timed one at a time on the probe sites through HAProxy.
 async fn growth(ctx: &Ctx, reps: usize) -> Vec<(&'static str, sim::Tally)> {
     let mut out = Vec::new();
-    let probes = &ctx.fleet.sites[..ctx.fleet.probes];
+    let (readers, writers) = ctx.fleet.sites[..ctx.fleet.probes].split_at(ctx.fleet.probes / 2);
     for op in ["content list page", "one post", "content-types", "batch of 100"] {
         let mut tally = sim::Tally::default();
         let warm = (reps / 10).max(3);
         for n in 0..warm + reps {
+            let probes = if op == "batch of 100" { writers } else { readers };
             let site = &probes[n % probes.len()];
             let seeded = site.seeded.load(Ordering::Relaxed).max(1);
             let took = match op {
@@ -338,6 +351,9 @@ struct Phase {
     postgres: Usage,
     haproxy: Usage,
     simulator: Usage,
+    /// Every process on the machine (other work included), from /proc/stat.
+    machine_busy: Duration,
+    postgres_pss_kb: u64,
     faults: Vec<(f64, String)>,
 }
 
@@ -378,6 +394,7 @@ async fn load_phase(
     let pg_cpu0 = cluster.cpu();
     let proxy_cpu0 = procs::summed_cpu(&[proxy.pid()]);
     let me_cpu0 = procs::summed_cpu(&[me]);
+    let machine_cpu0 = procs::machine_busy();
 
     let mut faults = Vec::new();
     if let Some(fault) = fault {
@@ -420,7 +437,9 @@ async fn load_phase(
             peak_rss_kb: procs::peak_rss_kb(p).unwrap_or(0),
         })
         .collect();
+    let machine_busy = procs::machine_busy().saturating_sub(machine_cpu0);
     let pg_now = cluster.processes();
+    let postgres_pss_kb = procs::summed_pss_kb(&pg_now);
     let postgres = Usage {
         cpu: cluster.cpu().saturating_sub(pg_cpu0),
         peak_rss_kb: procs::summed_peak_rss_kb(&pg_now),
@@ -442,6 +461,8 @@ async fn load_phase(
         postgres,
         haproxy,
         simulator,
+        machine_busy,
+        postgres_pss_kb,
         faults,
     })
 }
@@ -600,7 +621,7 @@ impl Report {
                 + phase.haproxy.cpu_seconds()
                 + phase.simulator.cpu_seconds();
             println!(
-                "CPU seconds in the window: replicas {replica_cpu:.1} ({}), PostgreSQL {:.1}, HAProxy {:.1}, simulator {:.1}; all {all_cpu:.1} of the {:.0} two cores give",
+                "CPU seconds in the window: replicas {replica_cpu:.1} ({}), PostgreSQL {:.1}, HAProxy {:.1}, simulator {:.1}; all {all_cpu:.1}; the whole machine (other work included) {:.1} of the {:.0} two cores give",
                 phase
                     .replica_usage
                     .iter()
@@ -610,10 +631,11 @@ impl Report {
                 phase.postgres.cpu_seconds(),
                 phase.haproxy.cpu_seconds(),
                 phase.simulator.cpu_seconds(),
+                phase.machine_busy.as_secs_f64(),
                 2.0 * secs
             );
             println!(
-                "peak RSS MB: replicas {}, PostgreSQL {:.0} (VmHWM summed over its processes: shared buffers count in each), HAProxy {:.1}, simulator {:.0}",
+                "peak RSS MB: replicas {}, PostgreSQL {:.0} (VmHWM summed over its processes: shared buffers count in each; PSS summed at the end {:.0}), HAProxy {:.1}, simulator {:.0}",
                 phase
                     .replica_usage
                     .iter()
@@ -621,6 +643,7 @@ impl Report {
                     .collect::<Vec<_>>()
                     .join(", "),
                 phase.postgres.rss_mb(),
+                phase.postgres_pss_kb as f64 / 1024.0,
                 phase.haproxy.rss_mb(),
                 phase.simulator.rss_mb()
             );
@@ -655,28 +678,37 @@ impl Report {
                 }
             }
         }
-        if let [many, one, ..] = &self.phases[..] {
-            let rate = |p: &Phase| {
-                p.tallies.by_endpoint.values().map(sim::Tally::requests).sum::<u64>() as f64
-                    / p.window.as_secs_f64()
-            };
-            let cpu = |p: &Phase| {
-                p.replica_usage.iter().map(Usage::cpu_seconds).sum::<f64>()
-                    + p.postgres.cpu_seconds()
-                    + p.haproxy.cpu_seconds()
-                    + p.simulator.cpu_seconds()
-            };
+        let rate = |p: &Phase| {
+            p.tallies.by_endpoint.values().map(sim::Tally::requests).sum::<u64>() as f64
+                / p.window.as_secs_f64()
+        };
+        let cpu = |p: &Phase| {
+            p.replica_usage.iter().map(Usage::cpu_seconds).sum::<f64>()
+                + p.postgres.cpu_seconds()
+                + p.haproxy.cpu_seconds()
+                + p.simulator.cpu_seconds()
+        };
+        if o.fault.is_none() && self.phases.len() >= 2 {
             println!();
-            println!(
-                "1 → {} replicas: {:.0} → {:.0} req/s, ratio {:.2}; CPU-seconds used in the window {:.1} → {:.1} of {:.0} (2 cores): the ratio is bounded by the cores, not by the replicas",
-                many.replicas,
-                rate(one),
-                rate(many),
-                rate(many) / rate(one),
-                cpu(one),
-                cpu(many),
-                2.0 * many.window.as_secs_f64()
-            );
+            for pair in self.phases.chunks(2) {
+                if let [many, one] = pair {
+                    println!(
+                        "1 → {} replicas: {:.0} → {:.0} req/s, ratio {:.2}; fleet CPU-seconds in the window {:.1} → {:.1}, whole machine {:.1} → {:.1}, of {:.0} (2 cores); requests per fleet CPU-second {:.0} → {:.0}",
+                        many.replicas,
+                        rate(one),
+                        rate(many),
+                        rate(many) / rate(one),
+                        cpu(one),
+                        cpu(many),
+                        one.machine_busy.as_secs_f64(),
+                        many.machine_busy.as_secs_f64(),
+                        2.0 * many.window.as_secs_f64(),
+                        rate(one) * one.window.as_secs_f64() / cpu(one).max(1e-9),
+                        rate(many) * many.window.as_secs_f64() / cpu(many).max(1e-9),
+                    );
+                }
+            }
+            println!("(2 cores run PostgreSQL, HAProxy, every replica and the simulator: more replicas add no cores, so the ratio is bounded by them)");
         }
         if let [(small, at_small, _), (large, at_large, _)] = &self.growth[..] {
             println!();

@@ -78,3 +78,41 @@ pub fn summed_peak_rss_kb(pids: &[u32]) -> u64 {
 pub fn summed_cpu(pids: &[u32]) -> Duration {
     pids.iter().filter_map(|&p| stat(p).map(|s| s.cpu)).sum()
 }
+
+/// Busy CPU time of the whole machine so far (every process, this bench's and others'), from the
+/// first line of /proc/stat: user + nice + system + irq + softirq + steal.
+pub fn machine_busy() -> Duration {
+    const TICKS_PER_SECOND: u64 = 100;
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Duration::from_millis(busy * 1000 / TICKS_PER_SECOND)
+}
+
+/// Proportional set size summed over processes, in kB: shared memory split among its users, so the
+/// sum is what the group holds (smaps_rollup, Linux ≥ 4.14).
+pub fn summed_pss_kb(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}

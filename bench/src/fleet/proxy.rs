@@ -153,6 +153,19 @@ impl Drop for Replica {
     }
 }
 
+/// This process's soft limit on open files (HAProxy inherits it).
+fn open_files_limit() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+        .filter(|&n| n > 200)
+}
+
 /// HAProxy in the foreground (`-db`), killed on drop.
 pub struct Proxy {
     child: Child,
@@ -176,16 +189,35 @@ impl Proxy {
             .iter()
             .map(|r| format!("    server {} 127.0.0.1:{} check", r.name, r.port))
             .collect();
-        let config = HAPROXY_TEMPLATE
-            .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
-            .replace("@SERVERS@", &servers.join("\n"));
+        // The placeholders are also named in the file's header comment: only lines of config count.
+        let config: Vec<String> = HAPROXY_TEMPLATE
+            .lines()
+            .map(|line| {
+                if line.trim_start().starts_with('#') {
+                    line.to_owned()
+                } else {
+                    line.replace("@LISTEN@", &format!("127.0.0.1:{port}"))
+                        .replace("@SERVERS@", &servers.join("\n"))
+                }
+            })
+            .collect();
+        let config = config.join("\n") + "\n";
         let path = dir.join("haproxy.cfg");
         std::fs::write(&path, config).context("writing haproxy.cfg")?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("haproxy.log"))?;
-        let mut child = Command::new("haproxy")
+        let mut command = Command::new("haproxy");
+        // maxconn 20000 needs 40,000 file descriptors; where the process may not open that many
+        // (a container's hard limit), `-n` lowers maxconn to what fits instead of HAProxy refusing
+        // to start. The config file stays the one operators use.
+        if let Some(fds) = open_files_limit() {
+            if fds < 40_100 {
+                command.arg("-n").arg(((fds - 100) / 2).to_string());
+            }
+        }
+        let mut child = command
             .arg("-db")
             .arg("-f")
             .arg(&path)
