@@ -242,7 +242,8 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
             }
             let figures = growth(&ctx, o.growth_reps).await;
             let plans = seed::explain(&cluster, 1, plan.probe_rows / 2)?;
-            report.growth.push((held, figures, plans));
+            eprintln!("fleet: growth at {held} rows measured; {}", machine());
+            report.growth.push((held, figures, format!("({} after the timings)\n{plans}", machine())));
         }
     }
 
@@ -304,18 +305,19 @@ async fn refresh_users(ctx: &mut Ctx, emails: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The four growth operations, timed one at a time on the probe sites through HAProxy.
+/// The four growth operations, timed one at a time on the probe sites through HAProxy, taken in
+/// turn (one of each per repetition) so the machine's other load moves them alike.
 async fn growth(ctx: &Ctx, reps: usize) -> Vec<(&'static str, sim::Tally)> {
-    let mut out = Vec::new();
+    const OPS: [&str; 4] = ["content list page", "one post", "content-types", "batch of 100"];
     let (readers, writers) = ctx.fleet.sites[..ctx.fleet.probes].split_at(ctx.fleet.probes / 2);
-    for op in ["content list page", "one post", "content-types", "batch of 100"] {
-        let mut tally = sim::Tally::default();
-        let warm = (reps / 10).max(3);
-        for n in 0..warm + reps {
-            let probes = if op == "batch of 100" { writers } else { readers };
+    let mut tallies: Vec<sim::Tally> = OPS.iter().map(|_| sim::Tally::default()).collect();
+    let warm = (reps / 10).max(3);
+    for n in 0..warm + reps {
+        for (op, tally) in OPS.iter().zip(tallies.iter_mut()) {
+            let probes = if *op == "batch of 100" { writers } else { readers };
             let site = &probes[n % probes.len()];
             let seeded = site.seeded.load(Ordering::Relaxed).max(1);
-            let took = match op {
+            let took = match *op {
                 "content list page" => {
                     ctx.timed_user_get(site, "content/?type=post&page=2&page_size=50")
                         .await
@@ -337,10 +339,14 @@ async fn growth(ctx: &Ctx, reps: usize) -> Vec<(&'static str, sim::Tally)> {
                 None => tally.errors += 1,
             }
         }
-        tally.latencies.sort_unstable();
-        out.push((op, tally));
     }
-    out
+    OPS.iter()
+        .zip(tallies)
+        .map(|(op, mut t)| {
+            t.latencies.sort_unstable();
+            (*op, t)
+        })
+        .collect()
 }
 
 struct Phase {
