@@ -208,7 +208,11 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
     eprintln!(
         "fleet: {} replicas behind HAProxy at {base} (drain flag {})",
         o.replicas,
-        if drains { "--shutdown-delay 2" } else { "absent" }
+        if drains {
+            "--shutdown-delay 2"
+        } else {
+            "absent"
+        }
     );
 
     let mut fleet = Fleet::new(
@@ -218,7 +222,9 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
             compress: o.compress,
         },
     );
-    fleet.sign_in(&client, &base, &emails, SITES_PER_USER).await?;
+    fleet
+        .sign_in(&client, &base, &emails, SITES_PER_USER)
+        .await?;
     let mut ctx = Ctx {
         fleet: Arc::new(fleet),
         client: client.clone(),
@@ -243,7 +249,11 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
             let figures = growth(&ctx, o.growth_reps).await;
             let plans = seed::explain(&cluster, 1, plan.probe_rows / 2)?;
             eprintln!("fleet: growth at {held} rows measured; {}", machine());
-            report.growth.push((held, figures, format!("({} after the timings)\n{plans}", machine())));
+            report.growth.push((
+                held,
+                figures,
+                format!("({} after the timings)\n{plans}", machine()),
+            ));
         }
     }
 
@@ -257,7 +267,16 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
     refresh_users(&mut ctx, &emails).await?;
     let mut proxy = proxy;
     if o.fault.is_some() || !o.single || o.replicas == 1 {
-        let phase = load_phase(&ctx, load, &cluster, &mut replicas, &proxy, o.fault, &client).await?;
+        let phase = load_phase(
+            &ctx,
+            load,
+            &cluster,
+            &mut replicas,
+            &proxy,
+            o.fault,
+            &client,
+        )
+        .await?;
         report.phases.push(phase);
     } else {
         // N replicas, then the same load on the first one alone (HAProxy restarted with only it in
@@ -307,14 +326,23 @@ async fn refresh_users(ctx: &mut Ctx, emails: &[String]) -> anyhow::Result<()> {
 
 /// The four growth operations, timed one at a time on the probe sites through HAProxy, taken in
 /// turn (one of each per repetition) so the machine's other load moves them alike.
-async fn growth(ctx: &Ctx, reps: usize) -> Vec<(&'static str, sim::Tally)> {
-    const OPS: [&str; 4] = ["content list page", "one post", "content-types", "batch of 100"];
+async fn growth(ctx: &Ctx, reps: usize) -> GrowthFigures {
+    const OPS: [&str; 4] = [
+        "content list page",
+        "one post",
+        "content-types",
+        "batch of 100",
+    ];
     let (readers, writers) = ctx.fleet.sites[..ctx.fleet.probes].split_at(ctx.fleet.probes / 2);
     let mut tallies: Vec<sim::Tally> = OPS.iter().map(|_| sim::Tally::default()).collect();
     let warm = (reps / 10).max(3);
     for n in 0..warm + reps {
         for (op, tally) in OPS.iter().zip(tallies.iter_mut()) {
-            let probes = if *op == "batch of 100" { writers } else { readers };
+            let probes = if *op == "batch of 100" {
+                writers
+            } else {
+                readers
+            };
             let site = &probes[n % probes.len()];
             let seeded = site.seeded.load(Ordering::Relaxed).max(1);
             let took = match *op {
@@ -324,7 +352,8 @@ async fn growth(ctx: &Ctx, reps: usize) -> Vec<(&'static str, sim::Tally)> {
                 }
                 "one post" => {
                     let id = 1 + (n as u64 * 7919) % seeded;
-                    ctx.timed_user_get(site, &format!("content/post/{id}/")).await
+                    ctx.timed_user_get(site, &format!("content/post/{id}/"))
+                        .await
                 }
                 "content-types" => ctx.timed_user_get(site, "content-types/").await,
                 _ => sim::timed_batch(ctx, site, 100).await,
@@ -408,14 +437,20 @@ async fn load_phase(
         let at = |started: Instant| started.elapsed().as_secs_f64();
         match fault {
             Fault::Kill => {
-                faults.push((at(started), format!("kill -9 {}", replicas[1 % replicas.len()].name)));
+                faults.push((
+                    at(started),
+                    format!("kill -9 {}", replicas[1 % replicas.len()].name),
+                ));
                 replicas[1 % replicas.len()].kill();
             }
             Fault::PgRestart => {
                 faults.push((at(started), "pg_ctl restart -m fast begins".to_owned()));
                 let c = cluster.clone();
                 tokio::task::spawn_blocking(move || c.restart()).await??;
-                faults.push((at(started), "pg_ctl restart returned (PostgreSQL up)".to_owned()));
+                faults.push((
+                    at(started),
+                    "pg_ctl restart returned (PostgreSQL up)".to_owned(),
+                ));
             }
             Fault::Rolling => {
                 for r in replicas.iter_mut() {
@@ -423,7 +458,11 @@ async fn load_phase(
                     let took = r.terminate(Duration::from_secs(60)).await?;
                     faults.push((
                         at(started),
-                        format!("{} exited {:.2} s after SIGTERM; starting it again", r.name, took.as_secs_f64()),
+                        format!(
+                            "{} exited {:.2} s after SIGTERM; starting it again",
+                            r.name,
+                            took.as_secs_f64()
+                        ),
                     ));
                     r.spawn(client).await?;
                     faults.push((at(started), format!("{} answers /livez", r.name)));
@@ -514,8 +553,10 @@ async fn verify(ctx: &Ctx, cluster: &Cluster, workers: usize) -> anyhow::Result<
         .filter(|s| s.uncertain.load(Ordering::Relaxed))
         .map(|s| s.integration_id)
         .collect();
-    let mut keys: BTreeSet<(i64, String)> =
-        expected.keys().map(|(i, t)| (*i, (*t).to_owned())).collect();
+    let mut keys: BTreeSet<(i64, String)> = expected
+        .keys()
+        .map(|(i, t)| (*i, (*t).to_owned()))
+        .collect();
     keys.extend(actual.keys().cloned());
     let (mut checked, mut matching, mut mismatches) = (0, 0, Vec::new());
     for (id, t) in keys {
@@ -550,9 +591,12 @@ async fn verify(ctx: &Ctx, cluster: &Cluster, workers: usize) -> anyhow::Result<
     })
 }
 
+type GrowthFigures = Vec<(&'static str, sim::Tally)>;
+
 #[derive(Default)]
 struct Report {
-    growth: Vec<(u64, Vec<(&'static str, sim::Tally)>, String)>,
+    /// Per size: the rows held, each operation's timings, the plans.
+    growth: Vec<(u64, GrowthFigures, String)>,
     phases: Vec<Phase>,
     verify: Option<Verification>,
 }
@@ -573,15 +617,14 @@ impl Report {
             machine()
         );
         if !drains {
-            println!("(this igny8 has no --shutdown-delay: replicas stop without a readiness drain)");
+            println!(
+                "(this igny8 has no --shutdown-delay: replicas stop without a readiness drain)"
+            );
         }
         for phase in &self.phases {
             let secs = phase.window.as_secs_f64();
             println!();
-            println!(
-                "{} replica(s), {secs:.0} s measured:",
-                phase.replicas
-            );
+            println!("{} replica(s), {secs:.0} s measured:", phase.replicas);
             println!(
                 "{:<36} {:>9} {:>8} {:>8} {:>7}  error kinds",
                 "endpoint", "req/s", "p50 ms", "p99 ms", "errors"
@@ -594,8 +637,7 @@ impl Report {
                 };
                 total += t.requests();
                 total_errors += t.errors;
-                let kinds: Vec<String> =
-                    t.kinds.iter().map(|(k, n)| format!("{n}× {k}")).collect();
+                let kinds: Vec<String> = t.kinds.iter().map(|(k, n)| format!("{n}× {k}")).collect();
                 println!(
                     "{:<36} {:>9.1} {:>8} {:>8} {:>7}  {}",
                     e.name(),
@@ -653,12 +695,20 @@ impl Report {
                 phase.haproxy.rss_mb(),
                 phase.simulator.rss_mb()
             );
-            println!(
-                "requests per CPU-second: {:.0} per replica CPU-second, {:.0} per CPU-second of replicas + PostgreSQL, {:.0} per CPU-second of everything",
-                total as f64 / replica_cpu.max(1e-9),
-                total as f64 / (replica_cpu + phase.postgres.cpu_seconds()).max(1e-9),
-                total as f64 / all_cpu.max(1e-9)
-            );
+            if phase.faults.is_empty() {
+                println!(
+                    "requests per CPU-second: {:.0} per replica CPU-second, {:.0} per CPU-second of replicas + PostgreSQL, {:.0} per CPU-second of everything",
+                    total as f64 / replica_cpu.max(1e-9),
+                    total as f64 / (replica_cpu + phase.postgres.cpu_seconds()).max(1e-9),
+                    total as f64 / all_cpu.max(1e-9)
+                );
+            } else {
+                // /proc knows a process only while it lives: one killed or restarted mid-window
+                // takes its CPU seconds with it, so these sums are not comparable to a quiet phase's.
+                println!(
+                    "(CPU and memory above count only processes alive at both ends of the window)"
+                );
+            }
             for (at, what) in &phase.faults {
                 println!("fault at {at:.2} s: {what}");
             }
@@ -685,7 +735,11 @@ impl Report {
             }
         }
         let rate = |p: &Phase| {
-            p.tallies.by_endpoint.values().map(sim::Tally::requests).sum::<u64>() as f64
+            p.tallies
+                .by_endpoint
+                .values()
+                .map(sim::Tally::requests)
+                .sum::<u64>() as f64
                 / p.window.as_secs_f64()
         };
         let cpu = |p: &Phase| {
@@ -724,7 +778,13 @@ impl Report {
             );
             println!(
                 "{:<20} {:>12} {:>12} {:>8} {:>12} {:>12} {:>8}  target ≤ {TARGET_GROWTH}",
-                "operation", "p50 ms small", "p50 ms large", "ratio", "mean small", "mean large", "ratio"
+                "operation",
+                "p50 ms small",
+                "p50 ms large",
+                "ratio",
+                "mean small",
+                "mean large",
+                "ratio"
             );
             for ((op, a), (_, b)) in at_small.iter().zip(at_large) {
                 let ratio = |x: Option<f64>, y: Option<f64>| match (x, y) {
@@ -741,7 +801,11 @@ impl Report {
                     ms(a.mean_ms()),
                     ms(b.mean_ms()),
                     ms(mean),
-                    if p50.is_some_and(|r| r <= TARGET_GROWTH) { "met" } else { "MISSED" },
+                    if p50.is_some_and(|r| r <= TARGET_GROWTH) {
+                        "met"
+                    } else {
+                        "MISSED"
+                    },
                     if a.errors + b.errors > 0 {
                         format!(" ({} errors)", a.errors + b.errors)
                     } else {

@@ -59,12 +59,9 @@ impl Cluster {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let root = std::env::temp_dir().join(format!(
-            "igny8_fleet_pg_{}_{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&root)
-            .with_context(|| format!("creating {}", root.display()))?;
+        let root =
+            std::env::temp_dir().join(format!("igny8_fleet_pg_{}_{nanos}", std::process::id()));
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();

@@ -133,7 +133,10 @@ impl Replica {
             if started.elapsed() > within {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!("replica {} still running {within:?} after SIGTERM", self.name);
+                bail!(
+                    "replica {} still running {within:?} after SIGTERM",
+                    self.name
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -121,7 +121,10 @@ pub async fn accounts_and_sites(
         };
         let id = i as i64 + 1;
         let url = format!("https://site{i}.fleet.example");
-        writeln!(site_copy, "{id}\t{account}\tFleet site {i}\t{url}\tt\t{now}")?;
+        writeln!(
+            site_copy,
+            "{id}\t{account}\tFleet site {i}\t{url}\tt\t{now}"
+        )?;
         let key = NewApiKey::generate();
         writeln!(
             keys,
@@ -248,7 +251,8 @@ pub fn explain(cluster: &Cluster, integration: i64, wp_id: u64) -> anyhow::Resul
     let filter = format!(
         "integration_id = {integration} AND ('post'::text IS NULL OR post_type = 'post') AND (NULL::text IS NULL OR status = NULL)"
     );
-    let summary_cols = "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
+    let summary_cols =
+        "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
     let key = format!("integration_id = {integration} AND post_type = 'post' AND wp_id = {wp_id}");
     let statements = [
         ("content list: count", format!("SELECT COUNT(*) FROM content WHERE {filter}")),

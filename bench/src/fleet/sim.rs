@@ -387,12 +387,19 @@ fn retry_delay(failure: &Failure, failures: u32, rng: &mut StdRng) -> f64 {
         _ => (60.0 * 2f64.powi(failures.min(6) as i32)).min(3600.0),
     };
     let spread = (delay / 5.0).floor();
-    delay + if spread > 0.0 { rng.gen_range(0.0..=spread) } else { 0.0 }
+    delay
+        + if spread > 0.0 {
+            rng.gen_range(0.0..=spread)
+        } else {
+            0.0
+        }
 }
 
 /// What one body costs: sizes of real posts' HTML, from a short excerpt to a long article.
 fn body_len(rng: &mut StdRng) -> usize {
-    const SIZES: [usize; 10] = [600, 1200, 2000, 2500, 3000, 4000, 5000, 7000, 10_000, 16_000];
+    const SIZES: [usize; 10] = [
+        600, 1200, 2000, 2500, 3000, 4000, 5000, 7000, 10_000, 16_000,
+    ];
     SIZES[rng.gen_range(0..SIZES.len())]
 }
 
@@ -600,13 +607,23 @@ impl Ctx {
     ) {
         let run_id = uuid(rng);
         book.runs += 1;
-        let start = format!(
-            r#"{{"action":"start","run_id":"{run_id}","totals":{{"post:page":{pages}}}}}"#
-        );
+        let start =
+            format!(r#"{{"action":"start","run_id":"{run_id}","totals":{{"post:page":{pages}}}}}"#);
         if self
-            .retrying(site, book, rng, rec, deadline, Endpoint::FullSyncStartFinish, || {
-                (self.integration_url(site, "content/full-sync/"), start.clone())
-            })
+            .retrying(
+                site,
+                book,
+                rng,
+                rec,
+                deadline,
+                Endpoint::FullSyncStartFinish,
+                || {
+                    (
+                        self.integration_url(site, "content/full-sync/"),
+                        start.clone(),
+                    )
+                },
+            )
             .await
             .is_none()
         {
@@ -642,9 +659,15 @@ impl Ctx {
             // Anything sent may have been applied: uncertain until acknowledged.
             site.uncertain.store(true, Ordering::Relaxed);
             let Some(answer) = self
-                .retrying(site, book, rng, rec, deadline, Endpoint::FullSyncBatch, || {
-                    (self.integration_url(site, "content/batch/"), body.clone())
-                })
+                .retrying(
+                    site,
+                    book,
+                    rng,
+                    rec,
+                    deadline,
+                    Endpoint::FullSyncBatch,
+                    || (self.integration_url(site, "content/batch/"), body.clone()),
+                )
                 .await
             else {
                 return;
@@ -665,13 +688,25 @@ impl Ctx {
         );
         site.uncertain.store(true, Ordering::Relaxed);
         if self
-            .retrying(site, book, rng, rec, deadline, Endpoint::FullSyncStartFinish, || {
-                (self.integration_url(site, "content/full-sync/"), finish.clone())
-            })
+            .retrying(
+                site,
+                book,
+                rng,
+                rec,
+                deadline,
+                Endpoint::FullSyncStartFinish,
+                || {
+                    (
+                        self.integration_url(site, "content/full-sync/"),
+                        finish.clone(),
+                    )
+                },
+            )
             .await
             .is_some()
         {
-            book.held.retain(|(k, id), _| *k == Kind::Post || *id <= pages);
+            book.held
+                .retain(|(k, id), _| *k == Kind::Post || *id <= pages);
             site.uncertain.store(false, Ordering::Relaxed);
         }
     }
@@ -827,8 +862,15 @@ async fn full_sync_step(ctx: &Ctx, rng: &mut StdRng, rec: &mut Recorder, until: 
         return;
     };
     let pages = rng.gen_range(2000..=4000);
-    ctx.full_sync(site, &mut book, pages, rng, rec, until + Duration::from_secs(30))
-        .await;
+    ctx.full_sync(
+        site,
+        &mut book,
+        pages,
+        rng,
+        rec,
+        until + Duration::from_secs(30),
+    )
+    .await;
     // Between two sites' full syncs, the plugin's cron would idle: a compressed minute.
     tokio::time::sleep(fleet.clock.scaled(60.0)).await;
 }
@@ -923,7 +965,8 @@ async fn mix_step(ctx: &Ctx, rng: &mut StdRng, rec: &mut Recorder) {
                 }
                 _ => {
                     let url = ctx.integration_url(site, "content-types/");
-                    ctx.user_get(user, url, Endpoint::UserContentTypes, rec).await;
+                    ctx.user_get(user, url, Endpoint::UserContentTypes, rec)
+                        .await;
                 }
             }
         }
@@ -992,7 +1035,10 @@ pub async fn timed_batch(ctx: &Ctx, site: &Site, items: usize) -> Option<Duratio
     };
     ctx.queue_changes_new(&mut book, items, &mut rng);
     let sent = Instant::now();
-    let ok = ctx.send_queue(site, &mut book, &mut rng, &mut rec).await.is_ok();
+    let ok = ctx
+        .send_queue(site, &mut book, &mut rng, &mut rec)
+        .await
+        .is_ok();
     (ok && rec.tallies.unexpected_items == 0).then(|| sent.elapsed())
 }
 
