@@ -8,7 +8,7 @@ log() { printf '[test %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 # ---------------------------------------------------------------- packages
 PKGS="wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-curl php-xml php-mbstring
-      mariadb-server mariadb-client phpunit curl chromium chromium-driver postgresql"
+      mariadb-server mariadb-client phpunit curl chromium chromium-driver postgresql haproxy"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

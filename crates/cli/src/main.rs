@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use igny8_server::metrics::StoreTimings;
 use igny8_server::serve::ConnectionLimits;
 use igny8_server::{Metrics, Settings};
@@ -95,9 +95,9 @@ struct ServeArgs {
     /// Sign-in attempts allowed per client address in five minutes.
     #[arg(long, env = "IGNY8_LOGIN_LIMIT_PER_IP", default_value_t = 30)]
     login_limit_per_ip: u32,
-    /// Request log format: text or json.
-    #[arg(long, env = "IGNY8_LOG_FORMAT", default_value = "text")]
-    log_format: String,
+    /// Request log format.
+    #[arg(long, env = "IGNY8_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Password hashes run at once (each holds ~19 MiB); default: one per core.
     #[arg(long, env = "IGNY8_PASSWORD_HASHES_AT_ONCE")]
     password_hashes_at_once: Option<usize>,
@@ -116,6 +116,10 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (a private address: it has no auth).
     #[arg(long, env = "IGNY8_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Seconds from SIGTERM/SIGINT until the listener closes: /healthz answers 503 meanwhile, so
+    /// a load balancer takes the replica out while it still serves; then requests in flight finish.
+    #[arg(long, env = "IGNY8_SHUTDOWN_DELAY", default_value_t = 3)]
+    shutdown_delay: u64,
 }
 
 #[tokio::main]
@@ -139,12 +143,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let metrics = Metrics::new();
-            init_logging(&args.log_format, "info", Some(metrics.store_timings()));
+            init_logging(args.log_format, "info", Some(metrics.store_timings()));
             let store = open_store(&cli.database).await?;
             serve(args, store, metrics).await
         }
         Command::Migrate => {
-            init_logging("text", "warn", None);
+            init_logging(LogFormat::Text, "warn", None);
             open_store(&cli.database).await?;
             admin::say(
                 cli.json,
@@ -154,15 +158,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => {
-            init_logging("text", "warn", None);
+            init_logging(LogFormat::Text, "warn", None);
             admin::user(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
         }
         Command::Site(cmd) => {
-            init_logging("text", "warn", None);
+            init_logging(LogFormat::Text, "warn", None);
             admin::site(cmd, open_store(&cli.database).await?.as_ref(), cli.json).await
         }
         Command::Backup { to } => {
-            init_logging("text", "warn", None);
+            init_logging(LogFormat::Text, "warn", None);
             let url = sqlite_only(&cli.database, "backup")?;
             let written =
                 tokio::task::spawn_blocking(move || igny8_store_sqlite::backup::backup(&url, &to))
@@ -182,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { from } => {
-            init_logging("text", "warn", None);
+            init_logging(LogFormat::Text, "warn", None);
             let url = sqlite_only(&cli.database, "restore")?;
             let (restore_url, shown) = (url.clone(), from.clone());
             tokio::task::spawn_blocking(move || {
@@ -203,7 +207,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Logs to stderr at `IGNY8_LOG` (else `default_level`); with `store_timings`, every store
 /// operation is also timed for the metrics, whatever the log level.
-fn init_logging(format: &str, default_level: &str, store_timings: Option<StoreTimings>) {
+/// How log lines are written: for people, or for a log collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// One line of words per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+fn init_logging(format: LogFormat, default_level: &str, store_timings: Option<StoreTimings>) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::Layer as _;
@@ -213,10 +226,9 @@ fn init_logging(format: &str, default_level: &str, store_timings: Option<StoreTi
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let fmt = if format == "json" {
-        fmt.json().with_filter(filter).boxed()
-    } else {
-        fmt.with_filter(filter).boxed()
+    let fmt = match format {
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
     };
     let timings = store_timings.map(|t| {
         t.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
@@ -295,6 +307,7 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>, metrics: Metrics) -> anyh
             keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
             max_connections: args.max_connections,
         },
+        shutdown_delay: Duration::from_secs(args.shutdown_delay),
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -349,6 +362,33 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, LogFormat};
+
+    fn log_format(args: &[&str]) -> Result<LogFormat, clap::Error> {
+        let cli = Cli::try_parse_from([&["igny8", "serve"], args].concat())?;
+        match cli.command {
+            Command::Serve(serve) => Ok(serve.log_format),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json_and_nothing_else() {
+        assert_eq!(log_format(&[]).unwrap(), LogFormat::Text);
+        assert_eq!(
+            log_format(&["--log-format", "json"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            log_format(&["--log-format", "text"]).unwrap(),
+            LogFormat::Text
+        );
+        let refused = log_format(&["--log-format", "xml"]).unwrap_err();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
     #[test]
     fn database_passwords_are_redacted() {
         assert_eq!(

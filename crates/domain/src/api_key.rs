@@ -2,6 +2,7 @@
 //! SHA-256 of the whole key is stored. Keys carry 240 bits of randomness, so a fast hash is enough
 //! (a slow password hash would cost every API request), and the key is shown exactly once.
 
+use chrono::{DateTime, Duration, Utc};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -86,6 +87,43 @@ pub fn hash_matches(presented_hash: &str, stored_hash: &str) -> bool {
             == 0
 }
 
+/// A stored key as the rules need it: its hash and whether it was revoked.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredKey<'a> {
+    pub hash: &'a str,
+    pub revoked: bool,
+}
+
+/// Why a presented key may not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// No key has its prefix, or the hash differs: the same answer for both.
+    Unknown,
+    Revoked,
+}
+
+/// A presented key, as found by its prefix, may be used: it exists, its hash matches, it is not
+/// revoked. The rule of every request made with a site's key, on the store's one-unit structure
+/// push and on every other path alike.
+pub fn check_presented_key(
+    found: Option<StoredKey<'_>>,
+    presented_hash: &str,
+) -> Result<(), KeyRefusal> {
+    let key = found
+        .filter(|k| hash_matches(presented_hash, k.hash))
+        .ok_or(KeyRefusal::Unknown)?;
+    if key.revoked {
+        return Err(KeyRefusal::Revoked);
+    }
+    Ok(())
+}
+
+/// Whether a valid key's `last_used_at` is due to be written at `at`: written at most once per
+/// `every`, so each request is not also a write.
+pub fn touch_due(last_used_at: Option<DateTime<Utc>>, at: DateTime<Utc>, every: Duration) -> bool {
+    last_used_at.is_none_or(|t| at - t >= every)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +166,42 @@ mod tests {
             key_prefix(&format!("igny8_abcdefgh_{}", "a".repeat(40))),
             Some("abcdefgh")
         );
+    }
+
+    #[test]
+    fn a_presented_key_must_match_and_not_be_revoked() {
+        let key = NewApiKey::generate();
+        let presented = hash_key(&key.secret);
+        let stored = |revoked| StoredKey {
+            hash: &key.hash,
+            revoked,
+        };
+        assert_eq!(check_presented_key(Some(stored(false)), &presented), Ok(()));
+        assert_eq!(
+            check_presented_key(Some(stored(true)), &presented),
+            Err(KeyRefusal::Revoked)
+        );
+        // A wrong secret is unknown, even for a revoked key: nothing is told about it.
+        let wrong = hash_key(&format!("{}x", key.secret));
+        for found in [Some(stored(false)), Some(stored(true)), None] {
+            assert_eq!(check_presented_key(found, &wrong), Err(KeyRefusal::Unknown));
+        }
+        assert_eq!(
+            check_presented_key(None, &presented),
+            Err(KeyRefusal::Unknown)
+        );
+    }
+
+    #[test]
+    fn last_use_is_written_at_most_once_per_period() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let every = Duration::seconds(60);
+        assert!(touch_due(None, at, every));
+        assert!(!touch_due(Some(at - Duration::seconds(59)), at, every));
+        assert!(touch_due(Some(at - Duration::seconds(60)), at, every));
+        // A clock that went back does not write.
+        assert!(!touch_due(Some(at + Duration::seconds(5)), at, every));
     }
 }

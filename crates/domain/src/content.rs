@@ -10,6 +10,7 @@ use crate::checksum::{post_checksum, term_checksum};
 use crate::names::{TypeKind, TypeName};
 use crate::validation::FieldErrors;
 
+pub mod requests;
 pub mod sync;
 
 /// At most this many items per batch, and this many bytes of body (413 above either).

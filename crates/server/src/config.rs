@@ -32,6 +32,9 @@ pub struct Settings {
     pub password_hash_wait: Duration,
     /// Deadlines for slow clients and the cap on open connections.
     pub connections: ConnectionLimits,
+    /// From the stop signal until the listener closes: `/healthz` answers 503 meanwhile (the load
+    /// balancer takes the replica out) while every other request is still served.
+    pub shutdown_delay: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             password_hashes_at_once: std::thread::available_parallelism().map_or(2, |n| n.get()),
             password_hash_wait: Duration::from_secs(2),
             connections: ConnectionLimits::default(),
+            shutdown_delay: Duration::from_secs(3),
         }
     }
 }
@@ -73,6 +77,7 @@ impl fmt::Debug for Settings {
             .field("password_hashes_at_once", &self.password_hashes_at_once)
             .field("password_hash_wait", &self.password_hash_wait)
             .field("connections", &self.connections)
+            .field("shutdown_delay", &self.shutdown_delay)
             .finish()
     }
 }

@@ -7,8 +7,8 @@ pub mod config;
 pub mod dashboard;
 pub mod downloads;
 pub mod metrics;
+pub mod middleware;
 pub mod nudge;
-pub mod request_id;
 pub mod serve;
 pub mod services;
 mod state;
@@ -26,17 +26,11 @@ pub use state::AppState;
 
 /// The whole application: API and dashboard routes over one state.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(api::router())
         .merge(dashboard::router())
-        .merge(downloads::router())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            api::log_requests,
-        ))
-        .layer(axum::middleware::from_fn(api::security_headers))
-        .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(state)
+        .merge(downloads::router());
+    middleware::around(routes, &state).with_state(state)
 }
 
 /// Serves the application on an already-bound listener until `shutdown` resolves, so tests can
@@ -60,8 +54,9 @@ pub async fn launch(
     metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = settings.connections;
+    let (limits, delay) = (settings.connections, settings.shutdown_delay);
     let state = AppState::new(settings, store.clone(), metrics.clone()).await?;
+    let stopping = state.stopping.clone();
     // One shutdown for both listeners.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -72,6 +67,14 @@ pub async fn launch(
     };
     tokio::spawn(async move {
         shutdown.await;
+        // Not ready first, closed later: the load balancer's health check sees the replica leave
+        // and sends it nothing new before its listener closes.
+        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(
+            delay_seconds = delay.as_secs_f64(),
+            "stopping: /healthz answers 503 while requests are still served"
+        );
+        tokio::time::sleep(delay).await;
         let _ = stop_tx.send(true);
     });
     let api = serve::serve(

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use chrono::Utc;
 use igny8_store::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -43,6 +44,11 @@ struct OutcomeLabels {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
 /// Latency buckets from 0.1 ms to ~26 s.
 #[derive(Clone)]
 struct Buckets;
@@ -68,6 +74,9 @@ pub struct Metrics {
     password_checks: Gauge,
     pool_connections: Gauge,
     pool_idle: Gauge,
+    outbox_changes: Family<StatusLabels, Gauge>,
+    oldest_pending_change: Gauge<f64, std::sync::atomic::AtomicU64>,
+    nudges: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -90,6 +99,9 @@ impl Metrics {
         let password_checks = Gauge::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
+        let outbox_changes = Family::<StatusLabels, Gauge>::default();
+        let oldest_pending_change = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let nudges = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route and status",
@@ -145,6 +157,22 @@ impl Metrics {
             "Of those, the idle ones",
             pool_idle.clone(),
         );
+        registry.register(
+            "outbox_changes",
+            "Two-way sync changes for WordPress, by status (every replica reports the whole outbox)",
+            outbox_changes.clone(),
+        );
+        registry.register_with_unit(
+            "oldest_pending_change_age",
+            "How long the oldest pending change has waited for its site; 0 when none waits",
+            prometheus_client::registry::Unit::Seconds,
+            oldest_pending_change.clone(),
+        );
+        registry.register(
+            "nudges",
+            "Nudges sent to sites, by outcome: delivered, failed",
+            nudges.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             http_requests,
@@ -158,6 +186,9 @@ impl Metrics {
             password_checks,
             pool_connections,
             pool_idle,
+            outbox_changes,
+            oldest_pending_change,
+            nudges,
         }
     }
 
@@ -204,6 +235,11 @@ impl Metrics {
             .inc();
     }
 
+    /// A nudge sent: `delivered` or `failed`.
+    pub fn nudge(&self, outcome: &str) {
+        self.nudges.get_or_create(&outcome_label(outcome)).inc();
+    }
+
     /// Counts an open connection until the guard is dropped.
     pub fn connection_opened(&self) -> GaugeGuard {
         GaugeGuard::up(&self.connections_open)
@@ -223,11 +259,29 @@ impl Metrics {
         }
     }
 
-    /// The text Prometheus scrapes, with the pool's figures read now.
-    pub fn render(&self, store: &dyn Store) -> Result<String, std::fmt::Error> {
+    /// The text Prometheus scrapes, with the pool's and the outbox's figures read now. An outbox
+    /// the store cannot count keeps its last figures: the scrape still answers (and says, in
+    /// `http_requests`, that the store is failing).
+    pub async fn render(&self, store: &dyn Store) -> Result<String, std::fmt::Error> {
         if let Some(pool) = store.pool_usage() {
             self.pool_connections.set(i64::from(pool.size));
             self.pool_idle.set(i64::from(pool.idle));
+        }
+        match store.outbox_depth().await {
+            Ok(depth) => {
+                for (status, n) in depth.by_status {
+                    self.outbox_changes
+                        .get_or_create(&StatusLabels {
+                            status: status.as_str().to_owned(),
+                        })
+                        .set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+                let age = depth.oldest_pending_at.map_or(0.0, |at| {
+                    (Utc::now() - at).to_std().unwrap_or_default().as_secs_f64()
+                });
+                self.oldest_pending_change.set(age);
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: the outbox could not be counted"),
         }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
@@ -249,7 +303,7 @@ fn outcome_label(outcome: &str) -> OutcomeLabels {
 }
 
 async fn serve_metrics(State((metrics, store)): State<(Metrics, Arc<dyn Store>)>) -> Response {
-    match metrics.render(store.as_ref()) {
+    match metrics.render(store.as_ref()).await {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

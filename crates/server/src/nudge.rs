@@ -143,8 +143,12 @@ pub fn spawn(state: &AppState, integration_id: i64) {
         let outcome = send(&state, integration_id).await;
         let error = match &outcome {
             Ok(Sent::NoReceiver) => return,
-            Ok(Sent::Delivered) => None,
+            Ok(Sent::Delivered) => {
+                state.metrics.nudge("delivered");
+                None
+            }
             Err(why) => {
+                state.metrics.nudge("failed");
                 tracing::info!(integration_id, error = %why, "nudge failed; the site pulls at its next status check");
                 Some(why.as_str())
             }

@@ -163,7 +163,7 @@ async fn connection(
         req.extensions_mut().insert(ConnectInfo(remote));
         async move {
             let mut req: Request = req;
-            crate::api::trim_trailing_slash(&mut req);
+            crate::middleware::trim_trailing_slash(&mut req);
             let response = app.oneshot(req).await.unwrap_or_else(|e| match e {});
             Ok::<_, Infallible>(response.map(|body| {
                 Body::new(Answer {

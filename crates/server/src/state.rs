@@ -1,5 +1,6 @@
 //! What every handler shares: the store, the settings, the token keys, the password hashing.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use igny8_store::Store;
@@ -12,6 +13,10 @@ use crate::metrics::Metrics;
 use crate::nudge::OutgoingClient;
 use crate::Settings;
 
+/// `Retry-After` of every answer given while the database cannot be reached (API, dashboard,
+/// `/healthz`): long enough for PostgreSQL to restart, short enough that a site catches up soon.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -21,6 +26,8 @@ pub struct AppState {
     pub outgoing: OutgoingClient,
     pub passwords: Arc<Hashing>,
     pub metrics: Metrics,
+    /// Set when the server was told to stop: `/healthz` says "not ready" from then on.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -54,6 +61,7 @@ impl AppState {
             settings: Arc::new(settings),
             store,
             metrics,
+            stopping: Arc::default(),
         })
     }
 }

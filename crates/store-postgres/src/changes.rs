@@ -7,7 +7,9 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
-use igny8_store::{ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, Result, StoreError};
+use igny8_store::{
+    ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
+};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
@@ -231,6 +233,21 @@ pub async fn count_pending(pool: &PgPool, integration_id: i64) -> Result<u64> {
     .await
     .map_err(db)?;
     Ok(n as u64)
+}
+
+pub async fn outbox_depth(pool: &PgPool) -> Result<OutboxDepth> {
+    let counted: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM changes GROUP BY status")
+            .fetch_all(pool)
+            .await
+            .map_err(db)?;
+    let oldest_pending_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    Ok(OutboxDepth::from_counts(&counted, oldest_pending_at))
 }
 
 pub async fn cancel(

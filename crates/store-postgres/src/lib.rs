@@ -28,6 +28,9 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tracing::instrument;
 
+/// How long a request waits for a pooled connection before it answers "unavailable".
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 pub struct PostgresStore {
     pool: PgPool,
     pushes: pushes::Pushes,
@@ -38,11 +41,13 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self> {
         // Every push commits (one WAL flush each): more connections let PostgreSQL flush the
         // commits of concurrent pushes together. No ping before each checkout: a dead connection
-        // fails its statement and is replaced, instead of every request paying a round trip.
+        // fails its statement (503, the caller retries) and is dropped when released, instead of
+        // every request paying a round trip. A request waits a few seconds at most for a
+        // connection: while the database is down it answers 503 soon, not after a client gave up.
         let pool = PgPoolOptions::new()
             .max_connections(32)
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(15))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
             .map_err(db)?;
@@ -93,8 +98,31 @@ impl PostgresStore {
     }
 }
 
-fn db(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
+/// `Unavailable` when the database could not be reached or is going away (the request may be
+/// retried as it is), `Database` for everything else.
+fn db(e: impl std::fmt::Display + 'static) -> StoreError {
+    let sqlx_error = (&e as &dyn std::any::Any).downcast_ref::<sqlx::Error>();
+    if sqlx_error.is_some_and(unreachable) {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Database(e.to_string())
+    }
+}
+
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down, crashed or
+        // starting up; 53300: no connection slot free.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
 }
 
 /// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
@@ -822,6 +850,11 @@ impl Store for PostgresStore {
     #[instrument(skip_all)]
     async fn count_pending_changes(&self, integration_id: i64) -> Result<u64> {
         changes::count_pending(&self.pool, integration_id).await
+    }
+
+    #[instrument(skip_all)]
+    async fn outbox_depth(&self) -> Result<igny8_store::OutboxDepth> {
+        changes::outbox_depth(&self.pool).await
     }
 
     #[instrument(skip_all)]

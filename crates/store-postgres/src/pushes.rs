@@ -79,7 +79,10 @@ async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) 
             Err(e) => {
                 tracing::warn!(error = %e, pushes = batch.len(), "a batch of structure pushes failed");
                 for q in batch {
-                    let _ = q.reply.send(Err(StoreError::Database(e.to_string())));
+                    let _ = q.reply.send(Err(match &e {
+                        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+                        e => StoreError::Database(e.to_string()),
+                    }));
                 }
             }
         }

@@ -6,7 +6,9 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
-use igny8_store::{ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, Result, StoreError};
+use igny8_store::{
+    ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
+};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
@@ -197,6 +199,24 @@ pub fn count_pending(c: &Connection, integration_id: i64) -> Result<u64> {
         .and_then(|mut q| q.query_row([integration_id], |r| r.get::<_, i64>(0)))
         .map(|n| n as u64)
         .map_err(db)
+}
+
+pub fn outbox_depth(c: &Connection) -> Result<OutboxDepth> {
+    let mut counts = c
+        .prepare_cached("SELECT status, COUNT(*) FROM changes GROUP BY status")
+        .map_err(db)?;
+    let counted = counts
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(db)?;
+    // By id, not by the time's text: ids are the queueing order, the text does not sort as time.
+    let oldest_pending_at = c
+        .prepare_cached(
+            "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1",
+        )
+        .and_then(|mut q| q.query_row([], |r| at(r, 0)).optional())
+        .map_err(db)?;
+    Ok(OutboxDepth::from_counts(&counted, oldest_pending_at))
 }
 
 pub fn cancel(

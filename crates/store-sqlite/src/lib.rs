@@ -936,6 +936,11 @@ impl Store for SqliteStore {
     }
 
     #[instrument(skip_all)]
+    async fn outbox_depth(&self) -> Result<igny8_store::OutboxDepth> {
+        self.db.read_now(changes::outbox_depth).await
+    }
+
+    #[instrument(skip_all)]
     async fn cancel_change(
         &self,
         integration_id: i64,

@@ -32,6 +32,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached now (down, restarting, no connection free in time); the
+    /// same request may succeed once it is back, so callers answer "retry", not "failed".
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -251,6 +255,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ChangeRecord>>;
     /// Pending changes of the integration.
     async fn count_pending_changes(&self, integration_id: i64) -> Result<u64>;
+    /// Changes per status across every integration, and the oldest pending one's time (metrics).
+    async fn outbox_depth(&self) -> Result<OutboxDepth>;
     /// Cancels a pending change; `Conflict` when it is not pending, `NotFound` when unknown.
     async fn cancel_change(
         &self,

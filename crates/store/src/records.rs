@@ -176,6 +176,38 @@ impl TypeBound {
     }
 }
 
+/// The two-way sync outbox across every integration, for the metrics: changes per status (every
+/// status, zero when none) and when the oldest pending change was queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxDepth {
+    pub by_status: Vec<(igny8_domain::changes::ChangeStatus, u64)>,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxDepth {
+    /// From a `GROUP BY status` count; a status no row has counts zero (its series stays on the
+    /// graph), an unknown one is left out.
+    pub fn from_counts(
+        counted: &[(String, i64)],
+        oldest_pending_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        let by_status = igny8_domain::changes::ChangeStatus::ALL
+            .iter()
+            .map(|&status| {
+                let n = counted
+                    .iter()
+                    .find(|(s, _)| s == status.as_str())
+                    .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+                (status, n)
+            })
+            .collect();
+        Self {
+            by_status,
+            oldest_pending_at,
+        }
+    }
+}
+
 /// How many connections a store's pool holds, and how many of them are idle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolUsage {

@@ -5,7 +5,7 @@
 //! write. Who may push is decided here, once, for every store.
 
 use chrono::{DateTime, Duration, Utc};
-use igny8_domain::api_key;
+use igny8_domain::api_key::{self, KeyRefusal, StoredKey};
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::site_url::{self, SiteUrl, Verdict};
 use igny8_domain::structure::{ContentTypes, IntegrationConfig, SiteStructure};
@@ -54,34 +54,22 @@ pub enum PushOutcome {
     Refused(PushRefusal),
 }
 
-/// A presented key, as found by its prefix, may be used: it exists, its hash matches, it is not
-/// revoked. The rule of every request made with a site's key.
-pub fn check_presented_key<'k>(
-    found: Option<&'k ApiKey>,
-    presented_hash: &str,
-) -> Result<&'k ApiKey, PushRefusal> {
-    let key = found
-        .filter(|k| api_key::hash_matches(presented_hash, &k.hash))
-        .ok_or(PushRefusal::UnknownKey)?;
-    if key.revoked_at.is_some() {
-        return Err(PushRefusal::RevokedKey);
-    }
-    Ok(key)
-}
-
-/// Whether a valid key's `last_used_at` is due to be written, at `at`.
-pub fn touch_due(key: &ApiKey, at: DateTime<Utc>, every: Duration) -> bool {
-    key.last_used_at.is_none_or(|t| at - t >= every)
-}
-
 impl StructurePush {
     pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
-        check_presented_key(found, &self.key_hash)
+        let stored = found.map(|k| StoredKey {
+            hash: &k.hash,
+            revoked: k.revoked_at.is_some(),
+        });
+        match api_key::check_presented_key(stored, &self.key_hash) {
+            Ok(()) => found.ok_or(PushRefusal::UnknownKey),
+            Err(KeyRefusal::Unknown) => Err(PushRefusal::UnknownKey),
+            Err(KeyRefusal::Revoked) => Err(PushRefusal::RevokedKey),
+        }
     }
 
     /// Whether the key's `last_used_at` is written with this push (whatever the push's fate).
     pub fn touches(&self, key: &ApiKey) -> bool {
-        touch_due(key, self.at, self.touch_every)
+        api_key::touch_due(key.last_used_at, self.at, self.touch_every)
     }
 
     /// The integration (its owning site, when it exists) is the key's own site's, and that site

@@ -32,6 +32,41 @@ impl RunStatus {
     }
 }
 
+/// How the integration's last content batch went (`site_integrations.sync_status`): none yet,
+/// every item applied or stale, or some rejected (the last rejection is kept beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    Never,
+    Success,
+    Partial,
+}
+
+impl SyncStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Never => "never",
+            SyncStatus::Success => "success",
+            SyncStatus::Partial => "partial",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "never" => Some(SyncStatus::Never),
+            "success" => Some(SyncStatus::Success),
+            "partial" => Some(SyncStatus::Partial),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the dashboard says about the platform's copy: never verified, being checked, proven equal,
 /// or differences found (and being repaired).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +303,24 @@ impl ContentSyncState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_statuses_read_and_write_the_words_the_store_keeps() {
+        for (status, word) in [
+            (SyncStatus::Never, "never"),
+            (SyncStatus::Success, "success"),
+            (SyncStatus::Partial, "partial"),
+        ] {
+            assert_eq!(SyncStatus::parse(word), Some(status));
+            assert_eq!(status.to_string(), word);
+            assert_eq!(serde_json::to_value(status).unwrap(), word);
+            assert_eq!(
+                serde_json::from_value::<SyncStatus>(word.into()).unwrap(),
+                status
+            );
+        }
+        assert_eq!(SyncStatus::parse("Success"), None);
+    }
     use crate::content::ItemKind;
     use crate::names::{TypeKind, TypeName};
 

@@ -5,13 +5,12 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use igny8_domain::account::Email;
-use igny8_store::{LimitKey, RefreshRotation, RotationOutcome, User};
+use igny8_store::{RefreshRotation, RotationOutcome, User};
 use serde_json::{json, Value};
 
 use super::{ApiError, Caller, JsonBody};
 use crate::auth::jwt::{Issued, TokenError, TokenKind};
-use crate::auth::password::Busy;
+use crate::services::sign_in::{check_credentials, SignInError};
 use crate::AppState;
 
 fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
@@ -22,50 +21,14 @@ fn string_field<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
     }
 }
 
-/// Checks email and password (rate limited per email and per client address) and answers the
-/// signed-in user; shared by the API and the dashboard.
-pub async fn check_credentials(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    client: SocketAddr,
-) -> Result<User, ApiError> {
-    let email_key = format!("email:{}", email.trim().to_lowercase());
-    let ip_key = format!("ip:{}", client.ip());
-    let keys = [
-        LimitKey {
-            key: &email_key,
-            limit: state.settings.login_limit_per_email,
-        },
-        LimitKey {
-            key: &ip_key,
-            limit: state.settings.login_limit_per_ip,
-        },
-    ];
-    if let Some(wait) = state
-        .store
-        .record_login_attempt(&keys, state.settings.login_window, Utc::now())
-        .await?
-    {
-        state.metrics.sign_in_refused("rate_limited");
-        return Err(ApiError::RateLimited(wait));
-    }
-    let user = match Email::parse(email) {
-        Ok(email) => state.store.user_by_email(email.as_str()).await?,
-        Err(_) => None,
-    };
-    if password.len() > igny8_domain::account::Password::MAX_BYTES {
-        return Err(ApiError::InvalidCredentials);
-    }
-    let stored = user.as_ref().map(|u| u.password_hash.as_str());
-    let _checking = state.metrics.password_check();
-    match state.passwords.verify(password, stored).await {
-        Ok(true) => user.ok_or(ApiError::InvalidCredentials),
-        Ok(false) => Err(ApiError::InvalidCredentials),
-        Err(Busy) => {
-            tracing::warn!("sign-in refused: every password hashing turn is taken");
-            state.metrics.sign_in_refused("busy");
-            Err(ApiError::Busy)
+/// The API's words for a refused sign-in.
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::InvalidCredentials => ApiError::InvalidCredentials,
+            SignInError::RateLimited(wait) => ApiError::RateLimited(wait),
+            SignInError::Busy => ApiError::Busy,
+            SignInError::Store(e) => ApiError::from(e),
         }
     }
 }

@@ -5,8 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{Duration, Utc};
-use igny8_domain::api_key;
-use igny8_store::{structure_push, ApiKey, Site, SiteIntegration};
+use igny8_domain::api_key::{self, KeyRefusal, StoredKey};
+use igny8_store::{ApiKey, Site, SiteIntegration};
 
 use super::site_url::{self, ReportedSiteUrl};
 use super::ApiError;
@@ -140,14 +140,22 @@ async fn site_caller(
     site_url: ReportedSiteUrl,
 ) -> Result<Caller, ApiError> {
     let found = state.store.api_key_by_prefix(prefix).await?;
-    let key = structure_push::check_presented_key(found.as_ref(), hash)?.clone();
+    let stored = found.as_ref().map(|k| StoredKey {
+        hash: &k.hash,
+        revoked: k.revoked_at.is_some(),
+    });
+    api_key::check_presented_key(stored, hash).map_err(|refused| match refused {
+        KeyRefusal::Unknown => ApiError::InvalidToken,
+        KeyRefusal::Revoked => ApiError::ApiKeyRevoked,
+    })?;
+    let key = found.ok_or(ApiError::InvalidToken)?;
     let site = state
         .store
         .site(key.site_id)
         .await?
         .ok_or(ApiError::InvalidToken)?;
     let now = Utc::now();
-    if structure_push::touch_due(&key, now, TOUCH_EVERY) {
+    if api_key::touch_due(key.last_used_at, now, TOUCH_EVERY) {
         state.store.touch_api_key(key.id, now).await?;
     }
     Ok(Caller::Site {

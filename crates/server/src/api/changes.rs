@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::content::{site_writer, whole_param};
 use super::extract::LaterBody;
-use super::integrations::{ok, path_id};
+use super::response::{ok, path_id};
 use super::{ApiError, Caller};
 use crate::services::changes as service;
 use crate::AppState;

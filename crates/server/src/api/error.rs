@@ -11,6 +11,7 @@ use igny8_domain::FieldErrors;
 use igny8_store::{PushRefusal, StoreError};
 
 use crate::services::changes::ChangeError;
+use crate::state::STORE_RETRY_AFTER_SECS;
 use serde_json::json;
 
 #[derive(Debug)]
@@ -38,12 +39,21 @@ pub enum ApiError {
     RateLimited(Duration),
     /// The server is saturated (every password hashing turn taken); try again in a second.
     Busy,
+    /// The database cannot be reached for now (down, restarting): the same request may be sent
+    /// again after `Retry-After`.
+    StoreUnavailable,
     Internal(anyhow::Error),
 }
 
 impl ApiError {
+    /// An unexpected failure, unless it is an unreachable store wrapped on the way: that is a
+    /// 503 to retry, wherever it was wrapped.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(e.into())
+        let e = e.into();
+        match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Unavailable(_)) => Self::StoreUnavailable,
+            _ => Self::Internal(e),
+        }
     }
 
     pub fn validation(path: &str, why: &str) -> Self {
@@ -140,6 +150,14 @@ impl ApiError {
                 "server_busy",
                 "The server is busy; try again in a moment.".into(),
             ),
+            StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!(
+                    "IGNY8's database is unavailable for a moment; send the same request again \
+                     in {STORE_RETRY_AFTER_SECS} seconds."
+                ),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -154,6 +172,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(why) => ApiError::Conflict(why),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "the store is unavailable");
+                ApiError::StoreUnavailable
+            }
             e @ StoreError::Database(_) => ApiError::internal(e),
         }
     }
@@ -217,6 +239,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
             ApiError::Busy => Some(1),
+            ApiError::StoreUnavailable => Some(STORE_RETRY_AFTER_SECS),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -225,5 +248,29 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_a_503_to_retry_wherever_it_was_wrapped() {
+        let direct = ApiError::from(StoreError::Unavailable("connection refused".into()));
+        let wrapped = ApiError::internal(anyhow::Error::new(StoreError::Unavailable(
+            "pool timed out".into(),
+        )));
+        for e in [direct, wrapped] {
+            let response = e.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        }
+        let other = ApiError::from(StoreError::Database("syntax error".into())).into_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(other.headers().get(header::RETRY_AFTER).is_none());
+        let (_, code, message) = ApiError::StoreUnavailable.parts();
+        assert_eq!(code, "store_unavailable");
+        assert!(message.contains("again in 5 seconds"), "{message}");
     }
 }

@@ -43,6 +43,14 @@ impl LaterBody {
         read_json(self.0, state.settings.max_body_bytes).await
     }
 
+    /// The body's bytes, up to the configured limit, for a handler that reads a valid body
+    /// straight into its types (`JsonBytes::json` words the errors).
+    pub async fn bytes(self, state: &AppState) -> Result<JsonBytes, ApiError> {
+        read_body(self.0, state.settings.max_body_bytes)
+            .await
+            .map(JsonBytes)
+    }
+
     /// A body up to the content protocol's own limit (`MAX_BATCH_BYTES`): a content batch, or a
     /// change that carries a post's whole content.
     pub async fn content(self) -> Result<Value, ApiError> {

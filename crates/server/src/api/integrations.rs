@@ -8,39 +8,23 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use igny8_domain::content::sync::ContentSyncState;
-use igny8_domain::content::ItemKind;
-use igny8_domain::names::TypeKind;
 use igny8_domain::structure::{ContentTypes, IntegrationConfig, SettingsChange, SiteStructure};
-use igny8_store::{
-    ConfigUpdate, PushOutcome, PushRefusal, SiteIntegration, StoreError, StructurePush, TypeCount,
-};
+use igny8_store::{ConfigUpdate, PushOutcome, PushRefusal, StructurePush};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::caller::{Credential, TOUCH_EVERY};
 use super::extract::{JsonBytes, LaterBody};
+use super::response::{ok, path_id};
 use super::{ApiError, Caller, JsonBody};
+use crate::services::integrations::{self as services, SettingsError, WORDPRESS};
 use crate::AppState;
-
-pub const WORDPRESS: &str = "wordpress";
-
-pub(super) fn ok(data: Value) -> Json<Value> {
-    Json(json!({"success": true, "data": data}))
-}
 
 fn id_param(raw: &str, field: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::validation(field, "must be a positive whole number"))
-}
-
-/// Path ids that are not numbers name nothing: 404, as for an unknown id.
-pub(super) fn path_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(ApiError::NotFound)
 }
 
 pub async fn list(
@@ -229,70 +213,14 @@ fn structure_answer(
     })
 }
 
-/// What the platform holds of each type of an integration, for `content_types_view`.
-pub async fn synced_counts(
-    state: &AppState,
-    integration_id: i64,
-) -> Result<Vec<TypeCount>, StoreError> {
-    state.store.content_counts(integration_id).await
-}
-
-/// What the Content Types tab and the plugin read: the stored structure with the platform's
-/// effective settings and what the platform holds of each type (`counts`, from the content store).
-pub fn content_types_view(integration: &SiteIntegration, counts: &[TypeCount]) -> Value {
-    let config = IntegrationConfig::from_json(integration.config_json.clone());
-    let types = config.content_types();
-    let mut view = Map::new();
-    for kind in TypeKind::ALL {
-        let item_kind = match kind {
-            TypeKind::PostType => ItemKind::Post,
-            TypeKind::Taxonomy => ItemKind::Term,
-        };
-        let entries: Map<String, Value> = types
-            .of_kind(kind)
-            .iter()
-            .map(|(name, e)| {
-                let held = counts
-                    .iter()
-                    .find(|c| c.kind == item_kind && &c.type_name == name);
-                (
-                    name.clone(),
-                    json!({
-                        "label": e.label, "count": e.count, "enabled": e.enabled, "fetch_limit": e.fetch_limit,
-                        "synced_count": held.map_or(0, |c| c.count),
-                        "last_synced_at": held.and_then(|c| c.last_synced_at)
-                            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-                    }),
-                )
-            })
-            .collect();
-        view.insert(kind.field().to_owned(), Value::Object(entries));
-    }
-    view.insert(
-        "last_structure_fetch".into(),
-        json!(config
-            .last_structure_fetch()
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
-    );
-    view.insert(
-        "plugin_connection_enabled".into(),
-        json!(config.plugin_connection_enabled()),
-    );
-    view.insert(
-        "two_way_sync_enabled".into(),
-        json!(config.two_way_sync_enabled()),
-    );
-    Value::Object(view)
-}
-
 pub async fn content_types(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (integration, _) = caller.integration(&state, path_id(&id)?).await?;
-    let counts = synced_counts(&state, integration.id).await?;
-    Ok(ok(content_types_view(&integration, &counts)))
+    let view = services::content_types(&state, &integration).await?;
+    Ok(ok(json!(view)))
 }
 
 pub async fn change_content_types(
@@ -306,19 +234,16 @@ pub async fn change_content_types(
     caller.user_id()?;
     Caller::require_active(&site)?;
     let change = SettingsChange::parse(&body.json(&state).await?)?;
-    let outcome = state
-        .store
-        .update_integration_config(integration.id, &|current| {
-            let mut config = IntegrationConfig::from_json(current);
-            config.apply_settings(&change)?;
-            Ok(config.into_json())
-        })
-        .await?;
-    match outcome {
-        ConfigUpdate::Updated(updated) => {
-            let counts = synced_counts(&state, updated.id).await?;
-            Ok(ok(content_types_view(&updated, &counts)))
+    let updated = services::change_sync_settings(&state, integration.id, &change).await?;
+    let view = services::content_types(&state, &updated).await?;
+    Ok(ok(json!(view)))
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Invalid(errors) => ApiError::Validation(errors),
+            SettingsError::Store(e) => ApiError::from(e),
         }
-        ConfigUpdate::Rejected(errors) => Err(ApiError::Validation(errors)),
     }
 }

@@ -1,20 +1,17 @@
 //! The integration API under `/api/v1/`: this file is its table of contents.
 
-pub(crate) mod auth;
+mod auth;
 mod caller;
 mod changes;
-pub(crate) mod content;
+mod content;
 mod error;
 mod extract;
-pub(crate) mod integrations;
+mod integrations;
 pub mod openapi;
+mod response;
 mod site_url;
 
-use std::time::Instant;
-
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::Uri;
-use axum::middleware::Next;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -122,12 +119,23 @@ async fn livez() -> Json<serde_json::Value> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
+    if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "stopping"})),
+        )
+            .into_response();
+    }
     match state.store.count_users().await {
         Ok(_) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: store unreachable");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    crate::state::STORE_RETRY_AFTER_SECS,
+                )],
                 Json(json!({"status": "unavailable"})),
             )
                 .into_response()
@@ -141,76 +149,4 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
-}
-
-/// `/api/v1/x/` and `/api/v1/x` are the same resource (the plugin calls the first).
-pub(crate) fn trim_trailing_slash(req: &mut Request) {
-    let path = req.uri().path();
-    if path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-        let pq = match req.uri().query() {
-            Some(q) => format!("{trimmed}?{q}"),
-            None => trimmed.to_owned(),
-        };
-        let mut parts = req.uri().clone().into_parts();
-        if let Ok(pq) = pq.parse() {
-            parts.path_and_query = Some(pq);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
-        }
-    }
-}
-
-/// Answers are never sniffed into another type, framed by other sites, or leak the referrer; JSON
-/// answers (tokens, a tenant's content) are never kept by a cache on the way.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    use axum::http::{header, HeaderValue};
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
-}
-
-/// One structured line per request: method, route, status, time (and the same in the metrics). No
-/// headers, no bodies, no query strings, so no credentials reach the log.
-pub async fn log_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let route = matched
-        .clone()
-        .unwrap_or_else(|| req.uri().path().to_owned());
-    let response = next.run(req).await;
-    let (status, took) = (response.status().as_u16(), started.elapsed());
-    state
-        .metrics
-        .request(method.as_str(), matched.as_deref(), status, took);
-    tracing::info!(
-        %method,
-        route,
-        status,
-        micros = took.as_micros() as u64,
-        "request"
-    );
-    response
 }

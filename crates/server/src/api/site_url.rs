@@ -12,7 +12,7 @@ use igny8_store::SiteIntegration;
 use serde_json::{json, Value};
 
 use super::extract::LaterBody;
-use super::integrations::{ok, path_id};
+use super::response::{ok, path_id};
 use super::{ApiError, Caller};
 use crate::AppState;
 

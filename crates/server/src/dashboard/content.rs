@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use igny8_domain::content::sync::{ContentSyncState, RunStatus, VerifyState};
+use igny8_domain::content::sync::{ContentSyncState, RunStatus, SyncStatus, VerifyState};
 use igny8_domain::content::ItemKind;
 use igny8_domain::names::{TypeKind, TypeName};
 use igny8_domain::structure::IntegrationConfig;
@@ -18,6 +18,7 @@ use super::session::SignedIn;
 use super::sites::{own_site, wordpress_integration};
 use super::view::{backend_url, notice, ok, Chrome, Moment, SiteView};
 use super::PageError;
+use crate::services::integrations::{self as services, PluginRequest};
 use crate::AppState;
 
 /// Posts per page of the list.
@@ -119,11 +120,11 @@ fn sync_view(
         VerifyState::InSync => ("In sync", "ok"),
         VerifyState::OutOfSync => ("Out of sync", "off"),
     };
-    let status = match integration.sync_status.as_str() {
-        "success" => "Receiving content".to_owned(),
-        "partial" => "Receiving content, some items rejected".to_owned(),
-        "never" => "No content received yet".to_owned(),
-        other => other.to_owned(),
+    let status = match SyncStatus::parse(&integration.sync_status) {
+        Some(SyncStatus::Success) => "Receiving content".to_owned(),
+        Some(SyncStatus::Partial) => "Receiving content, some items rejected".to_owned(),
+        Some(SyncStatus::Never) => "No content received yet".to_owned(),
+        None => integration.sync_status.clone(),
     };
     SyncView {
         status,
@@ -297,7 +298,7 @@ async fn ask_the_plugin(
     me: &SignedIn,
     id: &str,
     done: &str,
-    step: fn(&mut ContentSyncState),
+    what: PluginRequest,
 ) -> Result<Response, PageError> {
     let site = own_site(state, me, id).await?;
     let back = |done: &str| {
@@ -309,13 +310,7 @@ async fn ask_the_plugin(
     let Some(integration) = wordpress_integration(state, site.id).await? else {
         return Ok(back("not-connected"));
     };
-    state
-        .store
-        .update_content_sync_state(integration.id, &|s| {
-            step(s);
-            Ok(())
-        })
-        .await?;
+    services::request(state, integration.id, what).await?;
     tracing::info!(
         site_id = site.id,
         integration_id = integration.id,
@@ -330,9 +325,13 @@ pub async fn request_full_sync(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    ask_the_plugin(&state, &me, &id, "full-sync-requested", |s| {
-        s.request_full_sync()
-    })
+    ask_the_plugin(
+        &state,
+        &me,
+        &id,
+        "full-sync-requested",
+        PluginRequest::FullSync,
+    )
     .await
 }
 
@@ -341,5 +340,5 @@ pub async fn request_verify(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    ask_the_plugin(&state, &me, &id, "verify-requested", |s| s.request_verify()).await
+    ask_the_plugin(&state, &me, &id, "verify-requested", PluginRequest::Verify).await
 }

@@ -9,38 +9,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::{DateTime, Utc};
-use igny8_domain::structure::{IntegrationConfig, SettingsChange, MAX_FETCH_LIMIT};
-use igny8_store::{ConfigUpdate, Site, SiteIntegration};
-use serde::Deserialize;
+use igny8_domain::structure::{SettingsChange, MAX_FETCH_LIMIT};
+use igny8_store::{Site, SiteIntegration};
 use serde_json::{json, Map, Value};
 
 use super::session::SignedIn;
 use super::sites::{own_site, wordpress_integration};
 use super::view::{backend_url, notice, render, Chrome, FormErrors, Moment, SiteView};
 use super::PageError;
-use crate::api::integrations::{content_types_view, synced_counts};
+use crate::services::integrations::{self as services, SettingsError, TypeView};
 use crate::AppState;
-
-/// The API's content-types answer, read back into types: the tab shows exactly what the plugin
-/// and API clients read.
-#[derive(Deserialize)]
-struct TypesView {
-    post_types: BTreeMap<String, TypeView>,
-    taxonomies: BTreeMap<String, TypeView>,
-    last_structure_fetch: Option<DateTime<Utc>>,
-    plugin_connection_enabled: bool,
-    two_way_sync_enabled: bool,
-}
-
-#[derive(Deserialize)]
-struct TypeView {
-    label: String,
-    count: u64,
-    enabled: bool,
-    fetch_limit: u64,
-    synced_count: u64,
-}
 
 /// One type's row; `field` (`post_types.book`) prefixes its form fields.
 pub struct TypeRow {
@@ -86,9 +64,7 @@ async fn structure(
     let Some(integration) = integration else {
         return Ok(None);
     };
-    let counts = synced_counts(state, integration.id).await?;
-    let view: TypesView = serde_json::from_value(content_types_view(integration, &counts))
-        .map_err(PageError::internal)?;
+    let view = services::content_types(state, integration).await?;
     let Some(fetched) = view.last_structure_fetch else {
         return Ok(None);
     };
@@ -267,26 +243,12 @@ pub async fn save(
     if is_empty_change(&body) {
         return Ok(back("nothing-changed"));
     }
-    let outcome = state
-        .store
-        .update_integration_config(integration.id, &|current| {
-            let mut config = IntegrationConfig::from_json(current);
-            config.apply_settings(&change)?;
-            Ok(config.into_json())
-        })
-        .await?;
-    match outcome {
-        ConfigUpdate::Updated(_) => {
-            tracing::info!(
-                site_id = site.id,
-                integration_id = integration.id,
-                "dashboard: sync settings changed"
-            );
-            Ok(back("settings-saved"))
-        }
-        ConfigUpdate::Rejected(errors) => {
+    match services::change_sync_settings(&state, integration.id, &change).await {
+        Ok(_) => Ok(back("settings-saved")),
+        Err(SettingsError::Invalid(errors)) => {
             form_again(&state, &me, &headers, &site, &rows, errors.into()).await
         }
+        Err(SettingsError::Store(e)) => Err(e.into()),
     }
 }
 

@@ -18,12 +18,19 @@ pub enum PageError {
     BadForm,
     /// Every password hashing turn is taken: try again in a second.
     Busy,
+    /// The database cannot be reached for now: try again in a few seconds.
+    StoreUnavailable,
     Internal(anyhow::Error),
 }
 
 impl PageError {
+    /// An unexpected failure, unless it is an unreachable store wrapped on the way.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(e.into())
+        let e = e.into();
+        match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Unavailable(_)) => Self::StoreUnavailable,
+            _ => Self::Internal(e),
+        }
     }
 }
 
@@ -69,6 +76,11 @@ impl IntoResponse for PageError {
                 "The server is busy",
                 "It is signing many people in at once. Go back and try again in a moment.",
             ),
+            PageError::StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable for a moment",
+                "Go back and try again in a few seconds.",
+            ),
             PageError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "dashboard: internal error");
                 (
@@ -90,11 +102,31 @@ impl IntoResponse for PageError {
                 (status, message).into_response()
             }
         };
-        if matches!(self, PageError::Busy) {
+        let retry_after = match self {
+            PageError::Busy => Some(1),
+            PageError::StoreUnavailable => Some(crate::state::STORE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_shows_a_page_to_retry() {
+        let page = PageError::from(StoreError::Unavailable("connection refused".into()));
+        let response = page.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let other = PageError::from(StoreError::Database("syntax error".into())).into_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -17,15 +17,14 @@ mod sign_in;
 mod sites;
 mod view;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::PageError;
 
+use crate::middleware::page_headers;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -85,7 +84,7 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(
             session::MAX_FORM_BYTES,
         ))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(page_headers))
 }
 
 /// Unknown addresses: the friendly page for browsers, the API's JSON envelope for other clients.
@@ -121,29 +120,4 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Pages load nothing but this server's own stylesheet and script (which may read this server's
-/// pages back, to show a pending change turn applied), cannot be framed, and are not cached (one
-/// of them shows a new API key).
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    let fixed = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use super::session::{anonymous_form, end_session, start_session, SignedIn};
 use super::view::{render, Chrome, FormErrors};
 use super::PageError;
-use crate::api::ApiError;
 use crate::auth::password::HashError;
+use crate::services::sign_in::{check_credentials, SignInError};
 use crate::AppState;
 
 #[derive(Template)]
@@ -186,40 +186,34 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let (status, problem, retry_after) = match crate::api::auth::check_credentials(
-        &state,
-        &form.email,
-        &form.password,
-        client,
-    )
-    .await
-    {
-        Ok(user) => {
-            tracing::info!(user_id = user.id, "dashboard: signed in");
-            return Ok(redirect_with_cookie("/sites", start_session(&state, &user)));
-        }
-        Err(ApiError::InvalidCredentials) => (
-            StatusCode::UNAUTHORIZED,
-            "The email or password is wrong.".to_owned(),
-            None,
-        ),
-        Err(ApiError::RateLimited(wait)) => {
-            let secs = wait.as_secs().max(1);
-            let problem =
-                format!("Too many sign-in attempts. Wait {secs} seconds, then try again.");
-            (StatusCode::TOO_MANY_REQUESTS, problem, Some(secs))
-        }
-        Err(ApiError::Busy) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is busy signing other people in. Try again in a moment.".to_owned(),
-            Some(1),
-        ),
-        Err(other) => {
-            return Err(PageError::internal(anyhow::anyhow!(
-                "sign-in failed: {other:?}"
-            )))
-        }
-    };
+    let (status, problem, retry_after) =
+        match check_credentials(&state, &form.email, &form.password, client).await {
+            Ok(user) => {
+                tracing::info!(user_id = user.id, "dashboard: signed in");
+                return Ok(redirect_with_cookie("/sites", start_session(&state, &user)));
+            }
+            Err(SignInError::InvalidCredentials) => (
+                StatusCode::UNAUTHORIZED,
+                "The email or password is wrong.".to_owned(),
+                None,
+            ),
+            Err(SignInError::RateLimited(wait)) => {
+                let secs = wait.as_secs().max(1);
+                let problem =
+                    format!("Too many sign-in attempts. Wait {secs} seconds, then try again.");
+                (StatusCode::TOO_MANY_REQUESTS, problem, Some(secs))
+            }
+            Err(SignInError::Busy) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy signing other people in. Try again in a moment.".to_owned(),
+                Some(1),
+            ),
+            Err(SignInError::Store(e)) => {
+                return Err(PageError::internal(anyhow::anyhow!(
+                    "sign-in failed: {e:?}"
+                )))
+            }
+        };
     let (csrf, cookie) = anonymous_form(&state, &headers);
     let page = LoginPage {
         chrome: Chrome { email: None, csrf },

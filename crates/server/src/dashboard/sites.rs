@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::session::SignedIn;
 use super::view::{notice, ok, render, Chrome, FormErrors, Moment, SiteView};
 use super::PageError;
-use crate::api::integrations::WORDPRESS;
+use crate::services::integrations::WORDPRESS;
 use crate::AppState;
 
 /// The signed-in user's site `raw_id`; another account's site is "not found", exactly like a

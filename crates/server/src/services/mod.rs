@@ -2,3 +2,5 @@
 //! calling and translate HTTP; what happens lives here once.
 
 pub mod changes;
+pub mod integrations;
+pub mod sign_in;

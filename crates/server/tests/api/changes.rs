@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::content::{path, post, send, T1};
 use crate::helpers::{assert_error, seed_structure, Fixture, TestApp};
+use crate::operators::{scrape, value};
 
 const T2: &str = "2025-11-22 12:00:00";
 
@@ -678,6 +679,82 @@ async fn nudges_never_reach_private_addresses_unless_allowed() {
     assert_eq!(
         pull(&app, &fx).await["changes"].as_array().unwrap().len(),
         2
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_and_the_nudges_show_in_the_metrics() {
+    let app = TestApp::spawn_with(Settings {
+        allow_private_targets: true,
+        ..Settings::default()
+    })
+    .await;
+    let (fx, token) = connected(&app, "ann@example.com").await;
+    let pending = r#"igny8_outbox_changes{status="pending"}"#;
+    let applied = r#"igny8_outbox_changes{status="applied"}"#;
+    let age = "igny8_oldest_pending_change_age_seconds";
+    let delivered = r#"igny8_nudges_total{outcome="delivered"}"#;
+    let failed = r#"igny8_nudges_total{outcome="failed"}"#;
+    let before = scrape(&app).await;
+    assert!(before.contains_key(pending), "every status has a series");
+    assert_eq!((value(&before, pending), value(&before, age)), (0.0, 0.0));
+
+    let (url, got) = receiver().await;
+    let receiver_at = |url: String| json!({"url": url, "secret": "ab".repeat(32)});
+    let (s, _) = app
+        .post(
+            &path(&fx, "changes/receiver/"),
+            Some(&fx.key),
+            receiver_at(url),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = queue(&app, &fx, &token, seo_edit()).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    wait_for(|| got.lock().unwrap().first().cloned())
+        .await
+        .expect("nudged");
+    nudge_recorded(&app, fx.integration_id, |r| r.last_nudge_at.is_some()).await;
+    let queued = scrape(&app).await;
+    assert_eq!(value(&queued, pending), 1.0);
+    assert!(value(&queued, age) > 0.0, "the pending change is waiting");
+    assert_eq!(
+        (value(&queued, delivered), value(&queued, failed)),
+        (1.0, 0.0)
+    );
+
+    report(
+        &app,
+        &fx,
+        json!([{"id": id, "status": "applied", "wp_id": 12, "modified_gmt": T2, "overwritten": {}}]),
+    )
+    .await;
+    // A receiver nobody listens on any more: the next nudge fails.
+    let gone = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gone_url = format!(
+        "http://{}/wp-json/igny8/v1/nudge",
+        gone.local_addr().unwrap()
+    );
+    drop(gone);
+    let (s, _) = app
+        .post(
+            &path(&fx, "changes/receiver/"),
+            Some(&fx.key),
+            receiver_at(gone_url),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut edit = seo_edit();
+    edit["fields"] = json!({"title": "Dune, again"});
+    let (s, body) = queue(&app, &fx, &token, edit).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    nudge_recorded(&app, fx.integration_id, |r| r.last_nudge_error.is_some()).await;
+    let after = scrape(&app).await;
+    assert_eq!((value(&after, pending), value(&after, applied)), (1.0, 1.0));
+    assert_eq!(
+        (value(&after, delivered), value(&after, failed)),
+        (1.0, 1.0)
     );
 }
 

@@ -14,3 +14,4 @@ mod openapi;
 mod operators;
 mod site_url;
 mod structure;
+mod sync_requests;

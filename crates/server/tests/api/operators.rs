@@ -122,7 +122,7 @@ fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
     samples
 }
 
-async fn scrape(app: &TestApp) -> BTreeMap<String, f64> {
+pub async fn scrape(app: &TestApp) -> BTreeMap<String, f64> {
     let response = reqwest::get(format!("http://{}/metrics", app.metrics_addr))
         .await
         .unwrap();
@@ -134,7 +134,7 @@ async fn scrape(app: &TestApp) -> BTreeMap<String, f64> {
     parse_exposition(&response.text().await.unwrap())
 }
 
-fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+pub fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
     samples.get(series).copied().unwrap_or(0.0)
 }
 

@@ -135,6 +135,29 @@ pub async fn pending_changes_are_delivered_in_order_until_reported(store: S) {
     let next = store.deliver_changes(a, 10, Utc::now()).await.unwrap();
     assert_eq!(next.iter().map(|c| c.seq).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(store.count_pending_changes(a).await.unwrap(), 2);
+    let depth = store.outbox_depth().await.unwrap();
+    let count_of = |s| {
+        depth
+            .by_status
+            .iter()
+            .find(|(status, _)| *status == s)
+            .unwrap()
+            .1
+    };
+    assert_eq!(depth.by_status.len(), ChangeStatus::ALL.len());
+    assert_eq!(
+        (
+            count_of(ChangeStatus::Pending),
+            count_of(ChangeStatus::Applied)
+        ),
+        (2, 1)
+    );
+    assert_eq!(count_of(ChangeStatus::Conflict), 0);
+    assert_eq!(
+        depth.oldest_pending_at,
+        Some(next[0].created_at),
+        "seq 2 waits longest"
+    );
     let applied = store.change(a, first[0].id).await.unwrap().unwrap();
     assert_eq!(applied.status, ChangeStatus::Applied);
     assert!(applied.applied_at.is_some());
