@@ -2,7 +2,9 @@
 //! serve`, measured side by side with the no-op `/livez` on the same server (issue "backend" item 9).
 //! `igny8-bench logins`: the server's peak memory under concurrent wrong sign-ins (`logins.rs`).
 //! `igny8-bench ingest`: content batches of a full sync, beside a baseline binary (`ingest.rs`).
+//! `igny8-bench fleet`: replicas on PostgreSQL behind HAProxy under a fleet of simulated sites (`fleet.rs`).
 
+mod fleet;
 mod ingest;
 mod load;
 mod logins;
@@ -73,9 +75,10 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
     };
     if command != "structure" {
         bail!(
-            "unknown benchmark {command:?}\n{USAGE}\n{}\n{}",
+            "unknown benchmark {command:?}\n{USAGE}\n{}\n{}\n{}",
             logins::USAGE,
-            ingest::USAGE
+            ingest::USAGE,
+            fleet::USAGE
         );
     }
     while let Some(flag) = rest.next() {
@@ -138,6 +141,9 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         }
         if command == "ingest" {
             return ingest::run(rest, &server::locate_binary()?).await;
+        }
+        if command == "fleet" {
+            return fleet::run(rest, &server::locate_binary()?).await;
         }
     }
     let options = parse_options(args)?;
