@@ -228,8 +228,21 @@ impl Browser {
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
         let started = Instant::now();
         loop {
+            // A live page may replace the element between finding it and reading it: a stale
+            // element is read again on the next round, like one not there yet.
             let text = match self.find_all(css).await.first() {
-                Some(e) => self.text(e).await,
+                Some(e) => match self
+                    .try_command(
+                        reqwest::Method::GET,
+                        &format!("/element/{}/text", e.0),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(v) => v.as_str().unwrap_or_default().to_owned(),
+                    Err(e) if e["error"] == "stale element reference" => String::new(),
+                    Err(e) => panic!("WebDriver reading {css}: {e}"),
+                },
                 None => String::new(),
             };
             if text.contains(expected) {
