@@ -4,6 +4,7 @@
 use chrono::{SubsecRound, Utc};
 use serde_json::{json, Value};
 
+use igny8_domain::content::sync::SyncStatus;
 use igny8_store::{ConfigUpdate, StoreError};
 
 use crate::{integration, user, S};
@@ -28,7 +29,7 @@ pub async fn integrations_are_one_per_site_and_platform(store: S) {
     assert_eq!(first.site_id, site.id);
     assert!(first.is_active);
     assert_eq!(first.config_json, json!({}));
-    assert_eq!(first.sync_status, "never");
+    assert_eq!(first.sync_status, SyncStatus::Never);
     let (second, created) = store
         .ensure_integration(site.id, "wordpress")
         .await
@@ -142,7 +143,12 @@ pub async fn sync_outcome_is_recorded(store: S) {
     let integration = store.integration(id).await.unwrap().unwrap();
     let at = Utc::now().trunc_subsecs(0);
     store
-        .record_integration_sync(integration.id, "failed", at, Some("backend said no"))
+        .record_integration_sync(
+            integration.id,
+            SyncStatus::Partial,
+            at,
+            Some("backend said no"),
+        )
         .await
         .unwrap();
     let i = store.integration(integration.id).await.unwrap().unwrap();
@@ -152,10 +158,10 @@ pub async fn sync_outcome_is_recorded(store: S) {
             i.last_sync_at,
             i.last_error.as_deref()
         ),
-        ("failed", Some(at), Some("backend said no"))
+        ("partial", Some(at), Some("backend said no"))
     );
     store
-        .record_integration_sync(integration.id, "success", at, None)
+        .record_integration_sync(integration.id, SyncStatus::Success, at, None)
         .await
         .unwrap();
     let i = store.integration(integration.id).await.unwrap().unwrap();

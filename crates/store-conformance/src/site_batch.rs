@@ -37,7 +37,7 @@ fn site_batch(
 /// `(sync_status, last_sync_at, last_error)` of the integration.
 async fn recorded(store: &S, id: i64) -> (String, Option<DateTime<Utc>>, Option<String>) {
     let i = store.integration(id).await.unwrap().unwrap();
-    (i.sync_status, i.last_sync_at, i.last_error)
+    (i.sync_status.to_string(), i.last_sync_at, i.last_error)
 }
 
 async fn held(store: &S, id: i64) -> u64 {

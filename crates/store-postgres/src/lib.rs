@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
-use igny8_domain::content::sync::ContentSyncState;
+use igny8_domain::content::sync::{ContentSyncState, SyncStatus};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
@@ -171,7 +171,8 @@ struct IntegrationRow {
     platform: String,
     is_active: bool,
     config_json: Value,
-    sync_status: String,
+    #[sqlx(try_from = "String")]
+    sync_status: SyncStatus,
     last_sync_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
     created_at: DateTime<Utc>,
@@ -688,14 +689,14 @@ impl Store for PostgresStore {
     async fn record_integration_sync(
         &self,
         id: i64,
-        status: &str,
+        status: SyncStatus,
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2, last_error = $3 WHERE id = $4",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(at)
         .bind(error)
         .bind(id)
@@ -765,7 +766,7 @@ impl Store for PostgresStore {
                         last_error = COALESCE($3, last_error), site_url = COALESCE(site_url, $4)
                      WHERE id = $5",
                 )
-                .bind(recorded.status)
+                .bind(recorded.status.as_str())
                 .bind(write.at)
                 .bind(recorded.error)
                 .bind(adopted)

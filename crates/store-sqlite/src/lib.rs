@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
-use igny8_domain::content::sync::ContentSyncState;
+use igny8_domain::content::sync::{ContentSyncState, SyncStatus};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
@@ -108,7 +108,7 @@ fn site_batch(
     )
     .and_then(|mut q| {
         q.execute(params![
-            recorded.status,
+            recorded.status.as_str(),
             now,
             recorded.error,
             adopted,
@@ -211,7 +211,9 @@ fn integration(r: &Row<'_>) -> rusqlite::Result<SiteIntegration> {
         config_json: serde_json::from_str(&config).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
         })?,
-        sync_status: r.get(5)?,
+        sync_status: SyncStatus::try_from(r.get::<_, String>(5)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         last_sync_at: opt_at(r, 6)?,
         last_error: r.get(7)?,
         created_at: at(r, 8)?,
@@ -723,11 +725,11 @@ impl Store for SqliteStore {
     async fn record_integration_sync(
         &self,
         id: i64,
-        status: &str,
+        status: SyncStatus,
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()> {
-        let (status, at, error) = (status.to_owned(), time(at), error.map(str::to_owned));
+        let (status, at, error) = (status.as_str(), time(at), error.map(str::to_owned));
         self.db
             .write(move |c| {
                 let done = c

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use igny8_domain::content::sync::SyncStatus;
 use igny8_domain::content::{Batch, ItemOutcome};
 use igny8_domain::site_url::SiteUrl;
 
@@ -38,7 +39,7 @@ pub enum BatchOutcome {
 /// until another replaces it; otherwise `success`, the last error kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOutcome {
-    pub status: &'static str,
+    pub status: SyncStatus,
     /// `Some` replaces the recorded last error; `None` keeps it.
     pub error: Option<String>,
 }
@@ -87,11 +88,11 @@ impl SiteBatch {
             });
         match last_rejection {
             Some(error) => SyncOutcome {
-                status: "partial",
+                status: SyncStatus::Partial,
                 error: Some(error),
             },
             None => SyncOutcome {
-                status: "success",
+                status: SyncStatus::Success,
                 error: None,
             },
         }
@@ -122,7 +123,7 @@ mod tests {
         assert_eq!(
             clean.sync_outcome(&[ItemOutcome::Applied]),
             SyncOutcome {
-                status: "success",
+                status: SyncStatus::Success,
                 error: None
             }
         );
@@ -133,7 +134,7 @@ mod tests {
             ItemOutcome::Stale,
         ];
         let recorded = mixed.sync_outcome(&outcomes);
-        assert_eq!(recorded.status, "partial");
+        assert_eq!(recorded.status, SyncStatus::Partial);
         assert_eq!(recorded.error.as_deref(), Some("Rejected item 1: second"));
     }
 }

@@ -252,7 +252,7 @@ pub trait Store: Send + Sync + 'static {
     async fn record_integration_sync(
         &self,
         id: i64,
-        status: &str,
+        status: igny8_domain::content::sync::SyncStatus,
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()>;

@@ -64,7 +64,7 @@ pub struct SiteIntegration {
     pub platform: String,
     pub is_active: bool,
     pub config_json: Value,
-    pub sync_status: String,
+    pub sync_status: igny8_domain::content::sync::SyncStatus,
     pub last_sync_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,

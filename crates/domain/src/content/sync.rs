@@ -61,6 +61,19 @@ impl SyncStatus {
     }
 }
 
+/// A stored `sync_status` word this version does not know (the stores read through this).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown sync status {0:?}")]
+pub struct UnknownSyncStatus(pub String);
+
+impl TryFrom<String> for SyncStatus {
+    type Error = UnknownSyncStatus;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw).ok_or(UnknownSyncStatus(raw))
+    }
+}
+
 impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -318,8 +331,11 @@ mod tests {
                 serde_json::from_value::<SyncStatus>(word.into()).unwrap(),
                 status
             );
+            assert_eq!(SyncStatus::try_from(word.to_owned()).unwrap(), status);
         }
         assert_eq!(SyncStatus::parse("Success"), None);
+        let unknown = SyncStatus::try_from("error".to_owned()).unwrap_err();
+        assert_eq!(unknown.to_string(), r#"unknown sync status "error""#);
     }
     use crate::content::ItemKind;
     use crate::names::{TypeKind, TypeName};

@@ -120,12 +120,12 @@ fn sync_view(
         VerifyState::InSync => ("In sync", "ok"),
         VerifyState::OutOfSync => ("Out of sync", "off"),
     };
-    let status = match SyncStatus::parse(&integration.sync_status) {
-        Some(SyncStatus::Success) => "Receiving content".to_owned(),
-        Some(SyncStatus::Partial) => "Receiving content, some items rejected".to_owned(),
-        Some(SyncStatus::Never) => "No content received yet".to_owned(),
-        None => integration.sync_status.clone(),
-    };
+    let status = match integration.sync_status {
+        SyncStatus::Success => "Receiving content",
+        SyncStatus::Partial => "Receiving content, some items rejected",
+        SyncStatus::Never => "No content received yet",
+    }
+    .to_owned();
     SyncView {
         status,
         last_sync: Moment::maybe(integration.last_sync_at),

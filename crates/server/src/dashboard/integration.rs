@@ -26,7 +26,7 @@ pub struct SiteCopy {
 
 pub struct IntegrationView {
     pub id: i64,
-    pub sync_status: String,
+    pub sync_status: igny8_domain::content::sync::SyncStatus,
     pub last_sync_at: Option<Moment>,
     pub last_error: Option<String>,
     pub last_structure_fetch: Option<Moment>,

@@ -174,7 +174,7 @@ mod tests {
             platform: WORDPRESS.into(),
             is_active: true,
             config_json,
-            sync_status: "never".into(),
+            sync_status: igny8_domain::content::sync::SyncStatus::Never,
             last_sync_at: None,
             last_error: None,
             created_at: at,

@@ -534,7 +534,7 @@ async fn wordpress_values_are_escaped_everywhere() {
     app.store
         .record_integration_sync(
             integration,
-            "error",
+            igny8_domain::content::sync::SyncStatus::Partial,
             chrono::Utc::now(),
             Some("<b>boom</b>"),
         )

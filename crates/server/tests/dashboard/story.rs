@@ -183,7 +183,7 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
     app.store
         .record_integration_sync(
             integration,
-            "error",
+            igny8_domain::content::sync::SyncStatus::Partial,
             chrono::Utc::now(),
             Some("WordPress answered 500 <b>boom</b>"),
         )
@@ -205,7 +205,7 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
             .await
             .split(' ')
             .next(),
-        Some("error")
+        Some("partial")
     );
     assert_eq!(
         browser.text(&browser.find("#last-error").await).await,
