@@ -1,9 +1,11 @@
 //! `igny8-bench structure`: N simulated WordPress sites pushing their structure to a real `igny8
 //! serve`, measured side by side with the no-op `/livez` on the same server (issue "backend" item 9).
 //! `igny8-bench logins`: the server's peak memory under concurrent wrong sign-ins (`logins.rs`).
+//! `igny8-bench ingest`: content batches of a full sync, beside a baseline binary (`ingest.rs`).
 //! `igny8-bench fleet`: replicas on PostgreSQL behind HAProxy under a fleet of simulated sites (`fleet.rs`).
 
 mod fleet;
+mod ingest;
 mod load;
 mod logins;
 mod server;
@@ -73,8 +75,9 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
     };
     if command != "structure" {
         bail!(
-            "unknown benchmark {command:?}\n{USAGE}\n{}\n{}",
+            "unknown benchmark {command:?}\n{USAGE}\n{}\n{}\n{}",
             logins::USAGE,
+            ingest::USAGE,
             fleet::USAGE
         );
     }
@@ -135,6 +138,9 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some((command, rest)) = args.split_first() {
         if command == "logins" {
             return logins::run(rest, &server::locate_binary()?).await;
+        }
+        if command == "ingest" {
+            return ingest::run(rest, &server::locate_binary()?).await;
         }
         if command == "fleet" {
             return fleet::run(rest, &server::locate_binary()?).await;

@@ -12,6 +12,10 @@ use crate::validation::FieldErrors;
 
 pub mod requests;
 pub mod sync;
+mod wire;
+
+use serde::Deserialize;
+use wire::{Body, DataField, Items, RawData, RawItem};
 
 /// At most this many items per batch, and this many bytes of body (413 above either).
 pub const MAX_BATCH_ITEMS: usize = 500;
@@ -338,29 +342,36 @@ pub struct Batch {
 impl Batch {
     /// Checks the envelope (`items`, `batch_id`, `full_sync`) as a whole, then each item on its own.
     pub fn parse(body: &Value) -> Result<Self, BatchError> {
-        let Some(obj) = body.as_object() else {
-            return Err(BatchError::Invalid(FieldErrors::single(
-                "",
-                "must be a JSON object",
-            )));
-        };
+        match Body::deserialize(body) {
+            Ok(body) => Self::from_body(body),
+            // Reading a parsed value into the item fields takes any value: never reached.
+            Err(e) => Err(BatchError::Invalid(FieldErrors::single("", e.to_string()))),
+        }
+    }
+
+    /// `parse` in one pass from the body's bytes (`wire`): the outer error is the JSON's own
+    /// (syntax, an early end), the inner one the batch's as `parse` answers it.
+    pub fn from_json(body: &[u8]) -> Result<Result<Self, BatchError>, serde_json::Error> {
+        serde_json::from_slice::<Body>(body).map(Self::from_body)
+    }
+
+    fn from_body(Body(body): Body) -> Result<Self, BatchError> {
+        let body = body?;
         let mut errors = FieldErrors::new();
-        let items = match obj.get("items") {
-            Some(Value::Array(items)) if items.len() > MAX_BATCH_ITEMS => {
-                return Err(BatchError::TooManyItems)
-            }
-            Some(Value::Array(items)) => items,
-            None | Some(Value::Null) => {
+        let items = match body.items {
+            Items::TooMany => return Err(BatchError::TooManyItems),
+            Items::List(items) => items,
+            Items::Absent | Items::Null => {
                 errors.add("items", "is required");
-                &Vec::new()
+                Vec::new()
             }
-            Some(_) => {
+            Items::Other => {
                 errors.add("items", "must be an array of items");
-                &Vec::new()
+                Vec::new()
             }
         };
-        let batch_id = optional_id(obj.get("batch_id"), "batch_id", &mut errors);
-        let range = match obj.get("full_sync") {
+        let batch_id = optional_id(body.batch_id.as_ref(), "batch_id", &mut errors);
+        let range = match &body.full_sync {
             None | Some(Value::Null) => None,
             Some(marker) => parse_marker(marker, &mut errors),
         };
@@ -369,7 +380,7 @@ impl Batch {
         }
         Ok(Batch {
             batch_id,
-            items: items.iter().map(parse_item).collect(),
+            items,
             range,
         })
     }
@@ -479,24 +490,36 @@ fn parse_marker(value: &Value, errors: &mut FieldErrors) -> Option<RangeMarker> 
     })
 }
 
-/// Parses one item; every problem is reported with its path inside the item.
-pub fn parse_item(value: &Value) -> ParsedItem {
-    let Some(obj) = value.as_object() else {
-        return ParsedItem {
+impl ParsedItem {
+    fn not_an_object() -> Self {
+        ParsedItem {
             key: None,
             change: Err(FieldErrors::single("", "must be an object")),
-        };
-    };
+        }
+    }
+}
+
+/// Parses one item; every problem is reported with its path inside the item.
+pub fn parse_item(value: &Value) -> ParsedItem {
+    // Reading a parsed value into the item fields takes any value: the error is never reached.
+    ParsedItem::deserialize(value).unwrap_or_else(|e| ParsedItem {
+        key: None,
+        change: Err(FieldErrors::single("", e.to_string())),
+    })
+}
+
+/// The rules of one item over its fields as sent (`wire`).
+fn parse_raw_item(raw: RawItem) -> ParsedItem {
     let mut errors = FieldErrors::new();
-    let kind = match obj.get("kind") {
+    let kind = match &raw.kind {
         Some(Value::String(k)) => ItemKind::parse(k),
         _ => None,
     };
     if kind.is_none() {
         errors.add("kind", "must be \"post\" or \"term\"");
     }
-    let type_name = kind.and_then(|k| type_name(obj.get("type"), k, "type", &mut errors));
-    let wp_id = whole(obj.get("wp_id"), "wp_id", 1, &mut errors);
+    let type_name = kind.and_then(|k| type_name(raw.type_name.as_ref(), k, "type", &mut errors));
+    let wp_id = whole(raw.wp_id.as_ref(), "wp_id", 1, &mut errors);
     let key = match (kind, &type_name, wp_id) {
         (Some(kind), Some(type_name), Some(wp_id)) => Some(ItemKey {
             kind,
@@ -505,7 +528,7 @@ pub fn parse_item(value: &Value) -> ParsedItem {
         }),
         _ => None,
     };
-    let op = match obj.get("op") {
+    let op = match &raw.op {
         Some(Value::String(op)) if op == "upsert" || op == "delete" => Some(op.as_str()),
         _ => {
             errors.add("op", "must be \"upsert\" or \"delete\"");
@@ -513,7 +536,14 @@ pub fn parse_item(value: &Value) -> ParsedItem {
         }
     };
     let change = match (&key, op) {
-        (Some(key), Some(op)) => parse_change(obj, key, op, &mut errors),
+        (Some(key), Some(op)) => {
+            let op = if op == "delete" {
+                Op::Delete
+            } else {
+                Op::Upsert
+            };
+            parse_change(raw, key, op, &mut errors)
+        }
         _ => None,
     };
     let change = match change {
@@ -523,13 +553,14 @@ pub fn parse_item(value: &Value) -> ParsedItem {
     ParsedItem { key, change }
 }
 
-fn parse_change(
-    obj: &Map<String, Value>,
-    key: &ItemKey,
-    op: &str,
-    errors: &mut FieldErrors,
-) -> Option<Change> {
-    let modified_gmt = match obj.get("modified_gmt") {
+#[derive(Clone, Copy)]
+enum Op {
+    Upsert,
+    Delete,
+}
+
+fn parse_change(raw: RawItem, key: &ItemKey, op: Op, errors: &mut FieldErrors) -> Option<Change> {
+    let modified_gmt = match &raw.modified_gmt {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => WpTime::parse(s)
             .map_err(|why| errors.add("modified_gmt", why))
@@ -540,7 +571,7 @@ fn parse_change(
         }
     };
     let stamp = |errors: &mut FieldErrors| Stamp {
-        checksum: match obj.get("checksum") {
+        checksum: match &raw.checksum {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()) => {
                 n.as_u64().and_then(|v| u32::try_from(v).ok())
@@ -553,7 +584,7 @@ fn parse_change(
                 None
             }
         },
-        read_at: match obj.get("read_at") {
+        read_at: match &raw.read_at {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => ReadAt::parse(s)
                 .map_err(|why| errors.add("read_at", why))
@@ -565,12 +596,12 @@ fn parse_change(
         },
     };
     match (key.kind, op) {
-        (ItemKind::Post, "delete") => Some(Change::DeletePost {
+        (ItemKind::Post, Op::Delete) => Some(Change::DeletePost {
             post_type: key.type_name.clone(),
             wp_id: key.wp_id,
             modified_gmt,
         }),
-        (ItemKind::Term, "delete") => Some(Change::DeleteTerm {
+        (ItemKind::Term, Op::Delete) => Some(Change::DeleteTerm {
             taxonomy: key.type_name.clone(),
             wp_id: key.wp_id,
         }),
@@ -579,14 +610,14 @@ fn parse_change(
                 errors.add("modified_gmt", "is required");
             }
             let stamp = stamp(errors);
-            let data = data_object(obj, errors)?;
-            let post = parse_post(data, key, modified_gmt, stamp, errors);
+            let data = data_object(raw.data, errors)?;
+            let post = parse_post(*data, key, modified_gmt, stamp, errors);
             post.map(|p| Change::UpsertPost(Box::new(p)))
         }
         (ItemKind::Term, _) => {
             let stamp = stamp(errors);
-            let data = data_object(obj, errors)?;
-            parse_term(data, key, stamp, errors).map(Change::UpsertTerm)
+            let data = data_object(raw.data, errors)?;
+            parse_term(*data, key, stamp, errors).map(Change::UpsertTerm)
         }
     }
 }
@@ -597,17 +628,14 @@ struct Stamp {
     read_at: Option<ReadAt>,
 }
 
-fn data_object<'a>(
-    obj: &'a Map<String, Value>,
-    errors: &mut FieldErrors,
-) -> Option<&'a Map<String, Value>> {
-    match obj.get("data") {
-        Some(Value::Object(data)) => Some(data),
-        None | Some(Value::Null) => {
+fn data_object(data: DataField, errors: &mut FieldErrors) -> Option<Box<RawData>> {
+    match data {
+        DataField::Object(data) => Some(data),
+        DataField::Absent | DataField::Null => {
             errors.add("data", "is required for an upsert");
             None
         }
-        Some(_) => {
+        DataField::Other => {
             errors.add("data", "must be an object");
             None
         }
@@ -615,36 +643,57 @@ fn data_object<'a>(
 }
 
 fn parse_post(
-    data: &Map<String, Value>,
+    data: RawData,
     key: &ItemKey,
     modified_gmt: Option<WpTime>,
     stamp: Stamp,
     errors: &mut FieldErrors,
 ) -> Option<Post> {
     let before = errors.as_map().len();
-    let mut text = |field: &str, required: bool, limit: Limit| {
-        text_field(
-            data.get(field),
-            &format!("data.{field}"),
-            required,
-            limit,
-            errors,
-        )
-    };
-    let title = text("title", true, Limit::Bytes(MAX_TEXT_BYTES));
-    let slug = text("slug", false, Limit::Chars(MAX_SLUG_CHARS));
-    let content = text("content", false, Limit::Bytes(MAX_CONTENT_BYTES));
-    let excerpt = text("excerpt", false, Limit::Bytes(MAX_TEXT_BYTES));
-    let author = text("author", false, Limit::Chars(MAX_AUTHOR_CHARS));
-    let url = optional_text(data.get("url"), "data.url", MAX_URL_BYTES, errors);
-    let featured_image = optional_text(
-        data.get("featured_image"),
+    let title = take_text(
+        data.title,
+        "data.title",
+        true,
+        Limit::Bytes(MAX_TEXT_BYTES),
+        errors,
+    );
+    let slug = take_text(
+        data.slug,
+        "data.slug",
+        false,
+        Limit::Chars(MAX_SLUG_CHARS),
+        errors,
+    );
+    let content = take_text(
+        data.content,
+        "data.content",
+        false,
+        Limit::Bytes(MAX_CONTENT_BYTES),
+        errors,
+    );
+    let excerpt = take_text(
+        data.excerpt,
+        "data.excerpt",
+        false,
+        Limit::Bytes(MAX_TEXT_BYTES),
+        errors,
+    );
+    let author = take_text(
+        data.author,
+        "data.author",
+        false,
+        Limit::Chars(MAX_AUTHOR_CHARS),
+        errors,
+    );
+    let url = take_optional_text(data.url, "data.url", MAX_URL_BYTES, errors);
+    let featured_image = take_optional_text(
+        data.featured_image,
         "data.featured_image",
         MAX_URL_BYTES,
         errors,
     );
-    let status = match data.get("status") {
-        Some(Value::String(s)) if is_status(s) => Some(s.clone()),
+    let status = match data.status {
+        Some(Value::String(s)) if is_status(&s) => Some(s),
         None | Some(Value::Null) => {
             errors.add("data.status", "is required");
             None
@@ -659,7 +708,7 @@ fn parse_post(
             None
         }
     };
-    let date_gmt = match data.get("date_gmt") {
+    let date_gmt = match &data.date_gmt {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => WpTime::parse(s)
             .map_err(|why| errors.add("data.date_gmt", why))
@@ -669,8 +718,8 @@ fn parse_post(
             None
         }
     };
-    let parent = optional_whole(data.get("parent"), "data.parent", 0, errors);
-    let menu_order = match data.get("menu_order") {
+    let parent = optional_whole(data.parent.as_ref(), "data.parent", 0, errors);
+    let menu_order = match &data.menu_order {
         None | Some(Value::Null) => 0,
         Some(Value::Number(n)) if n.as_i64().is_some_and(|v| i32::try_from(v).is_ok()) => {
             n.as_i64().unwrap_or(0)
@@ -680,7 +729,7 @@ fn parse_post(
             0
         }
     };
-    let content_truncated = match data.get("content_truncated") {
+    let content_truncated = match &data.content_truncated {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
@@ -688,13 +737,13 @@ fn parse_post(
             false
         }
     };
-    let terms = parse_terms(data.get("terms"), errors);
-    let seo = parse_seo(data.get("seo"), errors);
-    let meta = match data.get("meta") {
+    let terms = parse_terms(data.terms.as_ref(), errors);
+    let seo = parse_seo(data.seo.as_ref(), errors);
+    let meta = match data.meta {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(meta @ Value::Object(_)) => {
-            no_nul(meta, "data.meta", errors);
-            meta.clone()
+            no_nul(&meta, "data.meta", errors);
+            meta
         }
         Some(_) => {
             errors.add("data.meta", "must be an object");
@@ -729,35 +778,35 @@ fn parse_post(
 }
 
 fn parse_term(
-    data: &Map<String, Value>,
+    data: RawData,
     key: &ItemKey,
     stamp: Stamp,
     errors: &mut FieldErrors,
 ) -> Option<Term> {
     let before = errors.as_map().len();
-    let name = text_field(
-        data.get("name"),
+    let name = take_text(
+        data.name,
         "data.name",
         true,
         Limit::Chars(MAX_SLUG_CHARS),
         errors,
     );
-    let slug = text_field(
-        data.get("slug"),
+    let slug = take_text(
+        data.slug,
         "data.slug",
         true,
         Limit::Chars(MAX_SLUG_CHARS),
         errors,
     );
-    let description = text_field(
-        data.get("description"),
+    let description = take_text(
+        data.description,
         "data.description",
         false,
         Limit::Bytes(MAX_DESCRIPTION_BYTES),
         errors,
     );
-    let parent = optional_whole(data.get("parent"), "data.parent", 0, errors);
-    let count = optional_whole(data.get("count"), "data.count", 0, errors);
+    let parent = optional_whole(data.parent.as_ref(), "data.parent", 0, errors);
+    let count = optional_whole(data.count.as_ref(), "data.count", 0, errors);
     if errors.as_map().len() != before {
         return None;
     }
@@ -889,6 +938,17 @@ pub(crate) fn text_field(
     limit: Limit,
     errors: &mut FieldErrors,
 ) -> Option<String> {
+    take_text(value.cloned(), path, required, limit, errors)
+}
+
+/// `text_field` over a value it may keep: a valid string moves into the answer, uncopied.
+fn take_text(
+    value: Option<Value>,
+    path: &str,
+    required: bool,
+    limit: Limit,
+    errors: &mut FieldErrors,
+) -> Option<String> {
     match value {
         None | Some(Value::Null) if required => {
             errors.add(path, "is required");
@@ -914,7 +974,7 @@ pub(crate) fn text_field(
                 errors.add(path, "must not contain NUL characters");
                 None
             } else {
-                Some(s.clone())
+                Some(s)
             }
         }
         Some(_) => {
@@ -930,9 +990,20 @@ fn optional_text(
     max_bytes: usize,
     errors: &mut FieldErrors,
 ) -> Option<String> {
+    take_optional_text(value.cloned(), path, max_bytes, errors)
+}
+
+fn take_optional_text(
+    value: Option<Value>,
+    path: &str,
+    max_bytes: usize,
+    errors: &mut FieldErrors,
+) -> Option<String> {
     match value {
         None | Some(Value::Null) => None,
-        Some(Value::String(_)) => text_field(value, path, false, Limit::Bytes(max_bytes), errors),
+        Some(value @ Value::String(_)) => {
+            take_text(Some(value), path, false, Limit::Bytes(max_bytes), errors)
+        }
         Some(_) => {
             errors.add(path, "must be a string or null");
             None

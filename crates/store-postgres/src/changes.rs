@@ -7,6 +7,7 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
+use igny8_store::sql::CHANGE_COLS;
 use igny8_store::{
     ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
 };
@@ -14,8 +15,6 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::db;
-
-const CHANGE_COLS: &str = "id, integration_id, seq, op, kind, type, wp_id, fields, base, base_modified_gmt, policy, status, attempt, result, idempotency_key, created_by, created_at, updated_at, applied_at";
 
 #[derive(sqlx::FromRow)]
 struct ChangeRow {
@@ -85,8 +84,7 @@ async fn get_locked(
     .bind(integration_id)
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(db)?
+    .await?
     .map(ChangeRecord::try_from)
     .transpose()
 }
@@ -98,8 +96,7 @@ pub async fn get(pool: &PgPool, integration_id: i64, id: i64) -> Result<Option<C
     .bind(integration_id)
     .bind(id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?
+    .await?
     .map(ChangeRecord::try_from)
     .transpose()
 }
@@ -112,8 +109,7 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
         sqlx::query_scalar("SELECT id FROM site_integrations WHERE id = $1 FOR UPDATE")
             .bind(new.integration_id)
             .fetch_optional(&mut *c)
-            .await
-            .map_err(db)?;
+            .await?;
     if locked.is_none() {
         return Err(StoreError::NotFound);
     }
@@ -124,8 +120,7 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
         .bind(new.integration_id)
         .bind(key)
         .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?;
+        .await?;
         if let Some(found) = found {
             return Ok((found.try_into()?, false));
         }
@@ -148,15 +143,14 @@ async fn create_in(c: &mut PgConnection, new: &NewChange) -> Result<(ChangeRecor
     .bind(new.created_by)
     .bind(new.at)
     .fetch_one(&mut *c)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok((row.try_into()?, true))
 }
 
 pub async fn create(pool: &PgPool, new: &NewChange) -> Result<(ChangeRecord, bool)> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let out = create_in(&mut tx, new).await?;
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(out)
 }
 
@@ -181,8 +175,7 @@ pub async fn list(
         .bind(type_name)
         .bind(wp_id)
         .fetch_one(pool)
-        .await
-        .map_err(db)?;
+        .await?;
     let rows = sqlx::query_as::<_, ChangeRow>(&format!(
         "SELECT {CHANGE_COLS} FROM changes WHERE {filter} ORDER BY seq DESC LIMIT $6 OFFSET $7"
     ))
@@ -194,8 +187,7 @@ pub async fn list(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok((count as u64, records(rows)?))
 }
 
@@ -217,8 +209,7 @@ pub async fn deliver(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(at)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let mut out = records(rows)?;
     out.sort_by_key(|r| r.seq);
     Ok(out)
@@ -230,8 +221,7 @@ pub async fn count_pending(pool: &PgPool, integration_id: i64) -> Result<u64> {
     )
     .bind(integration_id)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(n as u64)
 }
 
@@ -256,7 +246,7 @@ pub async fn cancel(
     id: i64,
     at: DateTime<Utc>,
 ) -> Result<ChangeRecord> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let current = get_locked(&mut tx, integration_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -272,9 +262,8 @@ pub async fn cancel(
     .bind(at)
     .bind(id)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    .await?;
+    tx.commit().await?;
     row.try_into()
 }
 
@@ -284,7 +273,7 @@ pub async fn record_outcomes(
     outcomes: &[ChangeOutcome],
     at: DateTime<Utc>,
 ) -> Result<Vec<bool>> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     // Locked in id order, as every batch does, so two reports cannot deadlock.
     let mut order: Vec<usize> = (0..outcomes.len()).collect();
     order.sort_by_key(|&i| outcomes[i].id);
@@ -306,11 +295,10 @@ pub async fn record_outcomes(
             .bind(applied_at)
             .bind(outcome.id)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         }
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(known)
 }
 
@@ -321,7 +309,7 @@ pub async fn resolve(
     resolution: &Resolution,
     next: Option<&NewChange>,
 ) -> Result<(ChangeRecord, Option<ChangeRecord>)> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let current = get_locked(&mut tx, integration_id, id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -350,9 +338,8 @@ pub async fn resolve(
     .bind(Utc::now())
     .bind(id)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    .await?;
+    tx.commit().await?;
     Ok((row.try_into()?, created))
 }
 
@@ -398,8 +385,7 @@ pub async fn receiver(pool: &PgPool, integration_id: i64) -> Result<Option<Chang
     )
     .bind(integration_id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(row.map(|r| ChangeReceiver {
         integration_id: r.integration_id,
         url: r.url,
@@ -423,7 +409,6 @@ pub async fn record_nudge(
     .bind(error)
     .bind(integration_id)
     .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome, Post, Term};
 use igny8_store::batch_plan::{chunk_sizes, plan, Step};
+use igny8_store::sql::SUMMARY_COLS;
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::tombstones::{Tombstones, KEEP_DAYS};
 use igny8_store::{
@@ -34,6 +35,19 @@ pub async fn apply_batch(
     batch: &Batch,
     at: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>> {
+    let mut tx = pool.begin().await?;
+    let outcomes = apply_batch_in(&mut tx, integration_id, batch, at).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// `apply_batch` inside the caller's transaction, which commits it (with what else it wrote).
+pub async fn apply_batch_in(
+    tx: &mut PgConnection,
+    integration_id: i64,
+    batch: &Batch,
+    at: DateTime<Utc>,
+) -> Result<Vec<ItemOutcome>> {
     let mut outcomes: Vec<ItemOutcome> = batch
         .items
         .iter()
@@ -42,8 +56,7 @@ pub async fn apply_batch(
             Ok(_) => ItemOutcome::Applied,
         })
         .collect();
-    let mut tx = pool.begin().await.map_err(db)?;
-    let mut graves = tombstones(&mut tx, integration_id, &Tombstones::ids_to_check(batch)).await?;
+    let mut graves = tombstones(&mut *tx, integration_id, &Tombstones::ids_to_check(batch)).await?;
     for step in plan(batch) {
         match step {
             Step::Posts(run) => {
@@ -58,7 +71,7 @@ pub async fn apply_batch(
                 if live.is_empty() {
                     continue;
                 }
-                let touched = upsert_posts(&mut tx, integration_id, &live, at).await?;
+                let touched = upsert_posts(&mut *tx, integration_id, &live, at).await?;
                 for (index, post) in live {
                     if !touched.contains(&(post.post_type.as_str().to_owned(), post.wp_id)) {
                         outcomes[index] = ItemOutcome::Stale;
@@ -78,7 +91,7 @@ pub async fn apply_batch(
                 for size in chunk_sizes(run.len()) {
                     let (chunk, tail) = rest.split_at(size);
                     rest = tail;
-                    let touched = upsert_terms(&mut tx, integration_id, chunk, at).await?;
+                    let touched = upsert_terms(&mut *tx, integration_id, chunk, at).await?;
                     for (index, term) in chunk {
                         if !touched.contains(&(term.taxonomy.as_str().to_owned(), term.wp_id)) {
                             outcomes[*index] = ItemOutcome::Stale;
@@ -87,7 +100,7 @@ pub async fn apply_batch(
                 }
             }
             Step::Single(index, change) => {
-                outcomes[index] = delete_one(&mut tx, integration_id, change).await?;
+                outcomes[index] = delete_one(&mut *tx, integration_id, change).await?;
                 if let Some(grave) = graves.record(&outcomes[index], change) {
                     sqlx::query(
                         "INSERT INTO content_tombstones (integration_id, post_type, wp_id, modified_gmt, deleted_at)
@@ -102,8 +115,7 @@ pub async fn apply_batch(
                     .bind(grave.modified_gmt)
                     .bind(at)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
                 }
             }
         }
@@ -120,10 +132,9 @@ pub async fn apply_batch(
         .bind(marker.to_id)
         .bind(batch.present_ids(marker.kind, &marker.type_name))
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         if marker.run_id.is_some() {
-            let mut state = lock_state(&mut tx, integration_id).await?;
+            let mut state = lock_state(&mut *tx, integration_id).await?;
             if let Some(progress) = state.range_progress(marker) {
                 let (from, to, held) = match progress {
                     Progress::Add => (marker.from_id, marker.to_id, batch.held_in_range(&outcomes)),
@@ -136,17 +147,15 @@ pub async fn apply_batch(
                         .bind(from)
                         .bind(to)
                         .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db)?;
+                        .await?;
                         (from, to, u64::try_from(n).unwrap_or(0))
                     }
                 };
                 state.record_range(marker, from, to, held);
-                save_state(&mut tx, integration_id, &state).await?;
+                save_state(&mut *tx, integration_id, &state).await?;
             }
         }
     }
-    tx.commit().await.map_err(db)?;
     Ok(outcomes)
 }
 
@@ -222,7 +231,7 @@ async fn upsert_posts(
     .bind(column(posts, |p| p.read_at.as_ref().map(|t| t.as_str())))
     .fetch_all(conn)
     .await
-    .map_err(db)
+    .map_err(StoreError::from)
     .map(|rows| rows.into_iter().collect())
 }
 
@@ -263,7 +272,7 @@ async fn upsert_terms(
     }
     q.fetch_all(conn)
         .await
-        .map_err(db)
+        .map_err(StoreError::from)
         .map(|rows| rows.into_iter().collect())
 }
 
@@ -284,8 +293,7 @@ async fn tombstones(
     .bind(integration_id)
     .bind(ids)
     .fetch_all(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     for (post_type, wp_id, deleted) in rows {
         graves.insert(&post_type, wp_id, deleted);
     }
@@ -306,8 +314,7 @@ pub async fn forget<'c>(
     .bind(post_type)
     .bind(ids)
     .execute(conn)
-    .await
-    .map_err(db)?
+    .await?
     .rows_affected())
 }
 
@@ -332,8 +339,7 @@ async fn delete_one(
             .bind(wp_id)
             .bind(modified)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?
+            .await?
             .rows_affected();
             // Nothing deleted: either not held (done already) or held newer (stale).
             let held: Option<i32> = if deleted == 0 && modified.is_some() {
@@ -344,8 +350,7 @@ async fn delete_one(
                 .bind(post_type.as_str())
                 .bind(wp_id)
                 .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?
+                .await?
             } else {
                 None
             };
@@ -363,24 +368,22 @@ async fn delete_one(
             .bind(taxonomy.as_str())
             .bind(wp_id)
             .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+            .await?;
             Ok(ItemOutcome::Applied)
         }
-        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::Database(
-            "an upsert was planned as a single step".into(),
+        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::database(
+            "an upsert was planned as a single step",
         )),
     }
 }
 
 pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Result<u64> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM content_tombstones WHERE integration_id = $1 AND deleted_at < $2")
         .bind(integration_id)
         .bind(Utc::now() - chrono::Duration::days(KEEP_DAYS))
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);
@@ -389,8 +392,7 @@ pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Re
         ))
         .bind(integration_id)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         for type_name in held {
             let Some(above) = TypeBound::prune_above(keep, kind, &type_name) else {
                 continue;
@@ -402,12 +404,11 @@ pub async fn prune(pool: &PgPool, integration_id: i64, keep: &[TypeBound]) -> Re
             .bind(&type_name)
             .bind(above)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?
+            .await?
             .rows_affected();
         }
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(deleted)
 }
 
@@ -426,40 +427,39 @@ pub async fn delete_ids(
     .bind(type_name)
     .bind(ids)
     .execute(pool)
-    .await
-    .map_err(db)?
+    .await?
     .rows_affected())
 }
 
-type SummaryRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Value,
-    Value,
-    DateTime<Utc>,
-);
-const SUMMARY_COLS: &str =
-    "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
+/// The rows of `SUMMARY_COLS`, read by column name.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    wp_id: i64,
+    post_type: String,
+    title: String,
+    slug: String,
+    status: String,
+    parent: i64,
+    modified_gmt: String,
+    url: Option<String>,
+    terms: Value,
+    seo: Value,
+    synced_at: DateTime<Utc>,
+}
 
 fn summary(r: SummaryRow) -> ContentSummary {
     ContentSummary {
-        wp_id: r.0,
-        post_type: r.1,
-        title: r.2,
-        slug: r.3,
-        status: r.4,
-        parent: r.5,
-        modified_gmt: r.6,
-        url: r.7,
-        terms: r.8,
-        seo: r.9,
-        synced_at: r.10,
+        wp_id: r.wp_id,
+        post_type: r.post_type,
+        title: r.title,
+        slug: r.slug,
+        status: r.status,
+        parent: r.parent,
+        modified_gmt: r.modified_gmt,
+        url: r.url,
+        terms: r.terms,
+        seo: r.seo,
+        synced_at: r.synced_at,
     }
 }
 
@@ -477,8 +477,7 @@ pub async fn list(
             .bind(filter.post_type)
             .bind(filter.status)
             .fetch_one(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
         "SELECT {SUMMARY_COLS} FROM content WHERE (integration_id, post_type, wp_id) IN (
              SELECT integration_id, post_type, wp_id FROM content WHERE {filter_sql}
@@ -491,26 +490,27 @@ pub async fn list(
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(ContentPage {
         count: u64::try_from(count).unwrap_or(0),
         items: rows.into_iter().map(summary).collect(),
     })
 }
 
-type DetailRow = (
-    String,
-    bool,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-    Value,
-    i64,
-    String,
-);
+/// What a post's page shows beyond its summary.
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    body: String,
+    body_truncated: bool,
+    excerpt: String,
+    author: String,
+    date_gmt: Option<String>,
+    menu_order: i64,
+    featured_image: Option<String>,
+    meta: Value,
+    checksum: i64,
+    source: String,
+}
 
 pub async fn item(
     pool: &PgPool,
@@ -525,8 +525,7 @@ pub async fn item(
             .bind(post_type)
             .bind(wp_id)
             .fetch_optional(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let d: DetailRow = sqlx::query_as(&format!(
         "SELECT body, body_truncated, excerpt, author, date_gmt, menu_order, featured_image, meta,
@@ -536,20 +535,19 @@ pub async fn item(
     .bind(post_type)
     .bind(wp_id)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(Some(ContentItem {
         summary: summary(row),
-        content: d.0,
-        content_truncated: d.1,
-        excerpt: d.2,
-        author: d.3,
-        date_gmt: d.4,
-        menu_order: d.5,
-        featured_image: d.6,
-        meta: d.7,
-        checksum: u32::try_from(d.8).map_err(db)?,
-        source: d.9,
+        content: d.body,
+        content_truncated: d.body_truncated,
+        excerpt: d.excerpt,
+        author: d.author,
+        date_gmt: d.date_gmt,
+        menu_order: d.menu_order,
+        featured_image: d.featured_image,
+        meta: d.meta,
+        checksum: u32::try_from(d.checksum).map_err(db)?,
+        source: d.source,
     }))
 }
 
@@ -563,8 +561,7 @@ pub async fn terms(pool: &PgPool, integration_id: i64, taxonomy: &str) -> Result
     .bind(integration_id)
     .bind(taxonomy)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| TermRow {
@@ -597,8 +594,7 @@ pub async fn counts(pool: &PgPool, integration_id: i64) -> Result<Vec<TypeCount>
         let rows: Vec<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(sql)
             .bind(integration_id)
             .fetch_all(pool)
-            .await
-            .map_err(db)?;
+            .await?;
         all.extend(
             rows.into_iter()
                 .map(|(type_name, count, last_synced_at)| TypeCount {
@@ -628,8 +624,7 @@ pub async fn buckets(
     .bind(integration_id)
     .bind(type_name)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
         .map(|(start, count, sum)| {
             Ok(Bucket {
@@ -659,29 +654,30 @@ pub async fn checksums(
     .bind(from_id)
     .bind(to_id)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
         .map(|(id, sum)| Ok((id, u32::try_from(sum).map_err(db)?)))
         .collect()
 }
 
 /// A state row; the first column is its integration's id.
-type StateRow = (
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Value,
-    Value,
-    Value,
-    bool,
-    bool,
-    String,
-    i64,
-    Option<DateTime<Utc>>,
-);
+/// The rows of `STATE_COLS`, read by column name.
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    integration_id: i64,
+    run_id: Option<String>,
+    run_status: Option<String>,
+    run_started_at: Option<DateTime<Utc>>,
+    run_finished_at: Option<DateTime<Utc>>,
+    run_totals: Value,
+    run_done: Value,
+    run_cursors: Value,
+    full_sync_requested: bool,
+    verify_requested: bool,
+    verify_state: String,
+    verify_differences: i64,
+    verified_at: Option<DateTime<Utc>>,
+}
 
 const STATE_COLS: &str =
     "integration_id, run_id, run_status, run_started_at, run_finished_at, run_totals, run_done,
@@ -692,18 +688,18 @@ fn state_of(row: Option<StateRow>) -> Result<ContentSyncState> {
         return Ok(ContentSyncState::default());
     };
     SyncStateRow {
-        run_id: r.1,
-        run_status: r.2,
-        run_started_at: r.3,
-        run_finished_at: r.4,
-        run_totals: r.5,
-        run_done: r.6,
-        run_cursors: r.7,
-        full_sync_requested: r.8,
-        verify_requested: r.9,
-        verify_state: r.10,
-        verify_differences: r.11,
-        verified_at: r.12,
+        run_id: r.run_id,
+        run_status: r.run_status,
+        run_started_at: r.run_started_at,
+        run_finished_at: r.run_finished_at,
+        run_totals: r.run_totals,
+        run_done: r.run_done,
+        run_cursors: r.run_cursors,
+        full_sync_requested: r.full_sync_requested,
+        verify_requested: r.verify_requested,
+        verify_state: r.verify_state,
+        verify_differences: r.verify_differences,
+        verified_at: r.verified_at,
     }
     .into_state()
 }
@@ -716,15 +712,13 @@ async fn lock_state(conn: &mut PgConnection, integration_id: i64) -> Result<Cont
     )
     .bind(integration_id)
     .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    .await?;
     let row: Option<StateRow> = sqlx::query_as(&format!(
         "SELECT {STATE_COLS} FROM content_sync_state WHERE integration_id = $1 FOR UPDATE"
     ))
     .bind(integration_id)
     .fetch_optional(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     state_of(row)
 }
 
@@ -755,8 +749,7 @@ async fn save_state(
     .bind(r.verify_differences)
     .bind(r.verified_at)
     .execute(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(())
 }
 
@@ -766,8 +759,7 @@ pub async fn state(pool: &PgPool, integration_id: i64) -> Result<ContentSyncStat
     ))
     .bind(integration_id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     state_of(row)
 }
 
@@ -782,10 +774,9 @@ pub async fn states_of(
     ))
     .bind(integration_ids)
     .fetch_all(conn)
-    .await
-    .map_err(db)?;
+    .await?;
     rows.into_iter()
-        .map(|row| Ok((row.0, state_of(Some(row))?)))
+        .map(|row| Ok((row.integration_id, state_of(Some(row))?)))
         .collect()
 }
 
@@ -794,10 +785,10 @@ pub async fn update_state(
     integration_id: i64,
     change: SyncStateChange<'_>,
 ) -> Result<ContentSyncState> {
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     let mut state = lock_state(&mut tx, integration_id).await?;
     change(&mut state).map_err(|refused| StoreError::Conflict(refused.0))?;
     save_state(&mut tx, integration_id, &state).await?;
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(state)
 }

@@ -16,12 +16,13 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
+use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
-    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
-    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
-    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
+    ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
+    PushOutcome, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store, StoreError,
+    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -33,8 +34,16 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Content batches' own few connections: a connection keeps the buffers its largest statement
+    /// grew (a batch's upsert binds about its whole body, 1–8 MiB), so batches cycling through all
+    /// of `pool`'s connections would leave each holding a batch's worth of memory.
+    batches: PgPool,
     pushes: pushes::Pushes,
 }
+
+/// Concurrent content batches per process; more wait for a connection (2 cores gain nothing from
+/// more concurrent batch transactions, whose commits are already flushed together).
+const BATCH_CONNECTIONS: u32 = 8;
 
 impl PostgresStore {
     /// Connects to the database at a `postgres://…` URL; the database must exist.
@@ -49,11 +58,17 @@ impl PostgresStore {
             .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
-            .await
-            .map_err(db)?;
+            .await?;
+        let batches = PgPoolOptions::new()
+            .max_connections(BATCH_CONNECTIONS)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect(url)
+            .await?;
         Ok(Self {
             pushes: pushes::Pushes::start(pool.clone()),
             pool,
+            batches,
         })
     }
 
@@ -61,16 +76,14 @@ impl PostgresStore {
     /// (first-run setups on every replica take one advisory lock, then look).
     async fn insert_user(&self, new: NewUser<'_>, only_first: bool) -> Result<Option<User>> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         if only_first {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('igny8 first user', 0))")
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             if any {
                 return Ok(None);
             }
@@ -81,8 +94,7 @@ impl PostgresStore {
         .bind(new.account_name)
         .bind(now)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let row: UserRow = sqlx::query_as(&format!(
             "INSERT INTO users (account_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLS}"
         ))
@@ -93,35 +105,19 @@ impl PostgresStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(write_err("a user with this email already exists"))?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(Some(user(row)))
     }
 }
 
 /// `Unavailable` when the database could not be reached or is going away (the request may be
-/// retried as it is), `Database` for everything else.
+/// retried as it is), `Database` for everything else: for the errors `?` does not convert.
 fn db(e: impl std::fmt::Display + 'static) -> StoreError {
     let sqlx_error = (&e as &dyn std::any::Any).downcast_ref::<sqlx::Error>();
-    if sqlx_error.is_some_and(unreachable) {
+    if sqlx_error.is_some_and(igny8_store::unreachable) {
         StoreError::Unavailable(e.to_string())
     } else {
-        StoreError::Database(e.to_string())
-    }
-}
-
-fn unreachable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down, crashed or
-        // starting up; 53300: no connection slot free.
-        sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
-        _ => false,
+        StoreError::database(e.to_string())
     }
 }
 
@@ -135,89 +131,117 @@ fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     }
 }
 
-type UserRow = (i64, i64, String, String, DateTime<Utc>, i64);
-type SiteRow = (i64, i64, String, String, bool, DateTime<Utc>);
-type KeyRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
-type IntegrationRow = (
-    i64,
-    i64,
-    String,
-    bool,
-    Value,
-    String,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-);
+/// The rows of `USER_COLS`, `SITE_COLS`, `KEY_COLS` and `INTEGRATION_COLS`, read by column name.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    account_id: i64,
+    email: String,
+    password_hash: String,
+    created_at: DateTime<Utc>,
+    session_epoch: i64,
+}
 
-const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
-const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
-const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
-const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at, site_url, site_url_mismatch, site_url_mismatch_at";
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    account_id: i64,
+    name: String,
+    url: String,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: i64,
+    site_id: i64,
+    prefix: String,
+    hash: String,
+    label: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IntegrationRow {
+    id: i64,
+    site_id: i64,
+    platform: String,
+    is_active: bool,
+    config_json: Value,
+    sync_status: String,
+    last_sync_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    site_url: Option<String>,
+    site_url_mismatch: Option<String>,
+    site_url_mismatch_at: Option<DateTime<Utc>>,
+}
+
+/// A key with what a site's batch checks next: its site's state and the target integration's
+/// site and address (`None` where they do not exist).
+#[derive(sqlx::FromRow)]
+struct BatchTarget {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    site_active: Option<bool>,
+    target_site: Option<i64>,
+    known_url: Option<String>,
+}
 
 fn user(r: UserRow) -> User {
     User {
-        id: r.0,
-        account_id: r.1,
-        email: r.2,
-        password_hash: r.3,
-        created_at: r.4,
-        session_epoch: r.5,
+        id: r.id,
+        account_id: r.account_id,
+        email: r.email,
+        password_hash: r.password_hash,
+        created_at: r.created_at,
+        session_epoch: r.session_epoch,
     }
 }
 
 fn site(r: SiteRow) -> Site {
     Site {
-        id: r.0,
-        account_id: r.1,
-        name: r.2,
-        url: r.3,
-        is_active: r.4,
-        created_at: r.5,
+        id: r.id,
+        account_id: r.account_id,
+        name: r.name,
+        url: r.url,
+        is_active: r.is_active,
+        created_at: r.created_at,
     }
 }
 
 fn key(r: KeyRow) -> ApiKey {
     ApiKey {
-        id: r.0,
-        site_id: r.1,
-        prefix: r.2,
-        hash: r.3,
-        label: r.4,
-        created_at: r.5,
-        last_used_at: r.6,
-        revoked_at: r.7,
+        id: r.id,
+        site_id: r.site_id,
+        prefix: r.prefix,
+        hash: r.hash,
+        label: r.label,
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+        revoked_at: r.revoked_at,
     }
 }
 
 fn integration(r: IntegrationRow) -> SiteIntegration {
     SiteIntegration {
-        id: r.0,
-        site_id: r.1,
-        platform: r.2,
-        is_active: r.3,
-        config_json: r.4,
-        sync_status: r.5,
-        last_sync_at: r.6,
-        last_error: r.7,
-        created_at: r.8,
-        updated_at: r.9,
-        site_url: r.10,
-        site_url_mismatch: r.11,
-        site_url_mismatch_at: r.12,
+        id: r.id,
+        site_id: r.site_id,
+        platform: r.platform,
+        is_active: r.is_active,
+        config_json: r.config_json,
+        sync_status: r.sync_status,
+        last_sync_at: r.last_sync_at,
+        last_error: r.last_error,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        site_url: r.site_url,
+        site_url_mismatch: r.site_url_mismatch,
+        site_url_mismatch_at: r.site_url_mismatch_at,
     }
 }
 
@@ -229,7 +253,7 @@ impl Store for PostgresStore {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::driver)
     }
 
     #[instrument(skip_all)]
@@ -240,13 +264,12 @@ impl Store for PostgresStore {
         .bind(name)
         .bind(make)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::from)
     }
 
     #[instrument(skip_all)]
@@ -254,7 +277,7 @@ impl Store for PostgresStore {
         sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
             .await
-            .map_err(db)
+            .map_err(StoreError::from)
     }
 
     #[instrument(skip_all)]
@@ -275,8 +298,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
                 .bind(email)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(user))
     }
 
@@ -286,8 +308,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(user))
     }
 
@@ -306,27 +327,24 @@ impl Store for PostgresStore {
         keys.sort();
         let now_ms = now.timestamp_millis();
         let since = now_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         let mut wait = None;
         for (key, limit) in &keys {
             // Replicas count one key's attempts one at a time.
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind(key)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             sqlx::query("DELETE FROM login_attempts WHERE key = $1 AND at_ms <= $2")
                 .bind(key)
                 .bind(since)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             let (count, oldest): (i64, Option<i64>) =
                 sqlx::query_as("SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = $1")
                     .bind(key)
                     .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
         }
         if wait.is_none() {
@@ -335,11 +353,10 @@ impl Store for PostgresStore {
                     .bind(key)
                     .bind(now_ms)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             }
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(wait)
     }
 
@@ -350,8 +367,7 @@ impl Store for PostgresStore {
         )
         .bind(user_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or(StoreError::NotFound)
     }
 
@@ -366,12 +382,11 @@ impl Store for PostgresStore {
     async fn rotate_refresh_token(&self, rotation: RefreshRotation<'_>) -> Result<RotationOutcome> {
         let now_ms = rotation.now.timestamp_millis();
         let expires_ms = rotation.expires_at.timestamp_millis();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM refresh_families WHERE expires_ms <= $1")
             .bind(now_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         if refresh_family::first_of_family(&rotation) {
             // Two first refreshes racing: one inserts, the other waits for it, then finds the row.
             sqlx::query(
@@ -383,16 +398,14 @@ impl Store for PostgresStore {
             .bind(rotation.presented)
             .bind(expires_ms)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         }
         let row: Option<(i64, String, bool)> = sqlx::query_as(
             "SELECT user_id, current_token, ended FROM refresh_families WHERE family = $1 FOR UPDATE",
         )
         .bind(rotation.family)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let row = row.map(|(user_id, current, ended)| refresh_family::FamilyRow {
             user_id,
             current,
@@ -409,19 +422,17 @@ impl Store for PostgresStore {
                 .bind(expires_ms)
                 .bind(rotation.family)
                 .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+                .await?;
             }
             Step::End => {
                 sqlx::query("UPDATE refresh_families SET ended = TRUE WHERE family = $1")
                     .bind(rotation.family)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    .await?;
             }
             Step::Refuse => {}
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(step.outcome())
     }
 
@@ -435,8 +446,7 @@ impl Store for PostgresStore {
         .bind(url)
         .bind(Utc::now())
         .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(site(row))
     }
 
@@ -446,8 +456,7 @@ impl Store for PostgresStore {
             sqlx::query_as(&format!("SELECT {SITE_COLS} FROM sites WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+                .await?;
         Ok(row.map(site))
     }
 
@@ -458,8 +467,7 @@ impl Store for PostgresStore {
         ))
         .bind(account_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(site).collect())
     }
 
@@ -471,8 +479,7 @@ impl Store for PostgresStore {
         .bind(active)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(site).ok_or(StoreError::NotFound)
     }
 
@@ -499,8 +506,7 @@ impl Store for PostgresStore {
         ))
         .bind(prefix)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(row.map(key))
     }
 
@@ -511,8 +517,7 @@ impl Store for PostgresStore {
         ))
         .bind(site_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(key).collect())
     }
 
@@ -530,8 +535,7 @@ impl Store for PostgresStore {
         .bind(site_id)
         .bind(prefix)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(key).ok_or(StoreError::NotFound)
     }
 
@@ -541,8 +545,7 @@ impl Store for PostgresStore {
             .bind(at)
             .bind(id)
             .execute(&self.pool)
-            .await
-            .map_err(db)?;
+            .await?;
         Ok(())
     }
 
@@ -562,8 +565,7 @@ impl Store for PostgresStore {
         .bind(now)
         .bind(now)
         .execute(&self.pool)
-        .await
-        .map_err(db)?
+        .await?
         .rows_affected()
             == 1;
         let row: IntegrationRow = sqlx::query_as(&format!(
@@ -572,8 +574,7 @@ impl Store for PostgresStore {
         .bind(site_id)
         .bind(platform)
         .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok((integration(row), inserted))
     }
 
@@ -584,8 +585,7 @@ impl Store for PostgresStore {
         ))
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(row.map(integration))
     }
 
@@ -596,8 +596,7 @@ impl Store for PostgresStore {
         ))
         .bind(site_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         Ok(rows.into_iter().map(integration).collect())
     }
 
@@ -607,15 +606,14 @@ impl Store for PostgresStore {
         id: i64,
         change: ConfigChange<'_>,
     ) -> Result<ConfigUpdate> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.pool.begin().await?;
         // The row lock makes concurrent writers wait their turn and read what the last one wrote.
         let current: Option<Value> = sqlx::query_scalar(
             "SELECT config_json FROM site_integrations WHERE id = $1 FOR UPDATE",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         let next = match change(current.ok_or(StoreError::NotFound)?) {
             Ok(next) => next,
             Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
@@ -627,9 +625,8 @@ impl Store for PostgresStore {
         .bind(Utc::now())
         .bind(id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        .await?;
+        tx.commit().await?;
         Ok(ConfigUpdate::Updated(integration(row)))
     }
 
@@ -648,8 +645,7 @@ impl Store for PostgresStore {
         .bind(url)
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(integration).ok_or(StoreError::NotFound)
     }
 
@@ -664,8 +660,7 @@ impl Store for PostgresStore {
         .bind(Utc::now())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         row.map(integration).ok_or(StoreError::NotFound)
     }
 
@@ -682,8 +677,7 @@ impl Store for PostgresStore {
         .bind(mismatch.map(|(_, at)| at))
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -706,8 +700,7 @@ impl Store for PostgresStore {
         .bind(error)
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -720,7 +713,77 @@ impl Store for PostgresStore {
         batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.pool, integration_id, &batch, at).await
+        content::apply_batch(&self.batches, integration_id, &batch, at).await
+    }
+
+    /// One transaction: the checks read, the items applied, then the sync outcome and the key's
+    /// use written last, so its rows are locked in the order structure pushes lock them (the
+    /// sync state, then the integration, then the key) and the lock on the integration's row is
+    /// held only until the commit.
+    #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
+        let mut tx = self.batches.begin().await?;
+        let found: Option<BatchTarget> = sqlx::query_as(
+            "SELECT k.id, k.site_id, k.prefix, k.hash, k.label, k.created_at, k.last_used_at,
+                k.revoked_at, s.is_active AS site_active, i.site_id AS target_site,
+                i.site_url AS known_url
+             FROM api_keys k
+             LEFT JOIN sites s ON s.id = k.site_id
+             LEFT JOIN site_integrations i ON i.id = $2
+             WHERE k.prefix = $1",
+        )
+        .bind(&write.key_prefix)
+        .bind(write.integration_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (found, site_active, target_site, known) = match found {
+            Some(t) => (
+                Some(key(t.key)),
+                t.site_active.unwrap_or(false),
+                t.target_site,
+                t.known_url,
+            ),
+            None => (None, false, None, None),
+        };
+        let key = match write.check_key(found.as_ref()) {
+            Ok(key) => key,
+            Err(refused) => return Ok(BatchOutcome::Refused(refused)),
+        };
+        let touch = write.touches(key).then_some(key.id);
+        let checked = write
+            .check_target(key, target_site, site_active)
+            .and_then(|()| write.check_site_url(known.as_deref()));
+        let outcome = match checked {
+            Err(refused) => BatchOutcome::Refused(refused),
+            Ok(adopted) => {
+                let outcomes =
+                    content::apply_batch_in(&mut tx, write.integration_id, &write.batch, write.at)
+                        .await?;
+                let recorded = write.sync_outcome(&outcomes);
+                sqlx::query(
+                    "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2,
+                        last_error = COALESCE($3, last_error), site_url = COALESCE(site_url, $4)
+                     WHERE id = $5",
+                )
+                .bind(recorded.status)
+                .bind(write.at)
+                .bind(recorded.error)
+                .bind(adopted)
+                .bind(write.integration_id)
+                .execute(&mut *tx)
+                .await?;
+                BatchOutcome::Applied(outcomes)
+            }
+        };
+        if let Some(id) = touch {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(write.at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use igny8_store::{ApiKey, PushOutcome, PushRefusal, Result, StoreError, StructurePush};
+use igny8_store::{
+    ApiKey, PushOutcome, PushRefusal, Result, SiteKeyWrite, StoreError, StructurePush,
+};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -81,7 +83,7 @@ async fn run(pool: PgPool, queued: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) 
                 for q in batch {
                     let _ = q.reply.send(Err(match &e {
                         StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
-                        e => StoreError::Database(e.to_string()),
+                        e => StoreError::database(e.to_string()),
                     }));
                 }
             }
@@ -101,7 +103,7 @@ struct Target {
 async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<PushOutcome>>> {
     let prefixes: Vec<&str> = pushes.iter().map(|p| p.key_prefix.as_str()).collect();
     let ids: Vec<i64> = pushes.iter().map(|p| p.integration_id).collect();
-    let mut tx = pool.begin().await.map_err(db)?;
+    let mut tx = pool.begin().await?;
     // Locked in id order, so batches of several replicas cannot deadlock.
     let mut targets: HashMap<i64, Target> =
         sqlx::query_as::<_, (i64, i64, String, Option<String>)>(
@@ -110,8 +112,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         )
         .bind(&ids)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .map(|(id, site, config, site_url)| {
             (
@@ -129,8 +130,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     ))
     .bind(&prefixes)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(db)?
+    .await?
     .into_iter()
     .map(|row| {
         let key = key(row);
@@ -142,8 +142,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         sqlx::query_scalar("SELECT id FROM sites WHERE id = ANY($1) AND is_active")
             .bind(&site_ids)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
+            .await?
             .into_iter()
             .collect();
     let states = content::states_of(&mut tx, &ids).await?;
@@ -184,22 +183,24 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
                 continue;
             }
         };
-        outcomes.push(push.apply_to_text(&target.config).map_err(db).map(
-            |(next, content_types)| {
-                target.config = next;
-                if adopted.is_some() {
-                    target.site_url = adopted;
-                }
-                written.insert(push.integration_id);
-                PushOutcome::Applied {
-                    content_types,
-                    sync: states
-                        .get(&push.integration_id)
-                        .cloned()
-                        .unwrap_or_default(),
-                }
-            },
-        ));
+        outcomes.push(
+            push.apply_to_text(&target.config)
+                .map_err(StoreError::from)
+                .map(|(next, content_types)| {
+                    target.config = next;
+                    if adopted.is_some() {
+                        target.site_url = adopted;
+                    }
+                    written.insert(push.integration_id);
+                    PushOutcome::Applied {
+                        content_types,
+                        sync: states
+                            .get(&push.integration_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                    }
+                }),
+        );
     }
 
     let mut ids = Vec::with_capacity(written.len());
@@ -223,8 +224,7 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         .bind(Utc::now())
         .bind(&site_urls)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
     if !touches.is_empty() {
         let (key_ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = touches.into_iter().unzip();
@@ -236,9 +236,8 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
         .bind(&key_ids)
         .bind(&ats)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(outcomes)
 }

@@ -100,7 +100,7 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{query}", &base[..path])
 }
 
-igny8_store::conformance_suite!(fresh_store);
+igny8_store_conformance::conformance_suite!(fresh_store);
 
 #[path = "conformance/schema.rs"]
 mod schema;

@@ -30,16 +30,16 @@ fn file_of(url: &str) -> Result<PathBuf> {
 fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| db(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
     Ok(conn)
 }
 
 /// Copies every page in one step: one read transaction, so the copy is the database as of one
 /// commit, whatever the server writes meanwhile.
 fn copy(from: &Connection, to: &mut Connection) -> Result<()> {
-    let backup = Backup::new(from, to).map_err(db)?;
+    let backup = Backup::new(from, to)?;
     loop {
-        match backup.step(-1).map_err(db)? {
+        match backup.step(-1)? {
             StepResult::Done => return Ok(()),
             StepResult::More => {}
             StepResult::Busy | StepResult::Locked => std::thread::sleep(Duration::from_millis(50)),
@@ -49,13 +49,11 @@ fn copy(from: &Connection, to: &mut Connection) -> Result<()> {
 }
 
 fn integrity(conn: &Connection, what: &Path) -> Result<()> {
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(db)?;
+    let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if verdict == "ok" {
         Ok(())
     } else {
-        Err(StoreError::Database(format!(
+        Err(StoreError::database(format!(
             "{} fails its integrity check: {verdict}",
             what.display()
         )))
@@ -84,9 +82,7 @@ pub fn backup(url: &str, to: &Path) -> Result<BackupFile> {
     )?;
     let done = copy(&from, &mut copy_to).and_then(|()| {
         // The copy says WAL, as its source does: make it one file that needs no -wal beside it.
-        copy_to
-            .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
-            .map_err(db)?;
+        copy_to.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
         integrity(&copy_to, to)
     });
     drop(copy_to);
@@ -132,7 +128,6 @@ pub fn restore(from: &Path, url: &str) -> Result<()> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
     )?;
     copy(&backup, &mut into)?;
-    into.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .map_err(db)?;
+    into.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     integrity(&into, &target)
 }

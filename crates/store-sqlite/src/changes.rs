@@ -6,6 +6,7 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
+use igny8_store::sql::CHANGE_COLS;
 use igny8_store::{
     ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
 };
@@ -14,8 +15,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use crate::conn::{at, db, opt_at, time};
-
-const CHANGE_COLS: &str = "id, integration_id, seq, op, kind, type, wp_id, fields, base, base_modified_gmt, policy, status, attempt, result, idempotency_key, created_by, created_at, updated_at, applied_at";
 
 fn json_col(r: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
     let text: String = r.get(i)?;
@@ -67,14 +66,13 @@ pub fn get(c: &Connection, integration_id: i64, id: i64) -> Result<Option<Change
         "SELECT {CHANGE_COLS} FROM changes WHERE integration_id = ? AND id = ?"
     ))
     .and_then(|mut q| q.query_row(params![integration_id, id], change).optional())
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
     let exists: bool = c
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM site_integrations WHERE id = ?)")
-        .and_then(|mut q| q.query_row([new.integration_id], |r| r.get(0)))
-        .map_err(db)?;
+        .and_then(|mut q| q.query_row([new.integration_id], |r| r.get(0)))?;
     if !exists {
         return Err(StoreError::NotFound);
     }
@@ -86,8 +84,7 @@ pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
             .and_then(|mut q| {
                 q.query_row(params![new.integration_id, key], change)
                     .optional()
-            })
-            .map_err(db)?;
+            })?;
         if let Some(found) = found {
             return Ok((found, false));
         }
@@ -117,8 +114,7 @@ pub fn create(c: &Connection, new: &NewChange) -> Result<(ChangeRecord, bool)> {
                 ],
                 change,
             )
-        })
-        .map_err(db)?;
+        })?;
     Ok((record, true))
 }
 
@@ -144,8 +140,7 @@ pub fn list(
                 params![integration_id, status, kind, type_name, wp_id],
                 |r| r.get(0),
             )
-        })
-        .map_err(db)?;
+        })?;
     let rows = c
         .prepare_cached(&format!(
             "SELECT {CHANGE_COLS} FROM changes WHERE {filter} ORDER BY seq DESC LIMIT ?6 OFFSET ?7"
@@ -164,8 +159,7 @@ pub fn list(
                 change,
             )?
             .collect()
-        })
-        .map_err(db)?;
+        })?;
     Ok((count as u64, rows))
 }
 
@@ -191,14 +185,14 @@ pub fn deliver(
         rows.sort_by_key(|r| r.seq);
         Ok(rows)
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn count_pending(c: &Connection, integration_id: i64) -> Result<u64> {
     c.prepare_cached("SELECT COUNT(*) FROM changes WHERE integration_id = ? AND status = 'pending'")
         .and_then(|mut q| q.query_row([integration_id], |r| r.get::<_, i64>(0)))
         .map(|n| n as u64)
-        .map_err(db)
+        .map_err(StoreError::from)
 }
 
 pub fn outbox_depth(c: &Connection) -> Result<OutboxDepth> {
@@ -236,7 +230,7 @@ pub fn cancel(
         "UPDATE changes SET status = 'cancelled', updated_at = ? WHERE id = ? RETURNING {CHANGE_COLS}"
     ))
     .and_then(|mut q| q.query_row(params![time(at), id], change))
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn record_outcomes(
@@ -265,8 +259,7 @@ pub fn record_outcomes(
                     applied_at,
                     outcome.id
                 ])
-            })
-            .map_err(db)?;
+            })?;
         }
         known.push(true);
     }
@@ -305,8 +298,7 @@ pub fn resolve(
                 params![Value::Object(result).to_string(), time(Utc::now()), id],
                 change,
             )
-        })
-        .map_err(db)?;
+        })?;
     Ok((resolved, created))
 }
 
@@ -352,7 +344,7 @@ pub fn receiver(c: &Connection, integration_id: i64) -> Result<Option<ChangeRece
         })
         .optional()
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn record_nudge(
@@ -364,8 +356,7 @@ pub fn record_nudge(
     c.prepare_cached(
         "UPDATE change_receivers SET last_nudge_at = ?, last_nudge_error = ? WHERE integration_id = ?",
     )
-    .and_then(|mut q| q.execute(params![time(at), error, integration_id]))
-    .map_err(db)?;
+    .and_then(|mut q| q.execute(params![time(at), error, integration_id]))?;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ const MAX_IDLE_READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn db(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::database(e.to_string())
 }
 
 /// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
@@ -95,14 +95,13 @@ impl Location {
     fn open(&self) -> Result<Connection> {
         let conn = match self {
             Self::File(path) => open_file(path)?,
-            Self::Memory => Connection::open_in_memory().map_err(db)?,
+            Self::Memory => Connection::open_in_memory()?,
         };
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(db)?;
+        )?;
         Ok(conn)
     }
 }
@@ -344,11 +343,8 @@ impl Db {
         let conn = location.open()?;
         // Takes effect on a new, empty file only. Synced posts are rows of a few KB: 8 KiB pages
         // hold several each, which halved the kernel time of ingesting them (4 KiB pages hold one).
-        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))
-            .map_err(db)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(db)?;
+        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if matches!(location, Location::File(_)) && !mode.eq_ignore_ascii_case("wal") {
             return Err(db(format!(
                 "cannot switch the database to WAL (got {mode})"
@@ -356,8 +352,7 @@ impl Db {
         }
         let (readers, checkpointer) = match location {
             Location::File(_) => {
-                conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
-                    .map_err(db)?;
+                conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
                 let checkpointer = location.open()?;
                 (Some(Arc::new(Readers::new(location))), Some(checkpointer))
             }

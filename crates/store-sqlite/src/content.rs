@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Progress};
 use igny8_domain::content::{Batch, Change, ItemKind, ItemOutcome};
+use igny8_store::sql::SUMMARY_COLS;
 use igny8_store::sync_row::SyncStateRow;
 use igny8_store::tombstones::{Grave, Tombstones, KEEP_DAYS};
 use igny8_store::{
@@ -121,8 +122,8 @@ pub fn apply_batch(
     let at = &prepared.synced_at;
     let mut outcomes: Vec<ItemOutcome> = Vec::with_capacity(batch.items.len());
     let mut graves = tombstones(c, integration_id, &Tombstones::ids_to_check(batch))?;
-    let mut upsert_post = c.prepare_cached(UPSERT_POST).map_err(db)?;
-    let mut upsert_term = c.prepare_cached(UPSERT_TERM).map_err(db)?;
+    let mut upsert_post = c.prepare_cached(UPSERT_POST)?;
+    let mut upsert_term = c.prepare_cached(UPSERT_TERM)?;
     for (item, computed) in batch.items.iter().zip(&prepared.computed) {
         let outcome = match (&item.change, computed) {
             (Err(why), _) => ItemOutcome::Rejected(why.to_string()),
@@ -136,32 +137,30 @@ pub fn apply_batch(
                     meta,
                 },
             ) => {
-                let touched = upsert_post
-                    .execute(params![
-                        integration_id,
-                        p.post_type.as_str(),
-                        p.wp_id,
-                        p.title,
-                        p.slug,
-                        p.status,
-                        p.content,
-                        p.content_truncated,
-                        p.excerpt,
-                        p.author,
-                        p.url,
-                        p.parent,
-                        p.menu_order,
-                        p.featured_image,
-                        p.date_gmt.as_ref().map(|t| t.as_str()),
-                        p.modified_gmt.as_str(),
-                        seo,
-                        terms,
-                        meta,
-                        i64::from(*checksum),
-                        p.read_at.as_ref().map(|t| t.as_str()),
-                        at,
-                    ])
-                    .map_err(db)?;
+                let touched = upsert_post.execute(params![
+                    integration_id,
+                    p.post_type.as_str(),
+                    p.wp_id,
+                    p.title,
+                    p.slug,
+                    p.status,
+                    p.content,
+                    p.content_truncated,
+                    p.excerpt,
+                    p.author,
+                    p.url,
+                    p.parent,
+                    p.menu_order,
+                    p.featured_image,
+                    p.date_gmt.as_ref().map(|t| t.as_str()),
+                    p.modified_gmt.as_str(),
+                    seo,
+                    terms,
+                    meta,
+                    i64::from(*checksum),
+                    p.read_at.as_ref().map(|t| t.as_str()),
+                    at,
+                ])?;
                 // The WHERE of DO UPDATE is the staleness rule: an older change touches nothing.
                 if touched == 0 {
                     ItemOutcome::Stale
@@ -173,21 +172,19 @@ pub fn apply_batch(
                 }
             }
             (Ok(Change::UpsertTerm(t)), Computed::Term { checksum }) => {
-                let touched = upsert_term
-                    .execute(params![
-                        integration_id,
-                        t.taxonomy.as_str(),
-                        t.wp_id,
-                        t.name,
-                        t.slug,
-                        t.description,
-                        t.parent,
-                        t.count,
-                        i64::from(*checksum),
-                        t.read_at.as_ref().map(|t| t.as_str()),
-                        at,
-                    ])
-                    .map_err(db)?;
+                let touched = upsert_term.execute(params![
+                    integration_id,
+                    t.taxonomy.as_str(),
+                    t.wp_id,
+                    t.name,
+                    t.slug,
+                    t.description,
+                    t.parent,
+                    t.count,
+                    i64::from(*checksum),
+                    t.read_at.as_ref().map(|t| t.as_str()),
+                    at,
+                ])?;
                 // A version read before the one held (a full sync's batch built before an edit).
                 if touched == 0 {
                     ItemOutcome::Stale
@@ -207,8 +204,7 @@ pub fn apply_batch(
     }
     if let Some(marker) = &batch.range {
         let (table, type_col) = table(marker.kind);
-        let keep = serde_json::to_string(&batch.present_ids(marker.kind, &marker.type_name))
-            .map_err(db)?;
+        let keep = serde_json::to_string(&batch.present_ids(marker.kind, &marker.type_name))?;
         c.prepare_cached(&format!(
             "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?
              AND wp_id NOT IN (SELECT value FROM json_each(?))"
@@ -221,8 +217,7 @@ pub fn apply_batch(
                 marker.to_id,
                 keep
             ])
-        })
-        .map_err(db)?;
+        })?;
         if marker.run_id.is_some() {
             let (mut state, version) = load_state(c, integration_id)?;
             if let Some(progress) = state.range_progress(marker) {
@@ -234,8 +229,7 @@ pub fn apply_batch(
                                 &format!("SELECT COUNT(*) FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id BETWEEN ? AND ?"),
                                 params![integration_id, marker.type_name.as_str(), from, to],
                                 |r| r.get(0),
-                            )
-                            .map_err(db)?;
+                            )?;
                         (from, to, u64::try_from(n).unwrap_or(0))
                     }
                 };
@@ -254,7 +248,7 @@ fn tombstones(c: &Connection, integration_id: i64, ids: &[i64]) -> Result<Tombst
     if ids.is_empty() {
         return Ok(graves);
     }
-    let ids = serde_json::to_string(ids).map_err(db)?;
+    let ids = serde_json::to_string(ids)?;
     let rows: Vec<(String, i64, String)> = c
         .prepare_cached(
             "SELECT post_type, wp_id, modified_gmt FROM content_tombstones
@@ -265,8 +259,7 @@ fn tombstones(c: &Connection, integration_id: i64, ids: &[i64]) -> Result<Tombst
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect()
-        })
-        .map_err(db)?;
+        })?;
     for (post_type, wp_id, deleted) in rows {
         graves.insert(&post_type, wp_id, deleted);
     }
@@ -289,21 +282,19 @@ fn bury(c: &Connection, integration_id: i64, grave: Grave<'_>, at: &str) -> Resu
             grave.modified_gmt,
             at
         ])
-    })
-    .map_err(db)?;
+    })?;
     Ok(())
 }
 
 /// Forgets the tombstones of some posts of a type; answers how many there were.
 pub fn forget(c: &Connection, integration_id: i64, post_type: &str, ids: &[i64]) -> Result<u64> {
-    let ids = serde_json::to_string(ids).map_err(db)?;
+    let ids = serde_json::to_string(ids)?;
     let forgotten = c
         .prepare_cached(
             "DELETE FROM content_tombstones WHERE integration_id = ? AND post_type = ?
              AND wp_id IN (SELECT value FROM json_each(?))",
         )
-        .and_then(|mut q| q.execute(params![integration_id, post_type, ids]))
-        .map_err(db)?;
+        .and_then(|mut q| q.execute(params![integration_id, post_type, ids]))?;
     Ok(forgotten as u64)
 }
 
@@ -320,8 +311,7 @@ fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<It
                     "DELETE FROM content WHERE integration_id = ?1 AND post_type = ?2 AND wp_id = ?3
                      AND (?4 IS NULL OR modified_gmt <= ?4)",
                 )
-                .and_then(|mut q| q.execute(params![integration_id, post_type.as_str(), wp_id, modified]))
-                .map_err(db)?;
+                .and_then(|mut q| q.execute(params![integration_id, post_type.as_str(), wp_id, modified]))?;
             // Nothing deleted: either not held (done already) or held newer (stale).
             let held = deleted == 0
                 && modified.is_some()
@@ -331,8 +321,7 @@ fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<It
                 .and_then(|mut q| {
                     q.query_row(params![integration_id, post_type.as_str(), wp_id], |_| Ok(()))
                         .optional()
-                })
-                .map_err(db)?
+                })?
                 .is_some();
             Ok(if held {
                 ItemOutcome::Stale
@@ -344,13 +333,12 @@ fn delete_one(c: &Connection, integration_id: i64, change: &Change) -> Result<It
             c.prepare_cached(
                 "DELETE FROM terms WHERE integration_id = ? AND taxonomy = ? AND wp_id = ?",
             )
-            .and_then(|mut q| q.execute(params![integration_id, taxonomy.as_str(), wp_id]))
-            .map_err(db)?;
+            .and_then(|mut q| q.execute(params![integration_id, taxonomy.as_str(), wp_id]))?;
             Ok(ItemOutcome::Applied)
         }
-        Change::UpsertPost(_) | Change::UpsertTerm(_) => Err(StoreError::Database(
-            "an upsert was taken for a delete".into(),
-        )),
+        Change::UpsertPost(_) | Change::UpsertTerm(_) => {
+            Err(StoreError::database("an upsert was taken for a delete"))
+        }
     }
 }
 
@@ -359,8 +347,7 @@ pub fn prune(c: &Connection, integration_id: i64, keep: &[TypeBound]) -> Result<
     c.execute(
         "DELETE FROM content_tombstones WHERE integration_id = ? AND deleted_at < ?",
         params![integration_id, expired],
-    )
-    .map_err(db)?;
+    )?;
     let mut deleted = 0;
     for kind in ItemKind::ALL {
         let (table, type_col) = table(kind);
@@ -368,20 +355,17 @@ pub fn prune(c: &Connection, integration_id: i64, keep: &[TypeBound]) -> Result<
             .prepare(&format!(
                 "SELECT DISTINCT {type_col} FROM {table} WHERE integration_id = ?"
             ))
-            .and_then(|mut q| q.query_map([integration_id], |r| r.get(0))?.collect())
-            .map_err(db)?;
+            .and_then(|mut q| q.query_map([integration_id], |r| r.get(0))?.collect())?;
         for type_name in held {
             let Some(above) = TypeBound::prune_above(keep, kind, &type_name) else {
                 continue;
             };
-            deleted += c
-                .execute(
-                    &format!(
-                        "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id > ?"
-                    ),
-                    params![integration_id, type_name, above],
-                )
-                .map_err(db)?;
+            deleted += c.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ? AND wp_id > ?"
+                ),
+                params![integration_id, type_name, above],
+            )?;
         }
     }
     Ok(deleted as u64)
@@ -395,21 +379,16 @@ pub fn delete_ids(
     ids: &[i64],
 ) -> Result<u64> {
     let (table, type_col) = table(kind);
-    let ids = serde_json::to_string(ids).map_err(db)?;
-    let deleted = c
-        .execute(
-            &format!(
-                "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ?
+    let ids = serde_json::to_string(ids)?;
+    let deleted = c.execute(
+        &format!(
+            "DELETE FROM {table} WHERE integration_id = ? AND {type_col} = ?
                  AND wp_id IN (SELECT value FROM json_each(?))"
-            ),
-            params![integration_id, type_name, ids],
-        )
-        .map_err(db)?;
+        ),
+        params![integration_id, type_name, ids],
+    )?;
     Ok(deleted as u64)
 }
-
-const SUMMARY_COLS: &str =
-    "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<ContentSummary> {
     Ok(ContentSummary {
@@ -437,7 +416,7 @@ pub fn list(
     let filter_sql =
         "integration_id = ?1 AND (?2 IS NULL OR post_type = ?2) AND (?3 IS NULL OR status = ?3)";
     // One read transaction: the count and the page describe the same moment.
-    let tx = c.unchecked_transaction().map_err(db)?;
+    let tx = c.unchecked_transaction()?;
     let count: i64 = tx
         .prepare_cached(&format!("SELECT COUNT(*) FROM content WHERE {filter_sql}"))
         .and_then(|mut q| {
@@ -445,8 +424,7 @@ pub fn list(
                 params![integration_id, filter.post_type, filter.status],
                 |r| r.get(0),
             )
-        })
-        .map_err(db)?;
+        })?;
     let items = tx
         .prepare_cached(&format!(
             "SELECT {SUMMARY_COLS} FROM content WHERE {filter_sql}
@@ -464,9 +442,8 @@ pub fn list(
                 summary,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(db)?;
-    tx.commit().map_err(db)?;
+        })?;
+    tx.commit()?;
     Ok(ContentPage {
         count: u64::try_from(count).unwrap_or(0),
         items,
@@ -502,7 +479,7 @@ pub fn item(
         })
         .optional()
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn terms(c: &Connection, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
@@ -525,7 +502,7 @@ pub fn terms(c: &Connection, integration_id: i64, taxonomy: &str) -> Result<Vec<
         })?
         .collect()
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 pub fn counts(c: &Connection, integration_id: i64) -> Result<Vec<TypeCount>> {
@@ -542,20 +519,17 @@ pub fn counts(c: &Connection, integration_id: i64) -> Result<Vec<TypeCount>> {
              GROUP BY taxonomy ORDER BY taxonomy",
         ),
     ] {
-        let rows: Vec<TypeCount> = c
-            .prepare_cached(sql)
-            .and_then(|mut q| {
-                q.query_map([integration_id], |r| {
-                    Ok(TypeCount {
-                        kind,
-                        type_name: r.get(0)?,
-                        count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                        last_synced_at: opt_at(r, 2)?,
-                    })
-                })?
-                .collect()
-            })
-            .map_err(db)?;
+        let rows: Vec<TypeCount> = c.prepare_cached(sql).and_then(|mut q| {
+            q.query_map([integration_id], |r| {
+                Ok(TypeCount {
+                    kind,
+                    type_name: r.get(0)?,
+                    count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    last_synced_at: opt_at(r, 2)?,
+                })
+            })?
+            .collect()
+        })?;
         all.extend(rows);
     }
     Ok(all)
@@ -579,8 +553,7 @@ pub fn buckets(
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect()
-        })
-        .map_err(db)?;
+        })?;
     rows.into_iter()
         .map(|(start, count, sum)| {
             Ok(Bucket {
@@ -611,7 +584,7 @@ pub fn checksums(
         })?
         .collect()
     })
-    .map_err(db)
+    .map_err(StoreError::from)
 }
 
 const STATE_COLS: &str = "run_id, run_status, run_started_at, run_finished_at, run_totals, run_done,
@@ -645,8 +618,7 @@ pub fn load_state(c: &Connection, integration_id: i64) -> Result<(ContentSyncSta
                 ))
             })
             .optional()
-        })
-        .map_err(db)?;
+        })?;
     match row {
         None => Ok((ContentSyncState::default(), None)),
         Some((row, version)) => Ok((row.into_state()?, Some(version))),
@@ -697,7 +669,6 @@ pub fn save_state_if(
                  WHERE integration_id = ?1 AND version = ?14",
             )
             .and_then(|mut q| q.execute(values)),
-    }
-    .map_err(db)?;
+    }?;
     Ok(written == 1)
 }

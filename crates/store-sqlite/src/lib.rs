@@ -19,17 +19,104 @@ use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::ContentSyncState;
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
 use igny8_store::refresh_family::{self, Step};
+use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
 use igny8_store::{
-    ApiKey, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate, ContentFilter,
-    ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser, PushOutcome, Result,
-    Site, SiteIntegration, Store, StoreError, StructurePush, SyncStateChange, TermRow, TypeBound,
-    TypeCount, User,
+    ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
+    ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
+    PushOutcome, PushRefusal, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store,
+    StoreError, StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
 
 use conn::{at, db, opt_at, time, write_err, Db, Location};
+
+/// A write with a site's key, past its checks (`SiteKeyWrite`): what the integration's address
+/// becomes (`Some` when it takes the reported one) and its config's text.
+struct Admitted {
+    adopted: Option<String>,
+    config: Option<String>,
+}
+
+/// Checks a write with a site's key inside the writer's transaction: the key, its site's state and
+/// the target integration read in one statement, the key's use recorded when due, then the target
+/// and the address. `Err` is the refusal (nothing but the key's use written).
+fn admit(
+    c: &rusqlite::Connection,
+    write: &impl SiteKeyWrite,
+) -> Result<std::result::Result<Admitted, PushRefusal>> {
+    let found = c
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLS},
+                (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
+                (SELECT site_id FROM site_integrations WHERE id = ?2),
+                (SELECT config_json FROM site_integrations WHERE id = ?2),
+                (SELECT site_url FROM site_integrations WHERE id = ?2)
+             FROM api_keys WHERE prefix = ?1"
+        ))
+        .and_then(|mut q| {
+            q.query_row(params![write.key_prefix(), write.integration_id()], |r| {
+                let site_active: Option<bool> = r.get(8)?;
+                let target: Option<i64> = r.get(9)?;
+                let config: Option<String> = r.get(10)?;
+                let known: Option<String> = r.get(11)?;
+                Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
+            })
+            .optional()
+        })?;
+    let (found, site_active, site_id, config, known) = match found {
+        Some((key, active, site_id, config, known)) => (Some(key), active, site_id, config, known),
+        None => (None, false, None, None, None),
+    };
+    let key = match write.check_key(found.as_ref()) {
+        Ok(key) => key,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if write.touches(key) {
+        c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .and_then(|mut q| q.execute(params![time(write.at()), key.id]))?;
+    }
+    if let Err(refused) = write.check_target(key, site_id, site_active) {
+        return Ok(Err(refused));
+    }
+    Ok(write
+        .check_site_url(known.as_deref())
+        .map(|adopted| Admitted {
+            adopted: adopted.map(str::to_owned),
+            config,
+        }))
+}
+
+/// `apply_site_batch` on the writer's connection.
+fn site_batch(
+    c: &rusqlite::Connection,
+    write: &SiteBatch,
+    prepared: &content::PreparedBatch,
+) -> Result<BatchOutcome> {
+    let admitted = match admit(c, write)? {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(BatchOutcome::Refused(refused)),
+    };
+    let (now, adopted) = (time(write.at), admitted.adopted);
+    let outcomes = content::apply_batch(c, write.integration_id, prepared)?;
+    let recorded = write.sync_outcome(&outcomes);
+    c.prepare_cached(
+        "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?,
+            last_error = COALESCE(?, last_error), site_url = COALESCE(site_url, ?)
+         WHERE id = ?",
+    )
+    .and_then(|mut q| {
+        q.execute(params![
+            recorded.status,
+            now,
+            recorded.error,
+            adopted,
+            write.integration_id
+        ])
+    })?;
+    Ok(BatchOutcome::Applied(outcomes))
+}
 
 pub struct SqliteStore {
     db: Db,
@@ -56,8 +143,7 @@ impl SqliteStore {
             .write(move |c| {
                 if only_first {
                     let any: bool = c
-                        .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))
-                        .map_err(db)?;
+                        .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
                     if any {
                         return Ok(None);
                     }
@@ -67,8 +153,7 @@ impl SqliteStore {
                         "INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id",
                         params![account, now],
                         |r| r.get(0),
-                    )
-                    .map_err(db)?;
+                    )?;
                 c.query_row(
                     &format!("INSERT INTO users (account_id, email, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING {USER_COLS}"),
                     params![account_id, email, hash, now],
@@ -80,11 +165,6 @@ impl SqliteStore {
             .await
     }
 }
-
-const USER_COLS: &str = "id, account_id, email, password_hash, created_at, session_epoch";
-const SITE_COLS: &str = "id, account_id, name, url, is_active, created_at";
-const KEY_COLS: &str = "id, site_id, prefix, hash, label, created_at, last_used_at, revoked_at";
-const INTEGRATION_COLS: &str = "id, site_id, platform, is_active, config_json, sync_status, last_sync_at, last_error, created_at, updated_at, site_url, site_url_mismatch, site_url_mismatch_at";
 
 fn user(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -160,14 +240,13 @@ impl Store for SqliteStore {
                 c.execute(
                     "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                     params![name, make],
-                )
-                .map_err(db)?;
+                )?;
                 c.query_row(
                     "SELECT value FROM server_secrets WHERE name = ?",
                     [&name],
                     |r| r.get(0),
                 )
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -177,7 +256,7 @@ impl Store for SqliteStore {
         self.db
             .read_now(|c| {
                 c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -201,7 +280,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"))
                     .and_then(|mut q| q.query_row([&email], user).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -212,7 +291,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], user).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -235,21 +314,18 @@ impl Store for SqliteStore {
                 let mut wait = None;
                 for (key, limit) in &keys {
                     c.prepare_cached("DELETE FROM login_attempts WHERE key = ? AND at_ms <= ?")
-                        .and_then(|mut q| q.execute(params![key, since]))
-                        .map_err(db)?;
+                        .and_then(|mut q| q.execute(params![key, since]))?;
                     let (count, oldest): (i64, Option<i64>) = c
                         .prepare_cached(
                             "SELECT COUNT(*), MIN(at_ms) FROM login_attempts WHERE key = ?",
                         )
-                        .and_then(|mut q| q.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
-                        .map_err(db)?;
+                        .and_then(|mut q| q.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))?;
                     wait = wait.max(login_limit::wait(count, oldest, *limit, window, now_ms));
                 }
                 if wait.is_none() {
                     for (key, _) in &keys {
                         c.prepare_cached("INSERT INTO login_attempts (key, at_ms) VALUES (?, ?)")
-                            .and_then(|mut q| q.execute(params![key, now_ms]))
-                            .map_err(db)?;
+                            .and_then(|mut q| q.execute(params![key, now_ms]))?;
                     }
                 }
                 Ok(wait)
@@ -266,8 +342,7 @@ impl Store for SqliteStore {
                     [user_id],
                     |r| r.get(0),
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -289,15 +364,13 @@ impl Store for SqliteStore {
         self.db
             .write(move |c| {
                 c.prepare_cached("DELETE FROM refresh_families WHERE expires_ms <= ?")
-                    .and_then(|mut q| q.execute([now_ms]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute([now_ms]))?;
                 if first {
                     c.prepare_cached(
                         "INSERT INTO refresh_families (family, user_id, current_token, expires_ms)
                          VALUES (?, ?, ?, ?) ON CONFLICT (family) DO NOTHING",
                     )
-                    .and_then(|mut q| q.execute(params![family, user_id, presented, expires_ms]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![family, user_id, presented, expires_ms]))?;
                 }
                 let row = c
                     .prepare_cached(
@@ -312,8 +385,7 @@ impl Store for SqliteStore {
                             })
                         })
                         .optional()
-                    })
-                    .map_err(db)?;
+                    })?;
                 let step = refresh_family::decide(row.as_ref(), &presented, user_id);
                 match step {
                     Step::Rotate => c
@@ -326,8 +398,7 @@ impl Store for SqliteStore {
                         .prepare_cached("UPDATE refresh_families SET ended = TRUE WHERE family = ?")
                         .and_then(|mut q| q.execute([&family])),
                     Step::Refuse => Ok(0),
-                }
-                .map_err(db)?;
+                }?;
                 Ok(step.outcome())
             })
             .await
@@ -343,7 +414,7 @@ impl Store for SqliteStore {
                     params![account_id, name, url, now],
                     site,
                 )
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -354,7 +425,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {SITE_COLS} FROM sites WHERE id = ?"))
                     .and_then(|mut q| q.query_row([id], site).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -367,7 +438,7 @@ impl Store for SqliteStore {
                     "SELECT {SITE_COLS} FROM sites WHERE account_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([account_id], site)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -381,8 +452,7 @@ impl Store for SqliteStore {
                     params![active, id],
                     site,
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -416,7 +486,7 @@ impl Store for SqliteStore {
             .read_now(move |c| {
                 c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?"))
                     .and_then(|mut q| q.query_row([&prefix], key).optional())
-                    .map_err(db)
+                    .map_err(StoreError::from)
             })
             .await
     }
@@ -429,7 +499,7 @@ impl Store for SqliteStore {
                     "SELECT {KEY_COLS} FROM api_keys WHERE site_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([site_id], key)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -449,8 +519,7 @@ impl Store for SqliteStore {
                     params![at, site_id, prefix],
                     key,
                 )
-                .optional()
-                .map_err(db)?
+                .optional()?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -462,8 +531,7 @@ impl Store for SqliteStore {
         self.db
             .write(move |c| {
                 c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                    .and_then(|mut q| q.execute(params![at, id]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![at, id]))?;
                 Ok(())
             })
             .await
@@ -483,16 +551,14 @@ impl Store for SqliteStore {
                         "INSERT INTO site_integrations (site_id, platform, created_at, updated_at) VALUES (?, ?, ?, ?)
                          ON CONFLICT (site_id, platform) DO NOTHING",
                         params![site_id, platform, now, now],
-                    )
-                    .map_err(db)?
+                    )?
                     == 1;
                 let row = c
                     .query_row(
                         &format!("SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? AND platform = ?"),
                         params![site_id, platform],
                         integration,
-                    )
-                    .map_err(db)?;
+                    )?;
                 Ok((row, inserted))
             })
             .await
@@ -506,7 +572,7 @@ impl Store for SqliteStore {
                     "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE id = ?"
                 ))
                 .and_then(|mut q| q.query_row([id], integration).optional())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -519,7 +585,7 @@ impl Store for SqliteStore {
                     "SELECT {INTEGRATION_COLS} FROM site_integrations WHERE site_id = ? ORDER BY id"
                 ))
                 .and_then(|mut q| q.query_map([site_id], integration)?.collect())
-                .map_err(db)
+                .map_err(StoreError::from)
             })
             .await
     }
@@ -536,11 +602,11 @@ impl Store for SqliteStore {
                 .read_now(move |c| {
                     c.prepare_cached("SELECT config_json FROM site_integrations WHERE id = ?")
                         .and_then(|mut q| q.query_row([id], |r| r.get(0)).optional())
-                        .map_err(db)
+                        .map_err(StoreError::from)
                 })
                 .await?;
             let read = read.ok_or(StoreError::NotFound)?;
-            let next = match change(serde_json::from_str(&read).map_err(db)?) {
+            let next = match change(serde_json::from_str(&read)?) {
                 Ok(next) => next.to_string(),
                 Err(errors) => return Ok(ConfigUpdate::Rejected(errors)),
             };
@@ -556,7 +622,7 @@ impl Store for SqliteStore {
                         q.query_row(params![next, now, id, read], integration)
                             .optional()
                     })
-                    .map_err(db)
+                    .map_err(StoreError::from)
                 })
                 .await?;
             if let Some(updated) = written {
@@ -575,58 +641,18 @@ impl Store for SqliteStore {
     async fn push_structure(&self, push: StructurePush) -> Result<PushOutcome> {
         self.db
             .write(move |c| {
-                // The key, its site's state and the target integration in one statement.
-                let found = c
-                    .prepare_cached(&format!(
-                        "SELECT {KEY_COLS},
-                            (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
-                            (SELECT site_id FROM site_integrations WHERE id = ?2),
-                            (SELECT config_json FROM site_integrations WHERE id = ?2),
-                            (SELECT site_url FROM site_integrations WHERE id = ?2)
-                         FROM api_keys WHERE prefix = ?1"
-                    ))
-                    .and_then(|mut q| {
-                        q.query_row(params![push.key_prefix, push.integration_id], |r| {
-                            let site_active: Option<bool> = r.get(8)?;
-                            let target: Option<i64> = r.get(9)?;
-                            let config: Option<String> = r.get(10)?;
-                            let known: Option<String> = r.get(11)?;
-                            Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
-                        })
-                        .optional()
-                    })
-                    .map_err(db)?;
-                let (found, site_active, site_id, config, known) = match found {
-                    Some((key, active, site_id, config, known)) => {
-                        (Some(key), active, site_id, config, known)
-                    }
-                    None => (None, false, None, None, None),
-                };
-                let key = match push.check_key(found.as_ref()) {
-                    Ok(key) => key,
+                let Admitted { adopted, config } = match admit(c, &push)? {
+                    Ok(admitted) => admitted,
                     Err(refused) => return Ok(PushOutcome::Refused(refused)),
                 };
                 let now = time(push.at);
-                if push.touches(key) {
-                    c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                        .and_then(|mut q| q.execute(params![now, key.id]))
-                        .map_err(db)?;
-                }
-                if let Err(refused) = push.check_target(key, site_id, site_active) {
-                    return Ok(PushOutcome::Refused(refused));
-                }
-                let adopted = match push.check_site_url(known.as_deref()) {
-                    Ok(adopted) => adopted,
-                    Err(refused) => return Ok(PushOutcome::Refused(refused)),
-                };
                 let config = config.ok_or(StoreError::NotFound)?;
-                let (next, content_types) = push.apply_to_text(&config).map_err(db)?;
+                let (next, content_types) = push.apply_to_text(&config)?;
                 c.prepare_cached(
                     "UPDATE site_integrations SET config_json = ?, updated_at = ?, site_url = COALESCE(site_url, ?)
                      WHERE id = ?",
                 )
-                .and_then(|mut q| q.execute(params![next, now, adopted, push.integration_id]))
-                .map_err(db)?;
+                .and_then(|mut q| q.execute(params![next, now, adopted, push.integration_id]))?;
                 let sync = content::load_state(c, push.integration_id)?.0;
                 Ok(PushOutcome::Applied {
                     content_types,
@@ -645,8 +671,7 @@ impl Store for SqliteStore {
                     "UPDATE site_integrations SET site_url = COALESCE(site_url, ?) WHERE id = ?
                      RETURNING {INTEGRATION_COLS}"
                 ))
-                .and_then(|mut q| q.query_row(params![url, id], integration).optional())
-                .map_err(db)?
+                .and_then(|mut q| q.query_row(params![url, id], integration).optional())?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -662,8 +687,7 @@ impl Store for SqliteStore {
                         site_url_mismatch_at = NULL, updated_at = ?
                      WHERE id = ? RETURNING {INTEGRATION_COLS}"
                 ))
-                .and_then(|mut q| q.query_row(params![url, now, id], integration).optional())
-                .map_err(db)?
+                .and_then(|mut q| q.query_row(params![url, now, id], integration).optional())?
                 .ok_or(StoreError::NotFound)
             })
             .await
@@ -686,8 +710,7 @@ impl Store for SqliteStore {
                         "UPDATE site_integrations SET site_url_mismatch = ?, site_url_mismatch_at = ?
                          WHERE id = ?",
                     )
-                    .and_then(|mut q| q.execute(params![url, at, id]))
-                    .map_err(db)?;
+                    .and_then(|mut q| q.execute(params![url, at, id]))?;
                 if done == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -711,8 +734,7 @@ impl Store for SqliteStore {
                     .execute(
                         "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?, last_error = ? WHERE id = ?",
                         params![status, at, error, id],
-                    )
-                    .map_err(db)?;
+                    )?;
                 if done == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -742,6 +764,24 @@ impl Store for SqliteStore {
         // Freed here rather than on the writer's thread.
         drop(prepared);
         Ok(outcomes)
+    }
+
+    /// One job of the writer, as a structure push is: the checks read inside the group's open
+    /// transaction, then the items, then the sync outcome; checksums and JSON text computed here,
+    /// beside the request, not on the one writer.
+    #[instrument(skip_all, fields(integration_id = write.integration_id, items = write.batch.items.len()))]
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome> {
+        let prepared = content::PreparedBatch::new(write.batch.clone(), write.at);
+        let (outcome, prepared) = self
+            .db
+            .write(move |c| {
+                let outcome = site_batch(c, &write, &prepared)?;
+                Ok((outcome, prepared))
+            })
+            .await?;
+        // Freed here rather than on the writer's thread.
+        drop(prepared);
+        Ok(outcome)
     }
 
     #[instrument(skip_all, fields(integration_id = integration_id))]

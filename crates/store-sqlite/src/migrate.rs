@@ -71,12 +71,10 @@ pub fn run(c: &Connection) -> Result<()> {
              checksum BLOB NOT NULL,
              execution_time BIGINT NOT NULL
          )",
-    )
-    .map_err(db)?;
+    )?;
     let applied: Vec<i64> = c
         .prepare("SELECT version FROM _sqlx_migrations WHERE success")
-        .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
-        .map_err(db)?;
+        .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())?;
     for (version, description, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
@@ -87,8 +85,7 @@ pub fn run(c: &Connection) -> Result<()> {
             "INSERT OR REPLACE INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (?, ?, 1, ?, 0)",
             params![version, description, Sha384::digest(sql.as_bytes()).to_vec()],
-        )
-        .map_err(db)?;
+        )?;
     }
     Ok(())
 }

@@ -23,4 +23,4 @@ async fn fresh_store() -> Arc<dyn Store> {
     Arc::new(store)
 }
 
-igny8_store::conformance_suite!(fresh_store);
+igny8_store_conformance::conformance_suite!(fresh_store);

@@ -1,18 +1,20 @@
 //! The storage interface of igny8: one `Store` trait, implemented once per database
-//! (`igny8-store-sqlite`, `igny8-store-postgres`), and the conformance suite both must pass.
+//! (`igny8-store-sqlite`, `igny8-store-postgres`); both pass the suite in `igny8-store-conformance`.
 
 pub mod batch_plan;
-pub mod conformance;
+pub mod content_batch;
 pub mod login_limit;
 mod records;
 pub mod refresh_family;
+pub mod sql;
 pub mod structure_push;
 pub mod sync_row;
 pub mod tombstones;
 
+pub use content_batch::{BatchOutcome, SiteBatch, SyncOutcome};
 pub use records::*;
 pub use refresh_family::{RefreshRotation, RotationOutcome};
-pub use structure_push::{PushOutcome, PushRefusal, StructurePush};
+pub use structure_push::{PushOutcome, PushRefusal, SiteKeyWrite, StructurePush};
 
 use std::sync::Arc;
 
@@ -30,12 +32,111 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database failed; its cause is kept for the logs (`source()`), never shown to clients.
     #[error("database error: {0}")]
-    Database(String),
+    Database(#[source] DbError),
     /// The database cannot be reached now (down, restarting, no connection free in time); the
     /// same request may succeed once it is back, so callers answer "retry", not "failed".
     #[error("database unavailable: {0}")]
     Unavailable(String),
+}
+
+impl StoreError {
+    /// A failure the store itself describes (no underlying error to keep).
+    pub fn database(message: impl Into<String>) -> Self {
+        StoreError::Database(DbError::from(message.into()))
+    }
+
+    /// A failure of the database's driver (or of reading what it answered), kept as the source.
+    pub fn driver(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Database(DbError {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        })
+    }
+}
+
+/// A database failure: what went wrong, and the driver's own error when there is one.
+#[derive(Debug)]
+pub struct DbError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A failure described in words only (no driver error to keep).
+impl From<String> for DbError {
+    fn from(message: String) -> Self {
+        DbError {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for DbError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `?` on the SQLite driver's results (the store's feature `sqlite`).
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::driver(e)
+    }
+}
+
+/// `?` on the PostgreSQL driver's results (the store's feature `postgres`): `Unavailable` when
+/// the database could not be reached or is going away (`unreachable`), `Database` otherwise.
+#[cfg(feature = "postgres")]
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if unreachable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::driver(e)
+        }
+    }
+}
+
+/// Whether a PostgreSQL error says the database is out of reach (the request may be retried as
+/// it is) rather than that the request failed.
+#[cfg(feature = "postgres")]
+pub fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down, crashed or
+        // starting up; 53300: no connection slot free.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::driver(e)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -166,6 +267,10 @@ pub trait Store: Send + Sync + 'static {
         batch: Arc<Batch>,
         at: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>>;
+    /// A site's batch with its key: checked, applied and its sync outcome recorded, as one unit
+    /// of work (`content_batch`: the rules; each store runs them inside one transaction, so a batch
+    /// never commits without its outcome).
+    async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome>;
     /// Deletes every post and term of types not in `keep`, and those above a kept type's `max_id`;
     /// answers how many were deleted.
     async fn prune_content(&self, integration_id: i64, keep: &[TypeBound]) -> Result<u64>;
@@ -298,4 +403,30 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_drivers_error_is_kept_as_the_source_and_a_stores_own_has_none() {
+        let cause = serde_json::from_str::<u8>("x").unwrap_err();
+        let e = StoreError::from(cause);
+        let StoreError::Database(inner) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(e.to_string().starts_with("database error: expected value"));
+        let source = inner.source().expect("the driver's error is kept");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
+        assert!(e.source().is_some());
+        let own = StoreError::database("the writer has stopped");
+        assert_eq!(own.to_string(), "database error: the writer has stopped");
+        let StoreError::Database(inner) = own else {
+            panic!()
+        };
+        assert!(inner.source().is_none());
+    }
 }

@@ -54,50 +54,99 @@ pub enum PushOutcome {
     Refused(PushRefusal),
 }
 
-impl StructurePush {
-    pub fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
+/// The integration (its owning site, when it exists) is the key's own site's, and that site is
+/// active: the rule of every write made with a site's key, checked after the key.
+pub fn check_target(
+    key: &ApiKey,
+    integration_site: Option<i64>,
+    site_active: bool,
+) -> Result<(), PushRefusal> {
+    match integration_site {
+        None => Err(PushRefusal::NoSuchIntegration),
+        Some(site) if site != key.site_id => Err(PushRefusal::OtherSite),
+        Some(_) if !site_active => Err(PushRefusal::SiteInactive),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The `reported` address against the integration's `known` one: `Ok(Some(url))` when the
+/// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
+pub fn check_site_url<'u>(
+    reported: Option<&'u SiteUrl>,
+    known: Option<&str>,
+) -> Result<Option<&'u str>, PushRefusal> {
+    match site_url::judge(reported, known) {
+        Verdict::Accepted => Ok(None),
+        Verdict::Adopt => Ok(reported.map(SiteUrl::as_str)),
+        Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
+    }
+}
+
+/// A write made with a site's key (a structure push, a content batch), checked by the same rules
+/// in the same order: the key, its use recorded, the target integration and site, the address.
+pub trait SiteKeyWrite {
+    fn key_prefix(&self) -> &str;
+    fn key_hash(&self) -> &str;
+    fn integration_id(&self) -> i64;
+    fn at(&self) -> DateTime<Utc>;
+    fn touch_every(&self) -> Duration;
+    fn reported_site_url(&self) -> Option<&SiteUrl>;
+
+    /// The presented key may be used (`api_key::check_presented_key`): answers it.
+    fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
         let stored = found.map(|k| StoredKey {
             hash: &k.hash,
             revoked: k.revoked_at.is_some(),
         });
-        match api_key::check_presented_key(stored, &self.key_hash) {
+        match api_key::check_presented_key(stored, self.key_hash()) {
             Ok(()) => found.ok_or(PushRefusal::UnknownKey),
             Err(KeyRefusal::Unknown) => Err(PushRefusal::UnknownKey),
             Err(KeyRefusal::Revoked) => Err(PushRefusal::RevokedKey),
         }
     }
 
-    /// Whether the key's `last_used_at` is written with this push (whatever the push's fate).
-    pub fn touches(&self, key: &ApiKey) -> bool {
-        api_key::touch_due(key.last_used_at, self.at, self.touch_every)
+    /// Whether the key's `last_used_at` is written with this write (whatever its fate).
+    fn touches(&self, key: &ApiKey) -> bool {
+        api_key::touch_due(key.last_used_at, self.at(), self.touch_every())
     }
 
-    /// The integration (its owning site, when it exists) is the key's own site's, and that site
-    /// is active.
-    pub fn check_target(
+    fn check_target(
         &self,
         key: &ApiKey,
         integration_site: Option<i64>,
         site_active: bool,
     ) -> Result<(), PushRefusal> {
-        match integration_site {
-            None => Err(PushRefusal::NoSuchIntegration),
-            Some(site) if site != key.site_id => Err(PushRefusal::OtherSite),
-            Some(_) if !site_active => Err(PushRefusal::SiteInactive),
-            Some(_) => Ok(()),
-        }
+        check_target(key, integration_site, site_active)
     }
 
-    /// The reported address against the integration's `known` one: `Ok(Some(url))` when the
-    /// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
-    pub fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
-        match site_url::judge(self.site_url.as_ref(), known) {
-            Verdict::Accepted => Ok(None),
-            Verdict::Adopt => Ok(self.site_url.as_ref().map(SiteUrl::as_str)),
-            Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
-        }
+    /// `Ok(Some(url))` when the integration knows no address yet and takes the reported one.
+    fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
+        check_site_url(self.reported_site_url(), known)
     }
+}
 
+impl SiteKeyWrite for StructurePush {
+    fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+    fn key_hash(&self) -> &str {
+        &self.key_hash
+    }
+    fn integration_id(&self) -> i64 {
+        self.integration_id
+    }
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+    fn touch_every(&self) -> Duration {
+        self.touch_every
+    }
+    fn reported_site_url(&self) -> Option<&SiteUrl> {
+        self.site_url.as_ref()
+    }
+}
+
+impl StructurePush {
     /// The stored config's text with this push applied (the platform's own settings kept), and
     /// the content types it now holds. The text path copies the keys a push does not set; a
     /// config it cannot read that way (not an object, keys with escapes) takes the tree path.

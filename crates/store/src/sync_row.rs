@@ -28,7 +28,7 @@ pub struct SyncStateRow {
 }
 
 fn corrupt(what: &str) -> StoreError {
-    StoreError::Database(format!("content_sync_state: unreadable {what}"))
+    StoreError::database(format!("content_sync_state: unreadable {what}"))
 }
 
 fn map<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<BTreeMap<String, T>> {

@@ -56,6 +56,12 @@ impl LaterBody {
     pub async fn content(self) -> Result<Value, ApiError> {
         read_json(self.0, MAX_BATCH_BYTES).await
     }
+
+    /// A content body's bytes (`content`'s limit), for a handler that reads them in one pass
+    /// straight into its types with `read_typed`.
+    pub async fn content_bytes(self) -> Result<Bytes, ApiError> {
+        read_body(self.0, MAX_BATCH_BYTES).await
+    }
 }
 
 /// A JSON body as its bytes (media type and size checked), for a handler that reads a valid body
@@ -111,10 +117,19 @@ async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    read_typed(body, |b| serde_json::from_slice(b))
+}
+
+/// A JSON body read by `read` (into a `Value` or straight into a handler's types), with the
+/// answers every body gets when it is empty or not JSON.
+pub fn read_typed<T>(
+    body: &[u8],
+    read: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::MalformedJson("the body is empty".into()));
     }
-    serde_json::from_slice(body).map_err(|e| {
+    read(body).map_err(|e| {
         ApiError::MalformedJson(format!(
             "{} at line {} column {}",
             classify(&e),

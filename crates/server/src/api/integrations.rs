@@ -176,6 +176,15 @@ pub struct Success<T> {
     success: bool,
 }
 
+impl<T> Success<T> {
+    pub fn new(data: T) -> Json<Self> {
+        Json(Success {
+            data,
+            success: true,
+        })
+    }
+}
+
 /// The answer to a structure push: what the platform now holds of the site's types, and whether
 /// the platform asked for a full sync or a verification (the plugin learns it here too).
 #[derive(Serialize)]

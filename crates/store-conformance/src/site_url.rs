@@ -5,8 +5,10 @@
 use chrono::{Duration, SubsecRound, Utc};
 use igny8_domain::site_url::SiteUrl;
 
-use super::{integration, site_key, structure_push, S};
-use crate::{PushOutcome, PushRefusal, StoreError};
+use igny8_store::{PushOutcome, PushRefusal, StoreError};
+
+use crate::structure::{site_key, structure_push};
+use crate::{integration, S};
 
 async fn addresses(store: &S, id: i64) -> (Option<String>, Option<String>, bool) {
     let i = store.integration(id).await.unwrap().unwrap();

@@ -8,8 +8,9 @@ use igny8_domain::changes::{resolve, ChangeOp, ChangeOutcome, ChangeStatus, Conf
 use igny8_domain::content::ItemKind;
 use serde_json::{json, Map, Value};
 
-use super::{integration, S};
-use crate::{ChangeFilter, NewChange, StoreError};
+use igny8_store::{ChangeFilter, NewChange, StoreError};
+
+use crate::{integration, S};
 
 fn new_change(integration_id: i64, wp_id: i64, key: Option<&str>) -> NewChange {
     NewChange {
