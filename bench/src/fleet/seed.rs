@@ -200,8 +200,8 @@ fn insert_posts(
 /// adds rows to the other sites only. Prints progress; answers the rows the table holds.
 pub fn seed_stage(cluster: &Cluster, plan: &SeedPlan, stage2: bool) -> anyhow::Result<u64> {
     let started = Instant::now();
-    // No autovacuum while the seed runs: its snapshot, held across our VACUUM, kept pages from being
-    // marked all-visible (2,500 heap fetches in the probes' index-only scans at 10M, none at 1M).
+    // No autovacuum while the seed runs: the seed's own VACUUM ANALYZE follows it, and a worker
+    // vacuuming the same table meanwhile only competes with the inserts (bench/README.md, "Fleet").
     cluster.psql(
         cluster.database(),
         "ALTER TABLE content SET (autovacuum_enabled = false)",

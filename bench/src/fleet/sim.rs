@@ -610,20 +610,7 @@ impl Ctx {
         let start =
             format!(r#"{{"action":"start","run_id":"{run_id}","totals":{{"post:page":{pages}}}}}"#);
         if self
-            .retrying(
-                site,
-                book,
-                rng,
-                rec,
-                deadline,
-                Endpoint::FullSyncStartFinish,
-                || {
-                    (
-                        self.integration_url(site, "content/full-sync/"),
-                        start.clone(),
-                    )
-                },
-            )
+            .post_full_sync(site, book, rng, rec, deadline, &start)
             .await
             .is_none()
         {
@@ -688,20 +675,7 @@ impl Ctx {
         );
         site.uncertain.store(true, Ordering::Relaxed);
         if self
-            .retrying(
-                site,
-                book,
-                rng,
-                rec,
-                deadline,
-                Endpoint::FullSyncStartFinish,
-                || {
-                    (
-                        self.integration_url(site, "content/full-sync/"),
-                        finish.clone(),
-                    )
-                },
-            )
+            .post_full_sync(site, book, rng, rec, deadline, &finish)
             .await
             .is_some()
         {
@@ -709,6 +683,29 @@ impl Ctx {
                 .retain(|(k, id), _| *k == Kind::Post || *id <= pages);
             site.uncertain.store(false, Ordering::Relaxed);
         }
+    }
+
+    /// `POST …/content/full-sync/` (start or finish) until a 2xx.
+    async fn post_full_sync(
+        &self,
+        site: &Site,
+        book: &mut Book,
+        rng: &mut StdRng,
+        rec: &mut Recorder,
+        deadline: Instant,
+        body: &str,
+    ) -> Option<Answer> {
+        let url = self.integration_url(site, "content/full-sync/");
+        self.retrying(
+            site,
+            book,
+            rng,
+            rec,
+            deadline,
+            Endpoint::FullSyncStartFinish,
+            || (url.clone(), body.to_owned()),
+        )
+        .await
     }
 
     /// POSTs a JSON body until a 2xx, waiting out the plugin's back-off between attempts.
