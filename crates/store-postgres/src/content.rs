@@ -551,10 +551,21 @@ pub async fn item(
     }))
 }
 
-type TermTuple = (i64, String, String, i64, i64, String, String, DateTime<Utc>);
+/// A term as `terms` reads it, by column name.
+#[derive(sqlx::FromRow)]
+struct TermRecord {
+    wp_id: i64,
+    name: String,
+    slug: String,
+    parent: i64,
+    count: i64,
+    description: String,
+    taxonomy: String,
+    synced_at: DateTime<Utc>,
+}
 
 pub async fn terms(pool: &PgPool, integration_id: i64, taxonomy: &str) -> Result<Vec<TermRow>> {
-    let rows: Vec<TermTuple> = sqlx::query_as(
+    let rows: Vec<TermRecord> = sqlx::query_as(
         "SELECT wp_id, name, slug, parent, count, description, taxonomy, synced_at FROM terms
          WHERE integration_id = $1 AND taxonomy = $2 ORDER BY wp_id",
     )
@@ -565,14 +576,14 @@ pub async fn terms(pool: &PgPool, integration_id: i64, taxonomy: &str) -> Result
     Ok(rows
         .into_iter()
         .map(|r| TermRow {
-            wp_id: r.0,
-            name: r.1,
-            slug: r.2,
-            parent: r.3,
-            count: r.4,
-            description: r.5,
-            taxonomy: r.6,
-            synced_at: r.7,
+            wp_id: r.wp_id,
+            name: r.name,
+            slug: r.slug,
+            parent: r.parent,
+            count: r.count,
+            description: r.description,
+            taxonomy: r.taxonomy,
+            synced_at: r.synced_at,
         })
         .collect())
 }

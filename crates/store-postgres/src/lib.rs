@@ -43,7 +43,7 @@ pub struct PostgresStore {
 
 /// Concurrent content batches per process; more wait for a connection (2 cores gain nothing from
 /// more concurrent batch transactions, whose commits are already flushed together).
-const BATCH_CONNECTIONS: u32 = 8;
+const BATCH_CONNECTIONS: u32 = 4;
 
 impl PostgresStore {
     /// Connects to the database at a `postgres://…` URL; the database must exist.
