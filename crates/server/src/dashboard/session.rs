@@ -5,7 +5,7 @@
 //! another site can neither read nor compute it.
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
@@ -29,6 +29,22 @@ pub const FORM_COOKIE: &str = "igny8_form";
 /// Largest form body the dashboard reads: a post's edit form carries its content, which may be as
 /// large as a content batch allows.
 pub const MAX_FORM_BYTES: usize = igny8_domain::content::MAX_BATCH_BYTES;
+/// Every other form (sign-in, settings, keys, choices) is a few fields: its body is read only up to
+/// this, so a stranger cannot make the server hold a post-sized body per connection.
+pub const SMALL_FORM_BYTES: usize = 64 * 1024;
+/// The routes whose forms carry a post's content.
+const POST_FORMS: [&str; 2] = [
+    "/sites/{id}/content/new",
+    "/sites/{id}/content/{type}/{wp_id}",
+];
+
+/// How much of a form's body is read, by the route it was posted to.
+fn form_limit(route: Option<&MatchedPath>) -> usize {
+    match route {
+        Some(route) if POST_FORMS.contains(&route.as_str()) => MAX_FORM_BYTES,
+        _ => SMALL_FORM_BYTES,
+    }
+}
 
 /// The value of a request cookie.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -158,11 +174,13 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    if !same_origin(req.headers()) {
+    // A form without the cookie that keys its token cannot pass: refused before its body is read.
+    if !same_origin(req.headers()) || form_key(req.headers()).is_none() {
         return PageError::BadForm.into_response();
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+    let limit = form_limit(parts.extensions.get::<MatchedPath>());
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return PageError::BadForm.into_response();
     };
     let presented = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)

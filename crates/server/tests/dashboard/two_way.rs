@@ -929,3 +929,43 @@ async fn the_conflict_policy_is_chosen_in_the_tab() {
     c.save(&[("title", "Dune II")]).await;
     assert_eq!(c.changes().await[0].policy, ConflictPolicy::Merge);
 }
+
+#[tokio::test]
+async fn only_a_posts_form_may_carry_a_post_sized_body() {
+    let mut c = Connected::new().await;
+    // 200 KiB of content in the edit form is a post like any other.
+    let big = format!("<p>{}</p>", "Arrakis. ".repeat(200 * 1024 / 9));
+    let form = c.ann.get(&c.post_path()).await.form("edit-form");
+    let saved = c
+        .ann
+        .post_fields(&c.post_path(), &edited(form, &[("content", &big)]))
+        .await;
+    saved.assert_redirect(&format!("{}?done=change-queued", c.post_path()));
+    assert_eq!(c.changes().await[0].fields["content"], json!(big));
+
+    // Any other form is a few fields: the same size there is refused, with its genuine token.
+    let csrf = c.ann.get("/sites").await.csrf();
+    let oversized = c
+        .ann
+        .post(
+            "/sites",
+            &[
+                ("csrf", &csrf),
+                ("name", &big),
+                ("url", "https://b.example"),
+            ],
+        )
+        .await;
+    assert_eq!(oversized.status, StatusCode::FORBIDDEN);
+    assert!(oversized.body.contains("This form could not be accepted"));
+
+    // Without the cookie that keys a form's token, nothing of the body is needed to refuse it.
+    let stranger = reqwest::Client::new()
+        .post(format!("{}/login", c.app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email=a%40b.c&password=x&csrf=x&filler={big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
+}
