@@ -26,12 +26,15 @@ pub async fn full_sync(
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = requester(&state, &caller, &id).await?;
-    let body = body.bytes(&state).await?;
-    let action = action_of(&caller, &body, FullSyncAction::read, FullSyncAction::parse)?;
-    drop(body);
-    if action.site_only() {
-        caller.require_site()?;
-    }
+    let action = action_of(
+        &state,
+        &caller,
+        body,
+        FullSyncAction::read,
+        FullSyncAction::parse,
+        FullSyncAction::site_only,
+    )
+    .await?;
     let at = now();
     match action {
         FullSyncAction::Request => {

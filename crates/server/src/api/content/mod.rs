@@ -18,7 +18,7 @@ use igny8_domain::FieldErrors;
 use igny8_store::SiteIntegration;
 use serde_json::{json, Map, Value};
 
-use super::extract::JsonBytes;
+use super::extract::LaterBody;
 use super::response::{ok, path_id};
 use super::{ApiError, Caller};
 use crate::services::integrations::{self as services, PluginRequest};
@@ -60,26 +60,34 @@ async fn requester(
     Ok(integration)
 }
 
-/// A sync request's action, read once from the body when it is valid; otherwise read as JSON to
-/// word what is wrong. A user naming one of the site's own actions is refused for that first
-/// (credentials, integration, site, then the body's fields).
-fn action_of<A>(
+/// A sync request's action, read once from the body (after the checks before it) when it is valid;
+/// otherwise read as JSON to word what is wrong. A user naming one of the site's own actions is
+/// refused for that first (credentials, integration, site, then the body's fields). The body is
+/// let go before the action runs.
+async fn action_of<A>(
+    state: &AppState,
     caller: &Caller,
-    body: &JsonBytes,
+    body: LaterBody,
     read: fn(&[u8]) -> Option<A>,
     parse: fn(&Value) -> Result<A, Refused>,
+    site_only: fn(&A) -> bool,
 ) -> Result<A, ApiError> {
-    if let Some(action) = read(&body.0) {
-        return Ok(action);
-    }
-    parse(&body.json()?).map_err(|refused| {
-        if refused.site_only {
-            if let Err(forbidden) = caller.require_site() {
-                return forbidden;
+    let body = body.bytes(state).await?;
+    let action = match read(&body.0) {
+        Some(action) => action,
+        None => parse(&body.json()?).map_err(|refused| {
+            if refused.site_only {
+                if let Err(forbidden) = caller.require_site() {
+                    return forbidden;
+                }
             }
-        }
-        ApiError::Validation(refused.errors)
-    })
+            ApiError::Validation(refused.errors)
+        })?,
+    };
+    if site_only(&action) {
+        caller.require_site()?;
+    }
+    Ok(action)
 }
 
 /// What `content/status/` answers: the run's progress per type, pending requests, the last

@@ -22,12 +22,15 @@ pub async fn verify(
     body: LaterBody,
 ) -> Result<Json<Value>, ApiError> {
     let integration = requester(&state, &caller, &id).await?;
-    let body = body.bytes(&state).await?;
-    let action = action_of(&caller, &body, VerifyAction::read, VerifyAction::parse)?;
-    drop(body);
-    if action.site_only() {
-        caller.require_site()?;
-    }
+    let action = action_of(
+        &state,
+        &caller,
+        body,
+        VerifyAction::read,
+        VerifyAction::parse,
+        VerifyAction::site_only,
+    )
+    .await?;
     let at = now();
     match action {
         VerifyAction::Request => {
