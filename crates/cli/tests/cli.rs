@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{block_on, free_port};
+
 struct Db {
     url: String,
     _dir: PathBuf,
@@ -237,23 +240,6 @@ fn owner_with_site(db: &Db, email: &str, site_url: &str) -> i64 {
 /// The integrations API of an `igny8 serve` on `port`.
 fn integrations_url(port: u16) -> String {
     format!("http://127.0.0.1:{port}/api/v1/integration/integrations/")
-}
-
-/// A free port on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// `igny8 serve` on `port` with JSON logs on a pipe, once `/healthz` answers (its body).

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod common;
+use common::free_port;
+
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 /// A fenced block of the guide: its language and its lines.
@@ -35,14 +38,6 @@ fn blocks(doc: &str) -> Vec<Block> {
     }
     assert!(open.is_none(), "an unclosed block");
     found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What the guide's unit runs, as a script: its environment, then its `ExecStart` (`%i` is the

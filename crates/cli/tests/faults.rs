@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+use common::{block_on, free_port};
+
 /// A PostgreSQL cluster of the test's own, on a free port, removed when dropped (also when the test
 /// fails): stopping and starting it disturbs no other test.
 struct Cluster {
@@ -120,22 +123,6 @@ fn run(command: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// `igny8 --database URL ARGS…`, which must succeed; answers its standard output.
