@@ -131,24 +131,11 @@ impl Drop for RunDir {
     }
 }
 
-fn machine() -> String {
-    format!(
-        "{} cores, load average {}",
-        std::thread::available_parallelism().map_or(0, usize::from),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
-}
-
 pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
     let o = parse(args)?;
     let dir = RunDir(std::env::temp_dir().join(format!("igny8_fleet_{}", std::process::id())));
     std::fs::create_dir_all(&dir.0)?;
-    let before = machine();
+    let before = crate::server::machine();
     eprintln!("fleet: {before}; private PostgreSQL cluster starting");
     let cluster = Arc::new(Cluster::create().context("the private PostgreSQL cluster")?);
     crate::server::admin(bin, &cluster.url(), &["migrate"], None)
@@ -248,11 +235,14 @@ pub async fn run(args: &[String], bin: &Path) -> anyhow::Result<()> {
             }
             let figures = growth(&ctx, o.growth_reps).await;
             let plans = seed::explain(&cluster, 1, plan.probe_rows / 2)?;
-            eprintln!("fleet: growth at {held} rows measured; {}", machine());
+            eprintln!(
+                "fleet: growth at {held} rows measured; {}",
+                crate::server::machine()
+            );
             report.growth.push((
                 held,
                 figures,
-                format!("({} after the timings)\n{plans}", machine()),
+                format!("({} after the timings)\n{plans}", crate::server::machine()),
             ));
         }
     }
@@ -614,7 +604,7 @@ impl Report {
             o.replicas,
             o.workers,
             o.compress,
-            machine()
+            crate::server::machine()
         );
         if !drains {
             println!(

@@ -155,16 +155,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
     // Other work on the machine skews every figure: say how busy it was.
-    let machine = format!(
-        "{} cores, load average {} before the run",
-        std::thread::available_parallelism().map_or(0, usize::from),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let machine = format!("{} before the run", server::machine());
     let mut results = Vec::new();
     let mut failure = None;
     for db in &options.databases {

@@ -274,3 +274,17 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
         (utime + stime) * 1000 / TICKS_PER_SECOND,
     ))
 }
+
+/// How busy the machine is (other work on it skews every figure): its cores and load average.
+pub fn machine() -> String {
+    format!(
+        "{} cores, load average {}",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
