@@ -205,8 +205,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Logs to stderr at `IGNY8_LOG` (else `default_level`); with `store_timings`, every store
-/// operation is also timed for the metrics, whatever the log level.
 /// How log lines are written: for people, or for a log collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
@@ -216,6 +214,8 @@ enum LogFormat {
     Json,
 }
 
+/// Logs to stderr at `IGNY8_LOG` (else `default_level`); with `store_timings`, every store
+/// operation is also timed for the metrics, whatever the log level.
 fn init_logging(format: LogFormat, default_level: &str, store_timings: Option<StoreTimings>) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;

@@ -61,13 +61,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/sites/{id}/content/verify", post(content::request_verify))
         .route(
-            "/sites/{id}/content/new",
+            session::NEW_POST_FORM,
             get(new_post::page).post(new_post::create),
         )
-        .route(
-            "/sites/{id}/content/{type}/{wp_id}",
-            get(post::page).post(post::save),
-        )
+        .route(session::EDIT_POST_FORM, get(post::page).post(post::save))
         .route(
             "/sites/{id}/content/{type}/{wp_id}/trash",
             post(post::trash),

@@ -32,11 +32,10 @@ pub const MAX_FORM_BYTES: usize = igny8_domain::content::MAX_BATCH_BYTES;
 /// Every other form (sign-in, settings, keys, choices) is a few fields: its body is read only up to
 /// this, so a stranger cannot make the server hold a post-sized body per connection.
 pub const SMALL_FORM_BYTES: usize = 64 * 1024;
-/// The routes whose forms carry a post's content.
-const POST_FORMS: [&str; 2] = [
-    "/sites/{id}/content/new",
-    "/sites/{id}/content/{type}/{wp_id}",
-];
+/// The routes whose forms carry a post's content (the router names them through these).
+pub const NEW_POST_FORM: &str = "/sites/{id}/content/new";
+pub const EDIT_POST_FORM: &str = "/sites/{id}/content/{type}/{wp_id}";
+const POST_FORMS: [&str; 2] = [NEW_POST_FORM, EDIT_POST_FORM];
 
 /// How much of a form's body is read, by the route it was posted to.
 fn form_limit(route: Option<&MatchedPath>) -> usize {

@@ -208,11 +208,8 @@ pub async fn login(
                 "The server is busy signing other people in. Try again in a moment.".to_owned(),
                 Some(1),
             ),
-            Err(SignInError::Store(e)) => {
-                return Err(PageError::internal(anyhow::anyhow!(
-                    "sign-in failed: {e:?}"
-                )))
-            }
+            // An unreachable store is the 503 page with Retry-After, as on every other page.
+            Err(SignInError::Store(e)) => return Err(e.into()),
         };
     let (csrf, cookie) = anonymous_form(&state, &headers);
     let page = LoginPage {
