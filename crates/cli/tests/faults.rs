@@ -280,10 +280,9 @@ fn held(url: &str, integration_id: i64) -> BTreeMap<i64, String> {
 
 #[test]
 fn postgres_stopped_answers_503_with_retry_after_and_the_replica_reconnects() {
-    let Some(cluster) = Cluster::create("restart") else {
-        eprintln!("SKIPPED: the PostgreSQL server binaries (initdb, pg_ctl) are not installed");
-        return;
-    };
+    let cluster = Cluster::create("restart").expect(
+        "the PostgreSQL server binaries (initdb, pg_ctl) are installed (scripts/test.sh installs postgresql)",
+    );
     let port = free_port();
     let mut server = Reaped(serve(&cluster.url(), port, &[]));
     let (key, integration_id) = site_with_integration(&cluster.url(), port);
@@ -508,7 +507,7 @@ impl Drop for Reaped {
 }
 
 /// Replicas of `igny8 serve` on one PostgreSQL database behind HAProxy, configured from
-/// deploy/haproxy.cfg as the deploy guide says; `None` when HAProxy is not installed.
+/// deploy/haproxy.cfg as the deploy guide says; HAProxy must be installed (scripts/test.sh installs it).
 struct Fleet {
     db: ScratchDatabase,
     ports: Vec<u16>,
@@ -528,11 +527,11 @@ impl Fleet {
         std::fs::read_to_string(self._dir.0.join("haproxy.log")).unwrap_or_default()
     }
 
-    fn start(name: &str, replicas: usize, sites: usize) -> Option<Self> {
-        if Command::new("haproxy").arg("-v").output().is_err() {
-            eprintln!("SKIPPED: haproxy is not installed (apt-get install haproxy)");
-            return None;
-        }
+    fn start(name: &str, replicas: usize, sites: usize) -> Self {
+        assert!(
+            Command::new("haproxy").arg("-v").output().is_ok(),
+            "haproxy is installed (scripts/test.sh installs it: apt-get install haproxy)"
+        );
         let db = ScratchDatabase::create(name);
         let ports: Vec<u16> = (0..replicas).map(|_| free_port()).collect();
         // Migrations once, before any replica starts, as a rollout does.
@@ -599,7 +598,7 @@ impl Fleet {
             sites,
         };
         fleet.wait_until_balanced();
-        Some(fleet)
+        fleet
     }
 
     /// Until HAProxy's health checks have taken every replica in (each answers some of a
@@ -814,9 +813,7 @@ fn assert_held(fleet: &Fleet, seen: &Seen, batches: i64, items: i64) {
 
 #[test]
 fn a_replica_killed_under_load_loses_no_acknowledged_batch() {
-    let Some(mut fleet) = Fleet::start("kill", 2, 6) else {
-        return;
-    };
+    let mut fleet = Fleet::start("kill", 2, 6);
     let (batches, items) = (25, 40);
     let mut killed = None;
     let doomed = &mut fleet.replicas[0].0;
@@ -860,9 +857,7 @@ fn a_replica_killed_under_load_loses_no_acknowledged_batch() {
 
 #[test]
 fn a_rolling_restart_fails_no_request() {
-    let Some(mut fleet) = Fleet::start("rolling", 2, 6) else {
-        return;
-    };
+    let mut fleet = Fleet::start("rolling", 2, 6);
     let (batches, items) = (60, 20);
     let (front, sites) = (fleet.front.clone(), fleet.sites.clone());
     let mut restarted = Vec::new();
