@@ -7,7 +7,7 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
-use igny8_store::sql::CHANGE_COLS;
+use igny8_store::sql::{self, CHANGE_COLS};
 use igny8_store::{
     ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
 };
@@ -226,17 +226,10 @@ pub async fn count_pending(pool: &PgPool, integration_id: i64) -> Result<u64> {
 }
 
 pub async fn outbox_depth(pool: &PgPool) -> Result<OutboxDepth> {
-    let counted: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM changes GROUP BY status")
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
-    let oldest_pending_at: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?;
+    let counted: Vec<(String, i64)> = sqlx::query_as(sql::OUTBOX_COUNTS).fetch_all(pool).await?;
+    let oldest_pending_at: Option<DateTime<Utc>> = sqlx::query_scalar(sql::OLDEST_PENDING_AT)
+        .fetch_optional(pool)
+        .await?;
     Ok(OutboxDepth::from_counts(&counted, oldest_pending_at))
 }
 
@@ -363,7 +356,7 @@ pub async fn set_receiver(
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::NotFound,
-        _ => db(e),
+        _ => StoreError::from(e),
     })?;
     Ok(())
 }

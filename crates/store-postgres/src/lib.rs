@@ -112,13 +112,8 @@ impl PostgresStore {
 
 /// `Unavailable` when the database could not be reached or is going away (the request may be
 /// retried as it is), `Database` for everything else: for the errors `?` does not convert.
-fn db(e: impl std::fmt::Display + 'static) -> StoreError {
-    let sqlx_error = (&e as &dyn std::any::Any).downcast_ref::<sqlx::Error>();
-    if sqlx_error.is_some_and(igny8_store::unreachable) {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::database(e.to_string())
-    }
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::database(e.to_string())
 }
 
 /// Maps a unique-constraint violation to `Conflict`, everything else to `Database`.
@@ -127,7 +122,7 @@ fn write_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(what.to_owned())
         }
-        _ => db(e),
+        _ => StoreError::from(e),
     }
 }
 

@@ -6,7 +6,7 @@ use igny8_domain::changes::{
     self, ChangeOp, ChangeOutcome, ChangeStatus, ConflictPolicy, Resolution,
 };
 use igny8_domain::content::ItemKind;
-use igny8_store::sql::CHANGE_COLS;
+use igny8_store::sql::{self, CHANGE_COLS};
 use igny8_store::{
     ChangeFilter, ChangeReceiver, ChangeRecord, NewChange, OutboxDepth, Result, StoreError,
 };
@@ -196,20 +196,14 @@ pub fn count_pending(c: &Connection, integration_id: i64) -> Result<u64> {
 }
 
 pub fn outbox_depth(c: &Connection) -> Result<OutboxDepth> {
-    let mut counts = c
-        .prepare_cached("SELECT status, COUNT(*) FROM changes GROUP BY status")
-        .map_err(db)?;
-    let counted = counts
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(db)?;
-    // By id, not by the time's text: ids are the queueing order, the text does not sort as time.
+    let counted = c
+        .prepare_cached(sql::OUTBOX_COUNTS)?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let oldest_pending_at = c
-        .prepare_cached(
-            "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1",
-        )
-        .and_then(|mut q| q.query_row([], |r| at(r, 0)).optional())
-        .map_err(db)?;
+        .prepare_cached(sql::OLDEST_PENDING_AT)?
+        .query_row([], |r| at(r, 0))
+        .optional()?;
     Ok(OutboxDepth::from_counts(&counted, oldest_pending_at))
 }
 

@@ -37,7 +37,7 @@ pub fn write_err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         {
             StoreError::Conflict(what.to_owned())
         }
-        _ => db(e),
+        _ => StoreError::from(e),
     }
 }
 

@@ -10,3 +10,10 @@ pub const CHANGE_COLS: &str = "id, integration_id, seq, op, kind, type, wp_id, f
 /// A synced post without its body, as lists show it.
 pub const SUMMARY_COLS: &str =
     "wp_id, post_type, title, slug, status, parent, modified_gmt, url, terms, seo, synced_at";
+
+/// The two-way sync outbox for the metrics: changes per status, and when the oldest pending one
+/// was queued (by id, not by the time's text: ids are the queueing order, and SQLite's text times
+/// do not sort as times).
+pub const OUTBOX_COUNTS: &str = "SELECT status, COUNT(*) FROM changes GROUP BY status";
+pub const OLDEST_PENDING_AT: &str =
+    "SELECT created_at FROM changes WHERE status = 'pending' ORDER BY id LIMIT 1";
