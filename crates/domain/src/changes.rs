@@ -4,9 +4,7 @@
 //! plugin, on the live object; these rules decide everything the platform stores.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::content::{
@@ -34,33 +32,6 @@ pub const SEO_FIELDS: [&str; 5] = [
     "canonical",
     "robots",
 ];
-
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 string_enum!(
     /// What a change does to its object. There is no permanent delete from the platform.

@@ -32,34 +32,11 @@ impl RunStatus {
     }
 }
 
-/// How the integration's last content batch went (`site_integrations.sync_status`): none yet,
-/// every item applied or stale, or some rejected (the last rejection is kept beside it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncStatus {
-    Never,
-    Success,
-    Partial,
-}
-
-impl SyncStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncStatus::Never => "never",
-            SyncStatus::Success => "success",
-            SyncStatus::Partial => "partial",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "never" => Some(SyncStatus::Never),
-            "success" => Some(SyncStatus::Success),
-            "partial" => Some(SyncStatus::Partial),
-            _ => None,
-        }
-    }
-}
+string_enum!(
+    /// How the integration's last content batch went (`site_integrations.sync_status`): none yet,
+    /// every item applied or stale, or some rejected (the last rejection is kept beside it).
+    SyncStatus { Never = "never", Success = "success", Partial = "partial" }
+);
 
 /// A stored `sync_status` word this version does not know (the stores read through this).
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +48,6 @@ impl TryFrom<String> for SyncStatus {
 
     fn try_from(raw: String) -> Result<Self, Self::Error> {
         Self::parse(&raw).ok_or(UnknownSyncStatus(raw))
-    }
-}
-
-impl fmt::Display for SyncStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
