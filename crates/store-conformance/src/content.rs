@@ -12,7 +12,8 @@ use igny8_store::{ContentFilter, TypeBound};
 
 use crate::{integration, S};
 
-pub(crate) fn post(ty: &str, id: i64, modified: &str, status: &str, title: &str) -> Value {
+/// A post upsert as the plugin sends it.
+pub fn post(ty: &str, id: i64, modified: &str, status: &str, title: &str) -> Value {
     json!({"op": "upsert", "kind": "post", "type": ty, "wp_id": id, "modified_gmt": modified,
            "data": {"title": title, "slug": format!("p-{id}"), "status": status, "content": format!("<p>{title}</p>"),
                     "excerpt": "", "author": "Ann", "url": format!("https://a.example/p-{id}/"),
@@ -24,7 +25,7 @@ pub(crate) fn term(taxonomy: &str, id: i64, parent: i64, slug: &str) -> Value {
            "data": {"name": slug.to_uppercase(), "slug": slug, "parent": parent, "count": 1, "description": ""}})
 }
 
-pub(crate) const T1: &str = "2025-11-22 10:00:00";
+pub const T1: &str = "2025-11-22 10:00:00";
 
 pub(crate) const T2: &str = "2025-11-22 11:00:00";
 

@@ -93,8 +93,8 @@ async fn user(store: &S, email: &str) -> igny8_store::User {
         .expect("create user")
 }
 
-/// A fresh account, site and wordpress integration; answers the integration's id.
-async fn integration(store: &S, email: &str) -> i64 {
+/// A new account, its site and the site's WordPress integration; answers the integration's id.
+pub async fn integration(store: &S, email: &str) -> i64 {
     let u = user(store, email).await;
     let site = store
         .create_site(u.account_id, "Blog", "https://a.example")

@@ -37,7 +37,7 @@ pub(crate) fn structure_push(
 }
 
 /// A key for `site_id` with prefix `prefix`; answers its secret.
-pub(crate) async fn site_key(store: &S, site_id: i64, prefix: &str) -> String {
+pub async fn site_key(store: &S, site_id: i64, prefix: &str) -> String {
     let secret = format!("igny8_{prefix}_{}", "s".repeat(40));
     store
         .create_api_key(NewApiKeyRow {

@@ -5,9 +5,9 @@ mod changes;
 mod content;
 mod pushes;
 
-use std::time::Duration;
-
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -39,6 +39,8 @@ pub struct PostgresStore {
     /// of `pool`'s connections would leave each holding a batch's worth of memory.
     batches: PgPool,
     pushes: pushes::Pushes,
+    /// Whether this process has seen to `content`'s planner statistics (`content::ensure_statistics`).
+    content_statistics: Arc<AtomicBool>,
 }
 
 /// Concurrent content batches per process; more wait for a connection (2 cores gain nothing from
@@ -69,6 +71,7 @@ impl PostgresStore {
             pushes: pushes::Pushes::start(pool.clone()),
             pool,
             batches,
+            content_statistics: Arc::default(),
         })
     }
 
@@ -779,6 +782,11 @@ impl Store for PostgresStore {
                 .await?;
         }
         tx.commit().await?;
+        if !self.content_statistics.load(Ordering::Relaxed)
+            && content::stored_posts(&outcome, &write.batch)
+        {
+            content::ensure_statistics(&self.pool, self.content_statistics.clone());
+        }
         Ok(outcome)
     }
 

@@ -104,3 +104,6 @@ igny8_store_conformance::conformance_suite!(fresh_store);
 
 #[path = "conformance/schema.rs"]
 mod schema;
+
+#[path = "conformance/planner.rs"]
+mod planner;
