@@ -6,10 +6,12 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
+use igny8_domain::api_key::hash_key;
 use igny8_domain::checksum::{buckets, post_checksum, term_checksum};
 use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
-use igny8_store::{ContentFilter, TypeBound};
+use igny8_store::{BatchOutcome, ContentFilter, NewApiKeyRow, SiteBatch, TypeBound};
 
+use crate::structure::key_secret;
 use crate::{integration, S};
 
 /// A post upsert as the plugin sends it.
@@ -29,6 +31,44 @@ pub const T1: &str = "2025-11-22 10:00:00";
 
 pub(crate) const T2: &str = "2025-11-22 11:00:00";
 
+/// The key of the integration's site that content cases send their batches with, made on first
+/// use (one per integration); answers its prefix and secret.
+async fn batch_key(store: &S, integration_id: i64) -> (String, String) {
+    let prefix = format!("int{integration_id:05}");
+    let secret = key_secret(&prefix);
+    if store.api_key_by_prefix(&prefix).await.unwrap().is_none() {
+        let integration = store.integration(integration_id).await.unwrap();
+        let new = NewApiKeyRow {
+            site_id: integration.expect("the integration exists").site_id,
+            prefix: &prefix,
+            hash: &hash_key(&secret),
+            label: "",
+        };
+        // Concurrent first batches race to make it: one makes it, the others find it made.
+        if let Err(e) = store.create_api_key(new).await {
+            let made = store.api_key_by_prefix(&prefix).await.unwrap();
+            assert!(made.is_some(), "the batch key was not made: {e}");
+        }
+    }
+    (prefix, secret)
+}
+
+/// `batch` as the API applies it: with a key of the integration's site, so `apply_site_batch`
+/// checks it, applies it and records its sync outcome.
+pub(crate) async fn site_write(store: &S, integration_id: i64, batch: Arc<Batch>) -> SiteBatch {
+    let (prefix, secret) = batch_key(store, integration_id).await;
+    SiteBatch {
+        key_prefix: prefix,
+        key_hash: hash_key(&secret),
+        integration_id,
+        batch,
+        at: Utc::now(),
+        touch_every: Duration::seconds(60),
+        site_url: None,
+    }
+}
+
+/// Applies the items (and range marker) as one site batch; answers each item's outcome.
 pub(crate) async fn apply_with(
     store: &S,
     integration_id: i64,
@@ -40,16 +80,17 @@ pub(crate) async fn apply_with(
         body["full_sync"] = m;
     }
     let batch = Arc::new(Batch::parse(&body).expect("a valid batch"));
-    store
-        .apply_content_batch(integration_id, batch, Utc::now())
-        .await
-        .expect("batch applies")
-        .iter()
-        .map(|o| match o {
-            ItemOutcome::Rejected(why) => format!("rejected: {why}"),
-            o => o.status().to_owned(),
-        })
-        .collect()
+    let write = site_write(store, integration_id, batch).await;
+    match store.apply_site_batch(write).await.expect("batch applies") {
+        BatchOutcome::Applied(outcomes) => outcomes
+            .iter()
+            .map(|o| match o {
+                ItemOutcome::Rejected(why) => format!("rejected: {why}"),
+                o => o.status().to_owned(),
+            })
+            .collect(),
+        refused => panic!("the batch was refused: {refused:?}"),
+    }
 }
 
 async fn apply(store: &S, integration_id: i64, items: Vec<Value>) -> Vec<String> {
@@ -809,8 +850,8 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
     let batch = Arc::new(batch);
     // Abandon the batch at different moments: what is held is always none or all of it.
     for delay_us in [0u64, 200, 1_000, 3_000, 10_000] {
-        let (s, b) = (store.clone(), batch.clone());
-        let task = tokio::spawn(async move { s.apply_content_batch(i, b, Utc::now()).await });
+        let (s, write) = (store.clone(), site_write(&store, i, batch.clone()).await);
+        let task = tokio::spawn(async move { s.apply_site_batch(write).await });
         tokio::time::sleep(std::time::Duration::from_micros(delay_us)).await;
         task.abort();
         let _ = task.await;
@@ -826,14 +867,11 @@ pub async fn a_batch_is_all_or_nothing_when_its_caller_goes_away(store: S) {
         }
     }
     // Sending it again converges.
-    store
-        .apply_content_batch(i, batch.clone(), Utc::now())
-        .await
-        .unwrap();
-    store
-        .apply_content_batch(i, batch.clone(), Utc::now())
-        .await
-        .unwrap();
+    for _ in 0..2 {
+        let write = site_write(&store, i, batch.clone()).await;
+        let outcome = store.apply_site_batch(write).await.unwrap();
+        assert!(matches!(outcome, BatchOutcome::Applied(_)), "{outcome:?}");
+    }
     assert_eq!(held(&store, i).await, 500);
 }
 

@@ -1,12 +1,16 @@
 //! Conformance cases of integrations: one per site and platform, config changes as
 //! read-modify-write that lose nothing, and the recorded sync outcome.
 
-use chrono::{SubsecRound, Utc};
+use std::sync::Arc;
+
+use chrono::{Duration, SubsecRound, Utc};
 use serde_json::{json, Value};
 
 use igny8_domain::content::sync::SyncStatus;
+use igny8_domain::content::Batch;
 use igny8_store::{ConfigUpdate, StoreError};
 
+use crate::content::{post, site_write, T1};
 use crate::{integration, user, S};
 
 pub async fn integrations_are_one_per_site_and_platform(store: S) {
@@ -138,32 +142,37 @@ pub async fn concurrent_config_changes_lose_nothing(store: S) {
     }
 }
 
+/// A batch records its outcome as the dashboard shows it: `partial` with its last rejection, then
+/// a clean batch is a `success` that keeps that rejection as the last error.
 pub async fn sync_outcome_is_recorded(store: S) {
     let id = integration(&store, "ann@example.com").await;
-    let integration = store.integration(id).await.unwrap().unwrap();
     let at = Utc::now().trunc_subsecs(0);
-    store
-        .record_integration_sync(
-            integration.id,
-            SyncStatus::Partial,
-            at,
-            Some("backend said no"),
-        )
-        .await
-        .unwrap();
-    let i = store.integration(integration.id).await.unwrap().unwrap();
+    let batch = |item: Value| Arc::new(Batch::parse(&json!({"items": [item]})).expect("valid"));
+    let rejected = json!({"op": "nope", "kind": "post", "type": "post", "wp_id": 1});
+    let mut write = site_write(&store, id, batch(rejected)).await;
+    write.at = at;
+    store.apply_site_batch(write).await.unwrap();
+    let i = store.integration(id).await.unwrap().unwrap();
+    let error = r#"Rejected post post 1: op: must be "upsert" or "delete""#;
     assert_eq!(
         (
             i.sync_status.as_str(),
             i.last_sync_at,
             i.last_error.as_deref()
         ),
-        ("partial", Some(at), Some("backend said no"))
+        ("partial", Some(at), Some(error))
     );
-    store
-        .record_integration_sync(integration.id, SyncStatus::Success, at, None)
-        .await
-        .unwrap();
-    let i = store.integration(integration.id).await.unwrap().unwrap();
-    assert_eq!((i.sync_status.as_str(), i.last_error), ("success", None));
+    let later = at + Duration::seconds(1);
+    let mut write = site_write(&store, id, batch(post("post", 1, T1, "publish", "a"))).await;
+    write.at = later;
+    store.apply_site_batch(write).await.unwrap();
+    let i = store.integration(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            i.sync_status.as_str(),
+            i.last_sync_at,
+            i.last_error.as_deref()
+        ),
+        ("success", Some(later), Some(error))
+    );
 }

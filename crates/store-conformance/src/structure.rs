@@ -36,9 +36,14 @@ pub(crate) fn structure_push(
     }
 }
 
+/// The secret of the test key with prefix `prefix`.
+pub(crate) fn key_secret(prefix: &str) -> String {
+    format!("igny8_{prefix}_{}", "s".repeat(40))
+}
+
 /// A key for `site_id` with prefix `prefix`; answers its secret.
 pub async fn site_key(store: &S, site_id: i64, prefix: &str) -> String {
-    let secret = format!("igny8_{prefix}_{}", "s".repeat(40));
+    let secret = key_secret(prefix);
     store
         .create_api_key(NewApiKeyRow {
             site_id,

@@ -31,19 +31,8 @@ fn table(kind: ItemKind) -> (&'static str, &'static str) {
     }
 }
 
-pub async fn apply_batch(
-    pool: &PgPool,
-    integration_id: i64,
-    batch: &Batch,
-    at: DateTime<Utc>,
-) -> Result<Vec<ItemOutcome>> {
-    let mut tx = pool.begin().await?;
-    let outcomes = apply_batch_in(&mut tx, integration_id, batch, at).await?;
-    tx.commit().await?;
-    Ok(outcomes)
-}
-
-/// `apply_batch` inside the caller's transaction, which commits it (with what else it wrote).
+/// Applies a batch's valid items in order, then its range marker, inside the caller's transaction,
+/// which commits it (with what else it wrote); answers one outcome per item.
 pub async fn apply_batch_in(
     tx: &mut PgConnection,
     integration_id: i64,

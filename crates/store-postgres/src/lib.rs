@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, SyncStatus};
-use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
+use igny8_domain::content::ItemKind;
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
@@ -681,38 +681,6 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
-    }
-
-    #[instrument(skip_all)]
-    async fn record_integration_sync(
-        &self,
-        id: i64,
-        status: SyncStatus,
-        at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2, last_error = $3 WHERE id = $4",
-        )
-        .bind(status.as_str())
-        .bind(at)
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-    #[instrument(skip_all, fields(integration_id = integration_id, items = batch.items.len()))]
-    async fn apply_content_batch(
-        &self,
-        integration_id: i64,
-        batch: Arc<Batch>,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<ItemOutcome>> {
-        content::apply_batch(&self.batches, integration_id, &batch, at).await
     }
 
     /// One transaction: the checks read, the items applied, then the sync outcome and the key's

@@ -10,14 +10,12 @@ mod conn;
 mod content;
 mod migrate;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, SyncStatus};
-use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
+use igny8_domain::content::ItemKind;
 use igny8_store::refresh_family::{self, Step};
 use igny8_store::sql::{INTEGRATION_COLS, KEY_COLS, SITE_COLS, USER_COLS};
 use igny8_store::{login_limit, RefreshRotation, RotationOutcome};
@@ -719,53 +717,6 @@ impl Store for SqliteStore {
                 Ok(())
             })
             .await
-    }
-
-    #[instrument(skip_all)]
-    async fn record_integration_sync(
-        &self,
-        id: i64,
-        status: SyncStatus,
-        at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<()> {
-        let (status, at, error) = (status.as_str(), time(at), error.map(str::to_owned));
-        self.db
-            .write(move |c| {
-                let done = c
-                    .execute(
-                        "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?, last_error = ? WHERE id = ?",
-                        params![status, at, error, id],
-                    )?;
-                if done == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
-            })
-            .await
-    }
-
-    #[instrument(skip_all, fields(integration_id = integration_id, items = batch.items.len()))]
-    async fn apply_content_batch(
-        &self,
-        integration_id: i64,
-        batch: Arc<Batch>,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<ItemOutcome>> {
-        // Checksums and JSON text are computed here, beside the request, not on the one writer.
-        let prepared = content::PreparedBatch::new(batch, at);
-        let (outcomes, prepared) = self
-            .db
-            .write(move |c| {
-                Ok((
-                    content::apply_batch(c, integration_id, &prepared)?,
-                    prepared,
-                ))
-            })
-            .await?;
-        // Freed here rather than on the writer's thread.
-        drop(prepared);
-        Ok(outcomes)
     }
 
     /// One job of the writer, as a structure push is: the checks read inside the group's open

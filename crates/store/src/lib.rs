@@ -16,14 +16,12 @@ pub use records::*;
 pub use refresh_family::{RefreshRotation, RotationOutcome};
 pub use structure_push::{PushOutcome, PushRefusal, SiteKeyWrite, StructurePush};
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use igny8_domain::changes::{ChangeOutcome, Resolution};
 use igny8_domain::checksum::Bucket;
 use igny8_domain::content::sync::{ContentSyncState, Refused};
-use igny8_domain::content::{Batch, ItemKind, ItemOutcome};
+use igny8_domain::content::ItemKind;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -248,28 +246,13 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         mismatch: Option<(&str, DateTime<Utc>)>,
     ) -> Result<()>;
-    /// Records the outcome of a sync step the dashboard shows: status, time, last error.
-    async fn record_integration_sync(
-        &self,
-        id: i64,
-        status: igny8_domain::content::sync::SyncStatus,
-        at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<()>;
 
     // Content sync (docs/sync-protocol.md). Every call is scoped to one integration.
-    /// Applies a batch's valid items in order, then its range marker, in ONE transaction, and moves
-    /// the running full sync's progress. Answers one outcome per item, rejected ones with their
-    /// reason; posts older than the held copy are `Stale`. A failure applies nothing.
-    async fn apply_content_batch(
-        &self,
-        integration_id: i64,
-        batch: Arc<Batch>,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<ItemOutcome>>;
     /// A site's batch with its key: checked, applied and its sync outcome recorded, as one unit
     /// of work (`content_batch`: the rules; each store runs them inside one transaction, so a batch
-    /// never commits without its outcome).
+    /// never commits without its outcome). The valid items apply in order, then the range marker,
+    /// which moves the running full sync's progress; rejected items answer their reason, posts
+    /// older than the held copy `Stale`. A failure applies nothing.
     async fn apply_site_batch(&self, write: SiteBatch) -> Result<BatchOutcome>;
     /// Deletes every post and term of types not in `keep`, and those above a kept type's `max_id`;
     /// answers how many were deleted.

@@ -447,7 +447,30 @@ impl Plugin {
         )
         .await
     }
+
+    /// Sends a batch of one post the API rejects for a taxonomy named in markup: the integration
+    /// records `partial` with `MARKUP_REJECTION` as its last error, and holds no content.
+    pub async fn send_rejected_markup(&self, integration_id: i64) {
+        let item = json!({"op": "upsert", "kind": "post", "type": "post", "wp_id": 1,
+            "modified_gmt": "2025-11-22 10:00:00",
+            "data": {"title": "Hello", "status": "publish", "terms": {"<b>boom</b>": [1]}}});
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/integration/integrations/{integration_id}/content/batch/"),
+                &json!({"items": [item]}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["data"]["rejected"].as_i64()),
+            (StatusCode::OK, Some(1)),
+            "{body}"
+        );
+    }
 }
+
+/// The last error `Plugin::send_rejected_markup` leaves: the rejection, markup included.
+pub const MARKUP_REJECTION: &str =
+    "Rejected post post 1: data.terms.<b>boom</b>: may hold only lowercase letters, digits, '_' and '-'";
 
 pub const XSS_LABEL: &str = "<img src=x onerror=alert(1)>";
 

@@ -531,15 +531,7 @@ async fn wordpress_values_are_escaped_everywhere() {
     let plugin = app.plugin(&key);
     let integration = plugin.connect(site).await;
     plugin.push_structure(integration, &structure()).await;
-    app.store
-        .record_integration_sync(
-            integration,
-            igny8_domain::content::sync::SyncStatus::Partial,
-            chrono::Utc::now(),
-            Some("<b>boom</b>"),
-        )
-        .await
-        .unwrap();
+    plugin.send_rejected_markup(integration).await;
 
     let mut pages = vec!["/sites".to_owned()];
     pages.extend(SITE_PAGES.iter().map(|tab| format!("/sites/{site}/{tab}")));

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::app::{spawn, structure, PASSWORD, XSS_LABEL};
+use crate::app::{spawn, structure, MARKUP_REJECTION, PASSWORD, XSS_LABEL};
 use crate::browser::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,16 +179,8 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
     browser.screenshot("06-content-types-phone").await;
     browser.set_window(1280, 900).await;
 
-    // The integration tab: connection, ids, the last error the plugin reported, the API docs.
-    app.store
-        .record_integration_sync(
-            integration,
-            igny8_domain::content::sync::SyncStatus::Partial,
-            chrono::Utc::now(),
-            Some("WordPress answered 500 <b>boom</b>"),
-        )
-        .await
-        .unwrap();
+    // The integration tab: connection, ids, the last error of the plugin's batches, the API docs.
+    plugin.send_rejected_markup(integration).await;
     browser
         .goto(&format!("{base}/sites/{site_id}/settings/integration"))
         .await;
@@ -209,7 +201,7 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
     );
     assert_eq!(
         browser.text(&browser.find("#last-error").await).await,
-        "WordPress answered 500 <b>boom</b>"
+        MARKUP_REJECTION
     );
     browser.screenshot("07-integration").await;
     browser.click(&browser.find("#api-docs-link").await).await;
@@ -221,7 +213,7 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
         .await;
     browser.screenshot("08-api-docs").await;
 
-    // The sites list shows the connection; the content page shows the sync (the error reported
+    // The sites list shows the connection; the content page shows the sync (the rejection
     // above, nothing received yet) and asks the plugin for a full sync.
     browser.goto(&format!("{base}/sites")).await;
     browser
@@ -240,9 +232,7 @@ async fn a_new_user_connects_a_site_and_manages_its_content_types() {
     browser
         .goto(&format!("{base}/sites/{site_id}/content"))
         .await;
-    browser
-        .wait_for_text("#last-error", "WordPress answered 500 <b>boom</b>")
-        .await;
+    browser.wait_for_text("#last-error", MARKUP_REJECTION).await;
     for cell in browser.find_all("#content-counts .synced-count").await {
         assert_eq!(browser.text(&cell).await, "0");
     }
