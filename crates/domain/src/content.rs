@@ -349,6 +349,8 @@ pub struct Batch {
 
 impl Batch {
     /// Checks the envelope (`items`, `batch_id`, `full_sync`) as a whole, then each item on its own.
+    /// The API reads a batch from its bytes (`from_json`); tests and the stores' conformance suite
+    /// (other crates, so this cannot be `cfg(test)`) build theirs from a value.
     pub fn parse(body: &Value) -> Result<Self, BatchError> {
         match Body::deserialize(body) {
             Ok(body) => Self::from_body(body),
