@@ -118,6 +118,7 @@ struct ServeArgs {
     metrics_addr: Option<SocketAddr>,
     /// Seconds from SIGTERM/SIGINT until the listener closes: /healthz answers 503 meanwhile, so
     /// a load balancer takes the replica out while it still serves; then requests in flight finish.
+    /// A second signal stops at once.
     #[arg(long, env = "IGNY8_SHUTDOWN_DELAY", default_value_t = 3)]
     shutdown_delay: u64,
 }
@@ -339,7 +340,23 @@ async fn serve(args: ServeArgs, store: Arc<dyn Store>, metrics: Metrics) -> anyh
     Ok(())
 }
 
+/// The first Ctrl-C or SIGTERM starts the drain (`--shutdown-delay`, then requests in flight
+/// finish); a second one stops the process at once, for someone at a terminal who will not wait.
 async fn shutdown_signal() {
+    stop_signal().await;
+    tracing::info!(
+        "shutting down: finishing requests in flight (a second Ctrl-C or SIGTERM stops at once)"
+    );
+    tokio::spawn(async {
+        stop_signal().await;
+        // As safe as a kill: every write is a transaction, a batch cut short was never acknowledged.
+        tracing::warn!("second stop signal: exiting now; requests in flight are cut off");
+        std::process::exit(1);
+    });
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -355,9 +372,6 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing requests in flight");
-    // In-flight requests get a moment; the store's own transactions make a cut safe.
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 #[cfg(test)]

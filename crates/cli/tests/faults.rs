@@ -460,6 +460,38 @@ fn a_stopping_replica_reports_not_ready_then_finishes_what_it_holds() {
     drop(dir);
 }
 
+/// A second stop signal during the drain ends the process at once, with a failure status.
+#[test]
+fn a_second_stop_signal_ends_the_drain_at_once() {
+    let (url, dir) = sqlite_url("second-signal");
+    let port = free_port();
+    let mut server = Reaped(serve(&url, port, &["--shutdown-delay", "60"]));
+    let at = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status_of(at("/healthz")) != 503 {
+        assert!(Instant::now() < deadline, "/healthz never answered 503");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.0.try_wait().unwrap().is_none(), "draining");
+
+    let signalled = Instant::now();
+    run(Command::new("kill").args(["-INT", &server.0.id().to_string()]));
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running 5 s after the second signal (the drain lasts 60 s)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(1), "{exit}");
+    drop(dir);
+}
+
 /// A uniquely named database on the test PostgreSQL server (`IGNY8_TEST_POSTGRES_URL`), dropped
 /// when this is dropped.
 struct ScratchDatabase {
