@@ -71,6 +71,14 @@ impl ItemKind {
         }
     }
 
+    /// The items whose `type` is a `kind`: posts of a post type, terms of a taxonomy.
+    pub fn of_type_kind(kind: TypeKind) -> Self {
+        match kind {
+            TypeKind::PostType => ItemKind::Post,
+            TypeKind::Taxonomy => ItemKind::Term,
+        }
+    }
+
     /// `post:book`, `term:genre`: how totals and progress are keyed.
     pub fn key(self, type_name: &str) -> String {
         format!("{}:{type_name}", self.as_str())
@@ -341,6 +349,8 @@ pub struct Batch {
 
 impl Batch {
     /// Checks the envelope (`items`, `batch_id`, `full_sync`) as a whole, then each item on its own.
+    /// The API reads a batch from its bytes (`from_json`); tests and the stores' conformance suite
+    /// (other crates, so this cannot be `cfg(test)`) build theirs from a value.
     pub fn parse(body: &Value) -> Result<Self, BatchError> {
         match Body::deserialize(body) {
             Ok(body) => Self::from_body(body),
@@ -1117,6 +1127,18 @@ mod tests {
 
     fn reason(item: Value) -> String {
         parse_item(&item).change.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn posts_follow_post_types_and_terms_taxonomies_both_ways() {
+        assert_eq!(ItemKind::Post.type_kind(), TypeKind::PostType);
+        assert_eq!(ItemKind::Term.type_kind(), TypeKind::Taxonomy);
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::of_type_kind(kind.type_kind()), kind);
+        }
+        for kind in TypeKind::ALL {
+            assert_eq!(ItemKind::of_type_kind(kind).type_kind(), kind);
+        }
     }
 
     #[test]

@@ -272,6 +272,13 @@ impl ContentSyncState {
         self.verify_differences += differences;
     }
 
+    /// The plugin sent checksums (a type's buckets, or one bucket's items) and `differences` of
+    /// them differed: counted in the verification under way, started if none is.
+    pub fn verify_compared(&mut self, differences: u64) {
+        self.verify_started();
+        self.verify_found(differences);
+    }
+
     /// The plugin compared everything: in sync when nothing differed.
     pub fn verify_done(&mut self, now: DateTime<Utc>) {
         self.verify_requested = false;
@@ -387,5 +394,25 @@ mod tests {
         );
         s.verify_started();
         assert_eq!(s.verify_differences, 0, "a new round starts from zero");
+    }
+
+    #[test]
+    fn compared_checksums_add_their_differences_to_the_round_under_way() {
+        let mut s = ContentSyncState::default();
+        s.request_verify();
+        s.verify_compared(2);
+        s.verify_compared(0);
+        s.verify_compared(3);
+        assert_eq!(
+            (s.verify_requested, s.verify_state, s.verify_differences),
+            (false, VerifyState::Checking, 5)
+        );
+        s.verify_done(Utc::now());
+        s.verify_compared(1);
+        assert_eq!(
+            (s.verify_state, s.verify_differences),
+            (VerifyState::Checking, 1),
+            "after a finished round, the next comparison starts a new one"
+        );
     }
 }

@@ -139,16 +139,18 @@ async fn site_caller(
     hash: &str,
     site_url: ReportedSiteUrl,
 ) -> Result<Caller, ApiError> {
-    let found = state.store.api_key_by_prefix(prefix).await?;
-    let stored = found.as_ref().map(|k| StoredKey {
-        hash: &k.hash,
-        revoked: k.revoked_at.is_some(),
-    });
-    api_key::check_presented_key(stored, hash).map_err(|refused| match refused {
+    // No key with this prefix is an unknown key, as `check_presented_key` would answer.
+    let Some(key) = state.store.api_key_by_prefix(prefix).await? else {
+        return Err(ApiError::InvalidToken);
+    };
+    let stored = StoredKey {
+        hash: &key.hash,
+        revoked: key.revoked_at.is_some(),
+    };
+    api_key::check_presented_key(Some(stored), hash).map_err(|refused| match refused {
         KeyRefusal::Unknown => ApiError::InvalidToken,
         KeyRefusal::Revoked => ApiError::ApiKeyRevoked,
     })?;
-    let key = found.ok_or(ApiError::InvalidToken)?;
     let site = state
         .store
         .site(key.site_id)

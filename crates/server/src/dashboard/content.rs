@@ -214,11 +214,8 @@ pub async fn page(
     let counts = state.store.content_counts(integration.id).await?;
     let types = IntegrationConfig::from_json(integration.config_json.clone()).content_types();
     let mut labels = HashMap::new();
-    for (item_kind, title, entries) in [
-        (ItemKind::Post, "Post type", &types.post_types),
-        (ItemKind::Term, "Taxonomy", &types.taxonomies),
-    ] {
-        for (slug, e) in entries {
+    for (item_kind, title) in [(ItemKind::Post, "Post type"), (ItemKind::Term, "Taxonomy")] {
+        for (slug, e) in types.of_kind(item_kind.type_kind()) {
             labels.insert(item_kind.key(slug), format!("{} ({slug})", e.label));
             let held = counts
                 .iter()

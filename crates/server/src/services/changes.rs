@@ -210,10 +210,7 @@ pub async fn queue(
         return Err(ChangeError::TwoWayOff);
     }
     let config = IntegrationConfig::from_json(integration.config_json.clone());
-    let type_kind = match request.kind {
-        ItemKind::Post => TypeKind::PostType,
-        ItemKind::Term => TypeKind::Taxonomy,
-    };
+    let type_kind = request.kind.type_kind();
     let types = config.content_types();
     let synced = types
         .of_kind(type_kind)

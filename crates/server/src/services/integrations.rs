@@ -56,10 +56,7 @@ impl ContentTypesView {
         let config = IntegrationConfig::from_json(integration.config_json.clone());
         let types = config.content_types();
         let of_kind = |kind: TypeKind| -> BTreeMap<String, TypeView> {
-            let item_kind = match kind {
-                TypeKind::PostType => ItemKind::Post,
-                TypeKind::Taxonomy => ItemKind::Term,
-            };
+            let item_kind = ItemKind::of_type_kind(kind);
             types
                 .of_kind(kind)
                 .iter()

@@ -2,5 +2,7 @@
 //! calling and translate HTTP; what happens lives here once.
 
 pub mod changes;
+pub mod full_sync;
 pub mod integrations;
 pub mod sign_in;
+pub mod verification;

@@ -778,6 +778,11 @@ async fn verification_finds_differences_repairs_them_and_then_proves_the_copy_eq
         .map(|d| d["start"].as_i64().unwrap())
         .collect();
     assert_eq!(differing, vec![0, 10_000]);
+    // Each differing bucket is answered with what the platform holds of it.
+    let ours = (1..=5)
+        .chain([10_007])
+        .map(|id| (id, post_checksum(id, T1, "publish")));
+    assert_eq!(b["data"]["differing"], json!(buckets(ours, 10_000)));
     assert_eq!(
         status(&app, &fx).await["verify_requested"],
         false,
