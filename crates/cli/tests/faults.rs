@@ -859,17 +859,15 @@ fn a_replica_killed_under_load_loses_no_acknowledged_batch() {
     });
     let (before, after) = killed.expect("the replica was killed");
     assert_held(&fleet, &seen, batches, items);
-    // Errors only for requests in flight on the killed replica when it died: at most one per
-    // site (each has one batch in flight), each sent before the kill and answered after it.
-    assert!(
-        seen.failures.len() <= fleet.sites.len(),
-        "{:?}",
-        seen.failures
-    );
+    // Errors only around the kill: requests in flight on the killed replica when it died, and
+    // those HAProxy sent it before its health checks took it out (`inter 500ms`, `fall 2`: within
+    // about a second; under load a request sent a few ms after the kill can still go over a
+    // connection to the dead process). Each failed batch is sent again and acknowledged above.
+    let taken_out = after + Duration::from_millis(1500);
     for f in &seen.failures {
         assert!(
-            f.sent <= after && f.ended >= before,
-            "a request not in flight at the kill failed, sent {:?} after it: {f:?}",
+            f.sent <= taken_out && f.ended >= before,
+            "a request failed that was sent {:?} after the kill, when HAProxy had taken the replica out: {f:?}",
             f.sent.saturating_duration_since(after)
         );
         assert!(
@@ -880,7 +878,7 @@ fn a_replica_killed_under_load_loses_no_acknowledged_batch() {
         );
     }
     eprintln!(
-        "killed one of 2 replicas: {} batches acknowledged, {} failed attempts (in flight at the kill), statuses {:?} (0: the connection closed)",
+        "killed one of 2 replicas: {} batches acknowledged, {} failed attempts (around the kill), statuses {:?} (0: the connection closed)",
         seen.batches,
         seen.failures.len(),
         seen.failures.iter().map(|f| f.status).collect::<Vec<_>>()
