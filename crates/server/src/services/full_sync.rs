@@ -88,30 +88,10 @@ fn kept_types(integration: &SiteIntegration, max_ids: &TypeNumbers) -> Vec<TypeB
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
     use igny8_domain::content::requests::FullSyncAction;
     use serde_json::{json, Value};
 
     use super::*;
-
-    fn integration(config_json: Value) -> SiteIntegration {
-        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-        SiteIntegration {
-            id: 7,
-            site_id: 3,
-            platform: "wordpress".into(),
-            is_active: true,
-            config_json,
-            sync_status: igny8_domain::content::sync::SyncStatus::Never,
-            last_sync_at: None,
-            last_error: None,
-            created_at: at,
-            updated_at: at,
-            site_url: None,
-            site_url_mismatch: None,
-            site_url_mismatch_at: None,
-        }
-    }
 
     fn max_ids(ids: Value) -> TypeNumbers {
         match FullSyncAction::parse(&json!({"action": "finish", "run_id": "r", "max_ids": ids})) {
@@ -121,7 +101,7 @@ mod tests {
     }
 
     fn kept(config: Value, ids: Value) -> Vec<(ItemKind, String, Option<i64>)> {
-        kept_types(&integration(config), &max_ids(ids))
+        kept_types(&crate::services::test_integration(config), &max_ids(ids))
             .into_iter()
             .map(|b| (b.kind, b.type_name, b.max_id))
             .collect()

@@ -163,25 +163,6 @@ mod tests {
 
     use super::*;
 
-    fn integration(config_json: serde_json::Value) -> SiteIntegration {
-        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-        SiteIntegration {
-            id: 7,
-            site_id: 3,
-            platform: WORDPRESS.into(),
-            is_active: true,
-            config_json,
-            sync_status: igny8_domain::content::sync::SyncStatus::Never,
-            last_sync_at: None,
-            last_error: None,
-            created_at: at,
-            updated_at: at,
-            site_url: None,
-            site_url_mismatch: None,
-            site_url_mismatch_at: None,
-        }
-    }
-
     /// The answer the API wrote with `json!` before the view had a type: same keys, same order,
     /// same times.
     #[test]
@@ -200,7 +181,7 @@ mod tests {
             count: 9,
             last_synced_at: Some(Utc.with_ymd_and_hms(2026, 1, 2, 4, 0, 0).unwrap()),
         }];
-        let view = ContentTypesView::new(&integration(config), &counts);
+        let view = ContentTypesView::new(&crate::services::test_integration(config), &counts);
         assert_eq!(
             serde_json::to_string(&view).unwrap(),
             r#"{"last_structure_fetch":"2026-01-02T03:04:05.250Z","plugin_connection_enabled":true,"#
@@ -213,7 +194,7 @@ mod tests {
 
     #[test]
     fn before_any_push_the_view_is_empty() {
-        let view = ContentTypesView::new(&integration(json!(null)), &[]);
+        let view = ContentTypesView::new(&crate::services::test_integration(json!(null)), &[]);
         assert_eq!(
             serde_json::to_value(&view).unwrap(),
             json!({"last_structure_fetch": null, "plugin_connection_enabled": false,
