@@ -747,8 +747,8 @@ fn parse_post(
             false
         }
     };
-    let terms = parse_terms(data.terms.as_ref(), errors);
-    let seo = parse_seo(data.seo.as_ref(), errors);
+    let terms = parse_terms(data.terms, errors);
+    let seo = parse_seo(data.seo, errors);
     let meta = match data.meta {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(meta @ Value::Object(_)) => {
@@ -841,7 +841,7 @@ pub(crate) fn is_status(s: &str) -> bool {
 }
 
 /// `{"genre": [3, 7]}`: taxonomy names by WordPress's rules, each with positive term ids.
-fn parse_terms(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
+fn parse_terms(value: Option<Value>, errors: &mut FieldErrors) -> Value {
     let map = match value {
         None | Some(Value::Null) => return Value::Object(Map::new()),
         Some(Value::Array(a)) if a.is_empty() => return Value::Object(Map::new()),
@@ -860,9 +860,8 @@ fn parse_terms(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
     };
     let mut out = Map::new();
     for (taxonomy, ids) in map {
-        let path = format!("data.terms.{taxonomy}");
-        if let Err(why) = TypeName::parse(TypeKind::Taxonomy, taxonomy) {
-            errors.add(path, why);
+        if let Err(why) = TypeName::parse(TypeKind::Taxonomy, &taxonomy) {
+            errors.add(format!("data.terms.{taxonomy}"), why);
             continue;
         }
         match ids {
@@ -870,10 +869,10 @@ fn parse_terms(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
                 if ids.len() <= MAX_TERMS_PER_TAXONOMY
                     && ids.iter().all(|id| id.as_i64().is_some_and(|v| v > 0)) =>
             {
-                out.insert(taxonomy.clone(), Value::Array(ids.clone()));
+                out.insert(taxonomy, Value::Array(ids));
             }
             _ => errors.add(
-                path,
+                format!("data.terms.{taxonomy}"),
                 format!("must be a list of at most {MAX_TERMS_PER_TAXONOMY} positive term ids"),
             ),
         }
@@ -883,8 +882,8 @@ fn parse_terms(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
 
 /// The SEO fields the plugin normalised from Yoast, Rank Math, SEOPress or AIOSEO; only their
 /// shapes are checked here. Missing fields become null, so every item answers the same keys.
-fn parse_seo(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
-    let obj = match value {
+fn parse_seo(value: Option<Value>, errors: &mut FieldErrors) -> Value {
+    let mut obj = match value {
         None | Some(Value::Null) => return Value::Null,
         Some(Value::Object(obj)) => obj,
         Some(_) => {
@@ -893,21 +892,20 @@ fn parse_seo(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
         }
     };
     let mut out = Map::new();
-    for field in [
-        "title",
-        "description",
-        "focus_keyword",
-        "canonical",
-        "robots",
+    for (field, path) in [
+        ("title", "data.seo.title"),
+        ("description", "data.seo.description"),
+        ("focus_keyword", "data.seo.focus_keyword"),
+        ("canonical", "data.seo.canonical"),
+        ("robots", "data.seo.robots"),
     ] {
-        let path = format!("data.seo.{field}");
-        let v = optional_text(obj.get(field), &path, MAX_TEXT_BYTES, errors);
+        let v = take_optional_text(obj.remove(field), path, MAX_TEXT_BYTES, errors);
         out.insert(field.to_owned(), v.map_or(Value::Null, Value::String));
     }
-    let source = match obj.get("source") {
+    let source = match obj.remove("source") {
         None | Some(Value::Null) => Value::Null,
-        Some(Value::String(s)) if TypeName::parse(TypeKind::Taxonomy, s).is_ok() => {
-            Value::String(s.clone())
+        Some(Value::String(s)) if TypeName::parse(TypeKind::Taxonomy, &s).is_ok() => {
+            Value::String(s)
         }
         Some(_) => {
             errors.add(
@@ -918,11 +916,11 @@ fn parse_seo(value: Option<&Value>, errors: &mut FieldErrors) -> Value {
         }
     };
     out.insert("source".into(), source);
-    let raw = match obj.get("raw") {
+    let raw = match obj.remove("raw") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(raw @ Value::Object(_)) => {
-            no_nul(raw, "data.seo.raw", errors);
-            raw.clone()
+            no_nul(&raw, "data.seo.raw", errors);
+            raw
         }
         Some(_) => {
             errors.add("data.seo.raw", "must be an object of meta key → value");
@@ -992,15 +990,6 @@ fn take_text(
             None
         }
     }
-}
-
-fn optional_text(
-    value: Option<&Value>,
-    path: &str,
-    max_bytes: usize,
-    errors: &mut FieldErrors,
-) -> Option<String> {
-    take_optional_text(value.cloned(), path, max_bytes, errors)
 }
 
 fn take_optional_text(

@@ -67,9 +67,9 @@ impl PreparedBatch {
             .map(|item| match &item.change {
                 Ok(Change::UpsertPost(p)) => Computed::Post {
                     checksum: p.checksum(),
-                    seo: p.seo.to_string(),
-                    terms: p.terms.to_string(),
-                    meta: p.meta.to_string(),
+                    seo: igny8_store::json_text(&p.seo),
+                    terms: igny8_store::json_text(&p.terms),
+                    meta: igny8_store::json_text(&p.meta),
                 },
                 Ok(Change::UpsertTerm(t)) => Computed::Term {
                     checksum: t.checksum(),

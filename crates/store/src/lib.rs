@@ -112,6 +112,12 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A JSON column's text: serialized straight into bytes (`Display` writes through a formatter,
+/// a call per token; a post's SEO, terms and meta are written with every upsert).
+pub fn json_text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| value.to_string())
+}
+
 /// Whether a PostgreSQL error says the database is out of reach (the request may be retried as
 /// it is) rather than that the request failed.
 #[cfg(feature = "postgres")]
