@@ -15,6 +15,7 @@ pub mod sync;
 mod wire;
 
 use serde::Deserialize;
+use sync::{SyncOutcome, SyncStatus};
 use wire::{Body, DataField, Items, RawData, RawItem};
 
 /// At most this many items per batch, and this many bytes of body (413 above either).
@@ -407,6 +408,38 @@ impl Batch {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// What the batch records once its items have these outcomes: its last rejection, named by
+    /// the item's object (or its index when that could not be read), makes it `partial`.
+    pub fn sync_outcome(&self, outcomes: &[ItemOutcome]) -> SyncOutcome {
+        let last_rejection = self
+            .items
+            .iter()
+            .zip(outcomes)
+            .enumerate()
+            .filter_map(|(index, (item, outcome))| match outcome {
+                ItemOutcome::Rejected(why) => Some((index, item, why)),
+                _ => None,
+            })
+            .next_back()
+            .map(|(index, item, why)| {
+                let which = item
+                    .key
+                    .as_ref()
+                    .map_or_else(|| format!("item {index}"), |k| k.to_string());
+                format!("Rejected {which}: {why}")
+            });
+        match last_rejection {
+            Some(error) => SyncOutcome {
+                status: SyncStatus::Partial,
+                error: Some(error),
+            },
+            None => SyncOutcome {
+                status: SyncStatus::Success,
+                error: None,
+            },
+        }
     }
 
     /// How many distinct objects of the range marker's type and range this batch leaves held
@@ -1364,5 +1397,37 @@ mod tests {
         ];
         assert_eq!(batch.held_in_range(&outcomes), 1);
         assert_eq!(batch.range.unwrap().key(), "post:book");
+    }
+
+    #[test]
+    fn the_last_rejection_is_recorded_and_a_clean_batch_keeps_the_last_error() {
+        let post = |id: i64| json!({"op": "delete", "kind": "post", "type": "post", "wp_id": id});
+        let batch = |items: Value| Batch::parse(&json!({"items": items})).unwrap();
+        assert_eq!(
+            batch(json!([post(1)])).sync_outcome(&[ItemOutcome::Applied]),
+            SyncOutcome {
+                status: SyncStatus::Success,
+                error: None
+            }
+        );
+        let mixed = batch(json!([post(1), {"op": "nope"}, post(3)]));
+        let outcomes = [
+            ItemOutcome::Rejected("first".into()),
+            ItemOutcome::Rejected("second".into()),
+            ItemOutcome::Stale,
+        ];
+        let recorded = mixed.sync_outcome(&outcomes);
+        assert_eq!(recorded.status, SyncStatus::Partial);
+        assert_eq!(recorded.error.as_deref(), Some("Rejected item 1: second"));
+        // An item whose object could be read is named by it.
+        let recorded = mixed.sync_outcome(&[
+            ItemOutcome::Applied,
+            ItemOutcome::Rejected("second".into()),
+            ItemOutcome::Rejected("third".into()),
+        ]);
+        assert_eq!(
+            recorded.error.as_deref(),
+            Some("Rejected post post 3: third")
+        );
     }
 }

@@ -22,7 +22,7 @@ use igny8_store::{
     ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
     ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
     PushOutcome, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store, StoreError,
-    StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    StructurePush, SyncStateChange, TargetState, TermRow, TypeBound, TypeCount, User,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -712,21 +712,23 @@ impl Store for PostgresStore {
             ),
             None => (None, false, None, None),
         };
-        let key = match write.check_key(found.as_ref()) {
-            Ok(key) => key,
+        let target = TargetState {
+            integration_site: target_site,
+            site_active,
+            known_url: known.as_deref(),
+        };
+        let admission = match write.admit(found.as_ref(), target) {
+            Ok(admission) => admission,
             Err(refused) => return Ok(BatchOutcome::Refused(refused)),
         };
-        let touch = write.touches(key).then_some(key.id);
-        let checked = write
-            .check_target(key, target_site, site_active)
-            .and_then(|()| write.check_site_url(known.as_deref()));
-        let outcome = match checked {
+        let touch = admission.touch.then_some(admission.key.id);
+        let outcome = match admission.verdict {
             Err(refused) => BatchOutcome::Refused(refused),
             Ok(adopted) => {
                 let outcomes =
                     content::apply_batch_in(&mut tx, write.integration_id, &write.batch, write.at)
                         .await?;
-                let recorded = write.sync_outcome(&outcomes);
+                let recorded = write.batch.sync_outcome(&outcomes);
                 sqlx::query(
                     "UPDATE site_integrations SET sync_status = $1, last_sync_at = $2,
                         last_error = COALESCE($3, last_error), site_url = COALESCE(site_url, $4)

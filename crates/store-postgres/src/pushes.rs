@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use igny8_store::{
-    ApiKey, PushOutcome, PushRefusal, Result, SiteKeyWrite, StoreError, StructurePush,
+    ApiKey, PushOutcome, PushRefusal, Result, SiteKeyWrite, StoreError, StructurePush, TargetState,
 };
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -152,34 +152,31 @@ async fn apply(pool: &PgPool, pushes: &[&StructurePush]) -> Result<Vec<Result<Pu
     let mut written: HashSet<i64> = HashSet::new();
     let mut outcomes = Vec::with_capacity(pushes.len());
     for push in pushes {
-        let key = match push.check_key(keys.get(&push.key_prefix)) {
-            Ok(key) => key,
+        let found = keys.get(&push.key_prefix);
+        let target = targets.get_mut(&push.integration_id);
+        let state = TargetState {
+            integration_site: target.as_ref().map(|t| t.site),
+            site_active: found.is_some_and(|k| active_sites.contains(&k.site_id)),
+            known_url: target.as_ref().and_then(|t| t.site_url.as_deref()),
+        };
+        let admission = match push.admit(found, state) {
+            Ok(admission) => admission,
             Err(refused) => {
                 outcomes.push(Ok(PushOutcome::Refused(refused)));
                 continue;
             }
         };
-        if push.touches(key) {
-            touches.entry(key.id).or_insert(push.at);
+        if admission.touch {
+            touches.entry(admission.key.id).or_insert(push.at);
         }
-        let site_active = active_sites.contains(&key.site_id);
-        let target = targets.get_mut(&push.integration_id);
-        let target_site = target.as_ref().map(|t| t.site);
-        let target = match (push.check_target(key, target_site, site_active), target) {
-            (Ok(()), Some(target)) => target,
+        let (target, adopted) = match (admission.verdict, target) {
+            (Ok(adopted), Some(target)) => (target, adopted.map(str::to_owned)),
             (Err(refused), _) => {
                 outcomes.push(Ok(PushOutcome::Refused(refused)));
                 continue;
             }
-            (Ok(()), None) => {
+            (Ok(_), None) => {
                 outcomes.push(Ok(PushOutcome::Refused(PushRefusal::NoSuchIntegration)));
-                continue;
-            }
-        };
-        let adopted = match push.check_site_url(target.site_url.as_deref()) {
-            Ok(adopted) => adopted.map(str::to_owned),
-            Err(refused) => {
-                outcomes.push(Ok(PushOutcome::Refused(refused)));
                 continue;
             }
         };

@@ -23,7 +23,7 @@ use igny8_store::{
     ApiKey, BatchOutcome, ChangeFilter, ChangeReceiver, ChangeRecord, ConfigChange, ConfigUpdate,
     ContentFilter, ContentItem, ContentPage, LimitKey, NewApiKeyRow, NewChange, NewUser,
     PushOutcome, PushRefusal, Result, Site, SiteBatch, SiteIntegration, SiteKeyWrite, Store,
-    StoreError, StructurePush, SyncStateChange, TermRow, TypeBound, TypeCount, User,
+    StoreError, StructurePush, SyncStateChange, TargetState, TermRow, TypeBound, TypeCount, User,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use tracing::instrument;
@@ -38,13 +38,14 @@ struct Admitted {
 }
 
 /// Checks a write with a site's key inside the writer's transaction: the key, its site's state and
-/// the target integration read in one statement, the key's use recorded when due, then the target
-/// and the address. `Err` is the refusal (nothing but the key's use written).
+/// the target integration read in one statement and judged by `SiteKeyWrite::admit`, the key's use
+/// recorded when due. `Err` is the refusal (nothing but the key's use written).
 fn admit(
     c: &rusqlite::Connection,
     write: &impl SiteKeyWrite,
 ) -> Result<std::result::Result<Admitted, PushRefusal>> {
-    let found = c
+    // No key with the prefix: no key, no target.
+    let (found, site_active, integration_site, config, known) = c
         .prepare_cached(&format!(
             "SELECT {KEY_COLS},
                 (SELECT is_active FROM sites WHERE sites.id = api_keys.site_id),
@@ -59,31 +60,34 @@ fn admit(
                 let target: Option<i64> = r.get(9)?;
                 let config: Option<String> = r.get(10)?;
                 let known: Option<String> = r.get(11)?;
-                Ok((key(r)?, site_active.unwrap_or(false), target, config, known))
+                Ok((
+                    Some(key(r)?),
+                    site_active.unwrap_or(false),
+                    target,
+                    config,
+                    known,
+                ))
             })
             .optional()
-        })?;
-    let (found, site_active, site_id, config, known) = match found {
-        Some((key, active, site_id, config, known)) => (Some(key), active, site_id, config, known),
-        None => (None, false, None, None, None),
+        })?
+        .unwrap_or_default();
+    let target = TargetState {
+        integration_site,
+        site_active,
+        known_url: known.as_deref(),
     };
-    let key = match write.check_key(found.as_ref()) {
-        Ok(key) => key,
+    let admission = match write.admit(found.as_ref(), target) {
+        Ok(admission) => admission,
         Err(refused) => return Ok(Err(refused)),
     };
-    if write.touches(key) {
+    if admission.touch {
         c.prepare_cached("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .and_then(|mut q| q.execute(params![time(write.at()), key.id]))?;
+            .and_then(|mut q| q.execute(params![time(write.at()), admission.key.id]))?;
     }
-    if let Err(refused) = write.check_target(key, site_id, site_active) {
-        return Ok(Err(refused));
-    }
-    Ok(write
-        .check_site_url(known.as_deref())
-        .map(|adopted| Admitted {
-            adopted: adopted.map(str::to_owned),
-            config,
-        }))
+    Ok(admission.verdict.map(|adopted| Admitted {
+        adopted: adopted.map(str::to_owned),
+        config,
+    }))
 }
 
 /// `apply_site_batch` on the writer's connection.
@@ -98,7 +102,7 @@ fn site_batch(
     };
     let (now, adopted) = (time(write.at), admitted.adopted);
     let outcomes = content::apply_batch(c, write.integration_id, prepared)?;
-    let recorded = write.sync_outcome(&outcomes);
+    let recorded = write.batch.sync_outcome(&outcomes);
     c.prepare_cached(
         "UPDATE site_integrations SET sync_status = ?, last_sync_at = ?,
             last_error = COALESCE(?, last_error), site_url = COALESCE(site_url, ?)

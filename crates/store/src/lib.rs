@@ -11,10 +11,12 @@ pub mod structure_push;
 pub mod sync_row;
 pub mod tombstones;
 
-pub use content_batch::{BatchOutcome, SiteBatch, SyncOutcome};
+pub use content_batch::{BatchOutcome, SiteBatch};
 pub use records::*;
 pub use refresh_family::{RefreshRotation, RotationOutcome};
-pub use structure_push::{PushOutcome, PushRefusal, SiteKeyWrite, StructurePush};
+pub use structure_push::{
+    Admission, PushOutcome, PushRefusal, SiteKeyWrite, StructurePush, TargetState,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

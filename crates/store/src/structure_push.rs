@@ -54,9 +54,77 @@ pub enum PushOutcome {
     Refused(PushRefusal),
 }
 
+/// What a store read about a write's target, beside the key: the integration's owning site
+/// (`None` when no integration has the write's id), whether the key's site is active, and the
+/// address the integration knows.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetState<'a> {
+    pub integration_site: Option<i64>,
+    pub site_active: bool,
+    pub known_url: Option<&'a str>,
+}
+
+/// A write whose key may be used, and what becomes of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission<'k, 'w> {
+    pub key: &'k ApiKey,
+    /// The key's `last_used_at` is to be written with this write, whatever its `verdict`.
+    pub touch: bool,
+    /// The target and address checks: `Ok(Some(url))` when the integration knows no address yet
+    /// and takes the reported one, `Ok(None)` when nothing changes; `Err` refuses the write.
+    pub verdict: Result<Option<&'w str>, PushRefusal>,
+}
+
+/// A write made with a site's key (a structure push, a content batch), checked by the same rules
+/// in the same order (`admit`): the key, its use recorded, the target integration and site, the
+/// address.
+pub trait SiteKeyWrite {
+    fn key_prefix(&self) -> &str;
+    fn key_hash(&self) -> &str;
+    fn integration_id(&self) -> i64;
+    fn at(&self) -> DateTime<Utc>;
+    fn touch_every(&self) -> Duration;
+    fn reported_site_url(&self) -> Option<&SiteUrl>;
+
+    /// The key found by the write's prefix, then its `target`. `Err` refuses the key itself:
+    /// nothing is written. Otherwise the key's use is recorded when due even if the target or the
+    /// address then refuses the write (`Admission::verdict`).
+    fn admit<'k>(
+        &self,
+        found: Option<&'k ApiKey>,
+        target: TargetState<'_>,
+    ) -> Result<Admission<'k, '_>, PushRefusal> {
+        let key = check_key(found, self.key_hash())?;
+        let touch = api_key::touch_due(key.last_used_at, self.at(), self.touch_every());
+        let verdict = check_target(key, target.integration_site, target.site_active)
+            .and_then(|()| check_site_url(self.reported_site_url(), target.known_url));
+        Ok(Admission {
+            key,
+            touch,
+            verdict,
+        })
+    }
+}
+
+/// The presented key may be used (`api_key::check_presented_key`): answers it.
+fn check_key<'k>(
+    found: Option<&'k ApiKey>,
+    presented_hash: &str,
+) -> Result<&'k ApiKey, PushRefusal> {
+    let stored = found.map(|k| StoredKey {
+        hash: &k.hash,
+        revoked: k.revoked_at.is_some(),
+    });
+    match api_key::check_presented_key(stored, presented_hash) {
+        Ok(()) => found.ok_or(PushRefusal::UnknownKey),
+        Err(KeyRefusal::Unknown) => Err(PushRefusal::UnknownKey),
+        Err(KeyRefusal::Revoked) => Err(PushRefusal::RevokedKey),
+    }
+}
+
 /// The integration (its owning site, when it exists) is the key's own site's, and that site is
-/// active: the rule of every write made with a site's key, checked after the key.
-pub fn check_target(
+/// active.
+fn check_target(
     key: &ApiKey,
     integration_site: Option<i64>,
     site_active: bool,
@@ -71,7 +139,7 @@ pub fn check_target(
 
 /// The `reported` address against the integration's `known` one: `Ok(Some(url))` when the
 /// integration knows none yet and takes the reported one, `Ok(None)` when nothing changes.
-pub fn check_site_url<'u>(
+fn check_site_url<'u>(
     reported: Option<&'u SiteUrl>,
     known: Option<&str>,
 ) -> Result<Option<&'u str>, PushRefusal> {
@@ -79,49 +147,6 @@ pub fn check_site_url<'u>(
         Verdict::Accepted => Ok(None),
         Verdict::Adopt => Ok(reported.map(SiteUrl::as_str)),
         Verdict::Mismatch => Err(PushRefusal::SiteUrlMismatch),
-    }
-}
-
-/// A write made with a site's key (a structure push, a content batch), checked by the same rules
-/// in the same order: the key, its use recorded, the target integration and site, the address.
-pub trait SiteKeyWrite {
-    fn key_prefix(&self) -> &str;
-    fn key_hash(&self) -> &str;
-    fn integration_id(&self) -> i64;
-    fn at(&self) -> DateTime<Utc>;
-    fn touch_every(&self) -> Duration;
-    fn reported_site_url(&self) -> Option<&SiteUrl>;
-
-    /// The presented key may be used (`api_key::check_presented_key`): answers it.
-    fn check_key<'k>(&self, found: Option<&'k ApiKey>) -> Result<&'k ApiKey, PushRefusal> {
-        let stored = found.map(|k| StoredKey {
-            hash: &k.hash,
-            revoked: k.revoked_at.is_some(),
-        });
-        match api_key::check_presented_key(stored, self.key_hash()) {
-            Ok(()) => found.ok_or(PushRefusal::UnknownKey),
-            Err(KeyRefusal::Unknown) => Err(PushRefusal::UnknownKey),
-            Err(KeyRefusal::Revoked) => Err(PushRefusal::RevokedKey),
-        }
-    }
-
-    /// Whether the key's `last_used_at` is written with this write (whatever its fate).
-    fn touches(&self, key: &ApiKey) -> bool {
-        api_key::touch_due(key.last_used_at, self.at(), self.touch_every())
-    }
-
-    fn check_target(
-        &self,
-        key: &ApiKey,
-        integration_site: Option<i64>,
-        site_active: bool,
-    ) -> Result<(), PushRefusal> {
-        check_target(key, integration_site, site_active)
-    }
-
-    /// `Ok(Some(url))` when the integration knows no address yet and takes the reported one.
-    fn check_site_url(&self, known: Option<&str>) -> Result<Option<&str>, PushRefusal> {
-        check_site_url(self.reported_site_url(), known)
     }
 }
 
@@ -180,6 +205,120 @@ mod tests {
             touch_every: Duration::seconds(60),
             site_url: None,
         }
+    }
+
+    fn key(last_used_at: Option<DateTime<Utc>>, revoked: bool) -> ApiKey {
+        let at = Utc::now();
+        ApiKey {
+            id: 7,
+            site_id: 3,
+            prefix: "abcdefgh".into(),
+            hash: "h".into(),
+            label: "k".into(),
+            created_at: at,
+            last_used_at,
+            revoked_at: revoked.then_some(at),
+        }
+    }
+
+    /// The key's own site's integration, active, knowing `known_url`.
+    fn own(known_url: Option<&str>) -> TargetState<'_> {
+        TargetState {
+            integration_site: Some(3),
+            site_active: true,
+            known_url,
+        }
+    }
+
+    #[test]
+    fn a_refused_key_is_answered_before_the_target_and_records_no_use() {
+        let push = push();
+        let (fresh, revoked) = (key(None, false), key(None, true));
+        let mut wrong_hash = key(None, false);
+        wrong_hash.hash = "x".into();
+        let nowhere = TargetState {
+            integration_site: None,
+            site_active: false,
+            known_url: None,
+        };
+        assert_eq!(push.admit(None, own(None)), Err(PushRefusal::UnknownKey));
+        assert_eq!(
+            push.admit(Some(&wrong_hash), own(None)),
+            Err(PushRefusal::UnknownKey)
+        );
+        assert_eq!(
+            push.admit(Some(&revoked), nowhere),
+            Err(PushRefusal::RevokedKey)
+        );
+        assert_eq!(
+            push.admit(Some(&fresh), own(None)),
+            Ok(Admission {
+                key: &fresh,
+                touch: true,
+                verdict: Ok(None)
+            })
+        );
+    }
+
+    #[test]
+    fn the_target_is_checked_before_the_address_and_a_due_use_is_recorded_either_way() {
+        let mut push = push();
+        push.site_url = Some(SiteUrl::parse("https://example.com").unwrap());
+        let key = key(None, false);
+        let verdict = |target| push.admit(Some(&key), target).map(|a| (a.touch, a.verdict));
+        let other = |integration_site, site_active| TargetState {
+            integration_site,
+            site_active,
+            known_url: Some("https://copy.example.net"),
+        };
+        // Each target refusal wins over the address mismatch, and the other site over inactive.
+        assert_eq!(
+            verdict(other(None, true)),
+            Ok((true, Err(PushRefusal::NoSuchIntegration)))
+        );
+        assert_eq!(
+            verdict(other(Some(4), false)),
+            Ok((true, Err(PushRefusal::OtherSite)))
+        );
+        assert_eq!(
+            verdict(other(Some(3), false)),
+            Ok((true, Err(PushRefusal::SiteInactive)))
+        );
+        assert_eq!(
+            verdict(other(Some(3), true)),
+            Ok((true, Err(PushRefusal::SiteUrlMismatch)))
+        );
+        assert_eq!(
+            verdict(own(None)),
+            Ok((true, Ok(Some("https://example.com"))))
+        );
+        assert_eq!(
+            verdict(own(Some("http://www.example.com/"))),
+            Ok((true, Ok(None)))
+        );
+    }
+
+    #[test]
+    fn a_key_used_within_touch_every_records_no_use_whatever_the_verdict() {
+        let push = push();
+        let recent = key(Some(push.at - Duration::seconds(59)), false);
+        let stale = key(Some(push.at - Duration::seconds(60)), false);
+        let admitted = |key| push.admit(Some(key), own(None)).map(|a| a.touch);
+        assert_eq!(admitted(&recent), Ok(false));
+        assert_eq!(admitted(&stale), Ok(true));
+        let refused = push
+            .admit(
+                Some(&recent),
+                TargetState {
+                    site_active: false,
+                    ..own(None)
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (refused.touch, refused.verdict),
+            (false, Err(PushRefusal::SiteInactive))
+        );
     }
 
     #[test]

@@ -38,6 +38,15 @@ string_enum!(
     SyncStatus { Never = "never", Success = "success", Partial = "partial" }
 );
 
+/// The sync outcome a batch records (`Batch::sync_outcome`): `partial` with its last rejection,
+/// which the dashboard shows until another replaces it; otherwise `success`, the last error kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    pub status: SyncStatus,
+    /// `Some` replaces the recorded last error; `None` keeps it.
+    pub error: Option<String>,
+}
+
 /// A stored `sync_status` word this version does not know (the stores read through this).
 #[derive(Debug, thiserror::Error)]
 #[error("unknown sync status {0:?}")]
