@@ -19,7 +19,8 @@ use igny8_store::{
     SyncStateChange, TermRow, TypeBound, TypeCount,
 };
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgConnection, PgPool};
 
 use crate::db;
 
@@ -221,7 +222,17 @@ async fn upsert_posts(
     fn column<'p, T>(posts: &[(usize, &'p Post)], f: impl Fn(&'p Post) -> T) -> Vec<T> {
         posts.iter().map(|(_, p)| f(p)).collect()
     }
-    sqlx::query_as::<_, (String, i64)>(
+    // The arguments' buffer sized once (about the batch's text): grown by doubling, it left the
+    // allocator a chain of large blocks per batch.
+    let text: usize = posts
+        .iter()
+        .map(|(_, p)| {
+            p.title.len() + p.slug.len() + p.content.len() + p.excerpt.len() + p.author.len()
+        })
+        .sum();
+    let mut arguments = PgArguments::default();
+    arguments.reserve(22, text + posts.len() * 512);
+    sqlx::query_as_with::<_, (String, i64), _>(
         "INSERT INTO content (integration_id, post_type, wp_id, title, slug, status, body, body_truncated,
              excerpt, author, url, parent, menu_order, featured_image, date_gmt, modified_gmt, seo, terms,
              meta, checksum, read_at, synced_at)
@@ -245,6 +256,7 @@ async fn upsert_posts(
             OR (content.modified_gmt = EXCLUDED.modified_gmt
                 AND (content.read_at IS NULL OR EXCLUDED.read_at IS NULL OR content.read_at <= EXCLUDED.read_at))
          RETURNING post_type, wp_id",
+        arguments,
     )
     .bind(integration_id)
     .bind(at)
