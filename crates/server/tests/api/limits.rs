@@ -219,6 +219,47 @@ async fn a_body_that_never_arrives_is_answered_408_and_closed() {
     closed_within(&mut stream, Duration::from_secs(5)).await;
 }
 
+/// A content batch's body is read by its own loop (into one buffer of the announced size): a body
+/// that stops arriving is answered 408 there too, and one announced beyond the limit is refused
+/// 413 once it passes the limit, whatever it announced.
+#[tokio::test]
+async fn a_batch_body_that_never_arrives_is_answered_408_and_one_beyond_the_limit_413() {
+    let app = TestApp::spawn_with(with_limits(quick(30_000, 400, 30_000, 100))).await;
+    let fx = app.fixture("ann@example.com").await;
+    let head = |length: usize| {
+        format!(
+            "POST /api/v1/integration/integrations/{}/content/batch/ HTTP/1.1\r\nHost: test\r\n\
+             Authorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+            fx.integration_id, fx.key
+        )
+    };
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(format!("{}{{\"batch_id\": \"b\", \"items\": [", head(100_000)).as_bytes())
+        .await
+        .unwrap();
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream))
+        .await
+        .expect("answered within the body timeout");
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(body.contains("\"code\":\"request_timeout\""), "{body}");
+    closed_within(&mut stream, Duration::from_secs(5)).await;
+
+    let limit = igny8_domain::content::MAX_BATCH_BYTES;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(head(usize::MAX / 2).as_bytes())
+        .await
+        .unwrap();
+    // One byte more than the limit, all of it read before the answer.
+    stream.write_all(&vec![b' '; limit + 1]).await.unwrap();
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream))
+        .await
+        .expect("answered once past the limit");
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert!(body.contains("\"code\":\"payload_too_large\""), "{body}");
+}
+
 /// The header timeout covers the head only: a body may take longer (up to its own timeout), and so
 /// may the handler.
 #[tokio::test]
