@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use igny8_domain::content::{Batch, ItemOutcome};
 use igny8_domain::site_url::SiteUrl;
 
-use crate::structure_push::{PushRefusal, SiteKeyWrite};
+use crate::structure_push::PushRefusal;
 
 /// A parsed batch and the credential it came with.
 #[derive(Debug, Clone)]
@@ -34,23 +34,4 @@ pub enum BatchOutcome {
     Refused(PushRefusal),
 }
 
-impl SiteKeyWrite for SiteBatch {
-    fn key_prefix(&self) -> &str {
-        &self.key_prefix
-    }
-    fn key_hash(&self) -> &str {
-        &self.key_hash
-    }
-    fn integration_id(&self) -> i64 {
-        self.integration_id
-    }
-    fn at(&self) -> DateTime<Utc> {
-        self.at
-    }
-    fn touch_every(&self) -> Duration {
-        self.touch_every
-    }
-    fn reported_site_url(&self) -> Option<&SiteUrl> {
-        self.site_url.as_ref()
-    }
-}
+crate::structure_push::site_key_write_from_fields!(SiteBatch);

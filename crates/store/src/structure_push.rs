@@ -150,26 +150,35 @@ fn check_site_url<'u>(
     }
 }
 
-impl SiteKeyWrite for StructurePush {
-    fn key_prefix(&self) -> &str {
-        &self.key_prefix
-    }
-    fn key_hash(&self) -> &str {
-        &self.key_hash
-    }
-    fn integration_id(&self) -> i64 {
-        self.integration_id
-    }
-    fn at(&self) -> DateTime<Utc> {
-        self.at
-    }
-    fn touch_every(&self) -> Duration {
-        self.touch_every
-    }
-    fn reported_site_url(&self) -> Option<&SiteUrl> {
-        self.site_url.as_ref()
-    }
+/// `SiteKeyWrite` for a write whose credential is its own fields of the same names (`key_prefix`,
+/// `key_hash`, `integration_id`, `at`, `touch_every`, `site_url`).
+macro_rules! site_key_write_from_fields {
+    ($write:ty) => {
+        impl $crate::structure_push::SiteKeyWrite for $write {
+            fn key_prefix(&self) -> &str {
+                &self.key_prefix
+            }
+            fn key_hash(&self) -> &str {
+                &self.key_hash
+            }
+            fn integration_id(&self) -> i64 {
+                self.integration_id
+            }
+            fn at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.at
+            }
+            fn touch_every(&self) -> chrono::Duration {
+                self.touch_every
+            }
+            fn reported_site_url(&self) -> Option<&igny8_domain::site_url::SiteUrl> {
+                self.site_url.as_ref()
+            }
+        }
+    };
 }
+pub(crate) use site_key_write_from_fields;
+
+site_key_write_from_fields!(StructurePush);
 
 impl StructurePush {
     /// The stored config's text with this push applied (the platform's own settings kept), and

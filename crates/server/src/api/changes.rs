@@ -13,7 +13,7 @@ use igny8_domain::FieldErrors;
 use igny8_store::{ChangeFilter, Site, SiteIntegration};
 use serde_json::{json, Value};
 
-use super::content::{site_writer, whole_param};
+use super::content::{page_params, site_writer, whole_param};
 use super::extract::LaterBody;
 use super::response::{ok, path_id};
 use super::{ApiError, Caller};
@@ -83,14 +83,7 @@ pub async fn list(
             None
         }),
     };
-    let page = whole_param(&query, "page", 1, 1_000_000, &mut errors);
-    let page_size = whole_param(
-        &query,
-        "page_size",
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut errors,
-    );
+    let (page, page_size) = page_params(&query, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut errors);
     if !errors.is_empty() {
         return Err(errors.into());
     }

@@ -125,6 +125,19 @@ async fn record_request(
     Ok(ok(status_view(&sync, integration)))
 }
 
+/// `page` (from 1) and `page_size` (`default_size` when absent, at most `max_size`) of a list.
+pub(super) fn page_params(
+    query: &HashMap<String, String>,
+    default_size: u64,
+    max_size: u64,
+    errors: &mut FieldErrors,
+) -> (u64, u64) {
+    (
+        whole_param(query, "page", 1, 1_000_000, errors),
+        whole_param(query, "page_size", default_size, max_size, errors),
+    )
+}
+
 pub(super) fn whole_param(
     query: &HashMap<String, String>,
     key: &str,

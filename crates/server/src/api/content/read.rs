@@ -9,7 +9,7 @@ use igny8_domain::FieldErrors;
 use igny8_store::ContentFilter;
 use serde_json::{json, Value};
 
-use super::{status_view, whole_param};
+use super::{page_params, status_view};
 use crate::api::response::{ok, path_id};
 use crate::api::{ApiError, Caller};
 use crate::AppState;
@@ -59,14 +59,7 @@ pub async fn list(
     let post_type = name_param(&query, "type", TypeKind::PostType, &mut errors);
     // Statuses follow the same rule as names (register_post_status keys), at most 20 characters.
     let status = name_param(&query, "status", TypeKind::PostType, &mut errors);
-    let page = whole_param(&query, "page", 1, 1_000_000, &mut errors);
-    let page_size = whole_param(
-        &query,
-        "page_size",
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-        &mut errors,
-    );
+    let (page, page_size) = page_params(&query, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
